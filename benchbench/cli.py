@@ -1,0 +1,80 @@
+"""Command line: `benchbench run|report|cost|idle|doctor|...`. Each command lives in benchbench/commands/."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import BenchError, UserError
+
+# command name → (module in benchbench.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run a suite and write result records"),
+    "report": ("report", "build a report from stored records"),
+    "cost": ("cost", "what-if cost calculator (electricity, amortization, break-even)"),
+    "idle": ("idle", "measure this machine's idle power and store it"),
+    "doctor": ("doctor", "what this machine has and what looks wrong"),
+    "serve-video": ("serve_video", "serve a queue of video generation jobs over HTTP"),
+    "gather": ("gather", "copy records from other hosts over SSH"),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        raise UserError(message, hint=f"see `{self.prog} --help`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="benchbench", description="Benchmark local LLM, TTS and video inference "
+                     "and turn the measurements into money.")
+    parser.add_argument("--version", action="version", version=f"benchbench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, (module, text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=text, description=text)
+        try:
+            mod = importlib.import_module(f"benchbench.commands.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"benchbench.commands.{module}":
+                raise
+            sub._name_parser_map.pop(name, None)
+            sub._choices_actions = [a for a in sub._choices_actions if a.dest != name]
+            continue
+        mod.add_arguments(cmd)
+        cmd.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "_module", None):
+            parser.print_help()
+            return 2
+        return int(args._module.main(args) or 0)
+    except UserError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return 2
+    except BenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

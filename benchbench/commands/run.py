@@ -1,0 +1,106 @@
+"""`benchbench run SUITE.yaml`"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+
+DEFAULT_SUITE = "quickstart"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("suite", nargs="?", default=DEFAULT_SUITE,
+                   help="suite file, or the name of one in suites/ (default: quickstart)")
+    p.add_argument("--machine", help="machine profile: a name in machines/ or a path")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
+    p.add_argument("--resume", metavar="RUN_ID|latest", help="finish only what a run is missing")
+    p.add_argument("--only", metavar="NAME", help="run one workload")
+    p.add_argument("--dry-run", action="store_true", help="print the expanded plan and stop")
+    p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--host", action="append", metavar="NAME[=PROFILE]",
+                   help="run on another machine over SSH (repeatable)")
+
+
+def find_suite(ref: str) -> Path:
+    """A path, or a suite name looked up in ./suites and the project's suites/."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml") or "/" in ref:
+        raise UserError("suite not found", file=ref, hint="check the path")
+    for folder in (Path.cwd() / "suites", Path(__file__).resolve().parents[2] / "suites"):
+        for suffix in (".yaml", ".yml"):
+            if (folder / f"{ref}{suffix}").is_file():
+                return folder / f"{ref}{suffix}"
+    raise UserError(f"no suite named `{ref}`", field="suite", hint="give a path to a suite YAML file")
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..profile import resolve_profile
+    from ..suite import load_suite
+
+    suite_path = find_suite(args.suite)
+    suite = load_suite(suite_path)
+    if args.host or suite.hosts:
+        from ..remote import run_remote  # part 9
+
+        return run_remote(suite, args)
+    profile_ref = args.machine or suite.machine
+    profile = resolve_profile(profile_ref, suite_path) if profile_ref else None
+    from ..progress import Progress
+    from ..runner import Runner, RunOptions
+
+    progress = Progress(quiet=args.quiet or args.json)
+    runner = Runner(suite, profile, RunOptions(results=args.results, resume=args.resume,
+                                               only=args.only), progress)
+    if args.dry_run:
+        return _dry_run(runner, args.json)
+    outcome = runner.run()
+    _report(outcome, args.json)
+    return outcome.exit_code
+
+
+def _dry_run(runner, as_json: bool) -> int:
+    plan = runner.plan()
+    if as_json:
+        json.dump({"machine": runner.machine, "results": str(runner.folder), "workloads": plan},
+                  sys.stdout, indent=1, default=str)
+        print()
+        return 0
+    suite = runner.suite
+    print(f"suite {suite.name} ({suite.path}) on machine {runner.machine}")
+    print(f"records to {runner.folder}/")
+    print(f"power: samplers {', '.join(suite.power.samplers)} every {suite.power.interval_ms:g} ms")
+    for row in plan:
+        print(f"- {row['name']}: {row['kind']}/{row['backend']}, {row['warmups']} warmup(s) + "
+              f"{row['repetitions']} measured; available: {row['available']}")
+        for key, value in row["params"].items():
+            if value not in (None, {}, []):
+                print(f"    {key}: {value}")
+        for key, value in row["plan"].items():
+            print(f"    plan.{key}: {value}")
+    return 0
+
+
+def _report(outcome, as_json: bool) -> None:
+    from ..record import load_records
+    from ..reports.summary import render_text, summary_rows
+
+    records = load_records([p for p in outcome.paths if p.exists()])
+    if as_json:
+        json.dump({"session_id": outcome.session_id, "records": [str(p) for p in outcome.paths],
+                   "failed": outcome.failed, "interrupted": outcome.interrupted,
+                   "summary": summary_rows(records)}, sys.stdout, indent=1)
+        print()
+        return
+    print()
+    print(render_text(summary_rows(records)), end="")
+    if outcome.failed:
+        print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
+    if outcome.interrupted:
+        print("\ninterrupted: finished iterations are kept; continue with `--resume latest`")

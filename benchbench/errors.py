@@ -1,0 +1,57 @@
+"""The project's exception tree. Library code raises these; only the CLI turns them into exit codes."""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """Base of every error benchbench raises on purpose."""
+
+    exit_code = 1
+
+
+class UserError(BenchError):
+    """Bad input from the user: a suite, a profile, a flag. Exit code 2, one line, no traceback."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.field = field
+        self.hint = hint
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        """`<file>:<line>: <field>: <what> (<hint>)`, leaving out what is unknown."""
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        field = f"{self.field}: " if self.field else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{field}{self.message}{hint}"
+
+
+class BackendUnavailable(BenchError):
+    """A backend or sampler that cannot run on this host; the message says why."""
+
+    exit_code = 2
+
+
+class WorkloadError(BenchError):
+    """A workload failed while running; the runner records it and goes on."""
+
+
+class ServerError(WorkloadError):
+    """An inference server could not be reached or answered with an error."""
+
+
+class PowerError(BenchError):
+    """A power sampler could not read."""
+
+
+class Interrupted(BenchError):
+    """SIGINT or SIGTERM arrived; finished work is kept."""
+
+    exit_code = 130

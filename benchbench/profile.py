@@ -1,0 +1,105 @@
+"""Machine profiles: prices, hardware cost, idle power and overheads of one machine."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .schema import Field, Where, fraction, non_negative, positive, validate
+from .yamlio import load_yaml
+
+PROFILE_FIELDS: dict[str, Field] = {
+    "name": Field((str,), required=True, doc="a short machine name, e.g. p40-server"),
+    "description": Field((str,)),
+    "electricity_per_kwh": Field((float,), check=non_negative),
+    "currency": Field((str,), default="USD"),
+    "hardware_cost": Field((float,), check=non_negative),
+    "amortization_years": Field((float,), check=positive),
+    "idle_w": Field((float,), check=non_negative),
+    "load_w": Field((float,), check=non_negative, doc="declared system power under load"),
+    "non_gpu_overhead_w": Field((float,), check=non_negative),
+    "memory_bandwidth_gbs": Field((float,), check=positive),
+    "utilization": Field((float,), check=fraction),
+    "gpus": Field((list,)),
+    "prices": Field((dict,)),
+    "source": Field((str,)),
+}
+
+
+@dataclass
+class MachineProfile:
+    """The contract's machine profile. Unknown figures stay None (never invented)."""
+
+    name: str
+    electricity_per_kwh: float | None = None
+    currency: str = "USD"
+    hardware_cost: float | None = None
+    amortization_years: float | None = None
+    idle_w: float | None = None
+    load_w: float | None = None
+    non_gpu_overhead_w: float | None = None
+    memory_bandwidth_gbs: float | None = None
+    utilization: float | None = None
+    description: str | None = None
+    gpus: list[Any] = field(default_factory=list)
+    prices: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    path: str | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, [], {})}
+
+
+def load_profile(path: Path | str) -> MachineProfile:
+    """Read and validate one profile file."""
+    path = Path(path)
+    data = load_yaml(path, what="machine profile")
+    values = validate(data, PROFILE_FIELDS, Where(str(path)), "a machine profile")
+    for key in ("electricity_per_kwh", "hardware_cost", "amortization_years", "idle_w", "load_w",
+                "non_gpu_overhead_w", "memory_bandwidth_gbs", "utilization"):
+        if values[key] is not None:
+            values[key] = float(values[key])
+    values["gpus"] = list(values["gpus"] or [])
+    values["prices"] = dict(values["prices"] or {})
+    return MachineProfile(path=str(path.resolve()), **values)
+
+
+def profile_dirs(suite_path: Path | None = None) -> list[Path]:
+    """Where profile names are looked up: ./machines, beside the suite, the project's machines/."""
+    dirs = [Path.cwd() / "machines"]
+    if suite_path is not None:
+        here = Path(suite_path).resolve().parent
+        dirs += [here / "machines", here.parent / "machines"]
+    dirs.append(Path(__file__).resolve().parent.parent / "machines")
+    unique: list[Path] = []
+    for d in dirs:
+        if d not in unique:
+            unique.append(d)
+    return unique
+
+
+def resolve_profile(ref: str, suite_path: Path | None = None) -> MachineProfile:
+    """A profile by path, or by name in machines/ folders; a one-line error when none is found."""
+    as_path = Path(ref)
+    if as_path.suffix in (".yaml", ".yml") or as_path.exists():
+        candidates = [as_path]
+        if suite_path is not None and not as_path.is_absolute():
+            candidates.append(Path(suite_path).resolve().parent / as_path)
+        for candidate in candidates:
+            if candidate.is_file():
+                return load_profile(candidate)
+        raise UserError("machine profile not found", file=ref, hint="give a path or a name in machines/")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", ref):
+        raise UserError(f"invalid machine profile name {ref!r}", field="machine")
+    for folder in profile_dirs(suite_path):
+        for suffix in (".yaml", ".yml"):
+            candidate = folder / f"{ref}{suffix}"
+            if candidate.is_file():
+                return load_profile(candidate)
+    known = sorted({p.stem for d in profile_dirs(suite_path) if d.is_dir() for p in d.glob("*.y*ml")})
+    from .schema import suggest
+    raise UserError(f"no machine profile named `{ref}`", field="machine",
+                    hint=suggest(ref, known) or ("known: " + ", ".join(known) if known else "create machines/NAME.yaml"))

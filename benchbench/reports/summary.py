@@ -1,0 +1,87 @@
+"""The summary table: machine, workload, params, key metrics as mean ± stdev, n, warnings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..stats import measured, metric_values, summarize
+
+KEY_METRICS = {
+    "llm": ("pp_tok_s", "tg_tok_s", "ttft_s", "e2e_s"),
+    "tts": ("rtf", "gen_s", "audio_s"),
+    "video": ("gen_s", "video_s", "fps"),
+}
+COLUMNS = ("machine", "workload", "backend", "model", "status", "n", "metrics", "warnings")
+
+
+def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per run record, with formatted metric cells."""
+    rows = []
+    for rec in records:
+        if rec.get("type", "run") != "run":
+            continue
+        wl = rec["workload"]
+        kept = measured(rec.get("iterations", []))
+        cells = []
+        for metric in KEY_METRICS.get(wl.get("kind"), ()):
+            st = summarize(metric_values(kept, metric))
+            if st["n"]:
+                cells.append(f"{metric} {format_stat(st)}")
+        codes = sorted({w["code"] for w in rec.get("warnings", [])})
+        params = wl.get("params", {})
+        rows.append({
+            "machine": rec["machine"].get("name", "?"), "workload": wl.get("name", "?"),
+            "backend": wl.get("backend", "?"),
+            "model": str(params.get("model") or params.get("architecture") or ""),
+            "status": rec.get("status"), "n": len(kept), "metrics": "; ".join(cells) or "-",
+            "warnings": ", ".join(codes) or "-",
+        })
+    return rows
+
+
+def format_number(x: float | None) -> str:
+    if x is None:
+        return "-"
+    ax = abs(x)
+    if ax >= 100:
+        return f"{x:.1f}"
+    if ax >= 1:
+        return f"{x:.2f}"
+    if ax >= 0.01:
+        return f"{x:.3f}"
+    return f"{x:.2g}"
+
+
+def format_stat(st: dict[str, Any]) -> str:
+    """`mean ± stdev` (or just the mean with one value)."""
+    if st.get("stdev") is None:
+        return format_number(st["mean"])
+    return f"{format_number(st['mean'])} ± {format_number(st['stdev'])}"
+
+
+def _escape_md(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(rows: list[dict[str, Any]]) -> str:
+    """GitHub-flavoured Markdown table."""
+    if not rows:
+        return "_no records_\n"
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    for row in rows:
+        lines.append("| " + " | ".join(_escape_md(row[c]) for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_text(rows: list[dict[str, Any]]) -> str:
+    """A plain aligned table for the terminal."""
+    if not rows:
+        return "no records\n"
+    table = [list(COLUMNS)] + [[str(row[c]) for c in COLUMNS] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
+    out = []
+    for j, r in enumerate(table):
+        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out) + "\n"

@@ -1,0 +1,342 @@
+"""The runner: workloads × matrix → warmups + repetitions → one record per run, saved as it goes."""
+
+from __future__ import annotations
+
+import signal
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, fingerprint as fp
+from .errors import BenchError, Interrupted, UserError
+from .profile import MachineProfile
+from .progress import Progress
+from .record import (SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path,
+                     save_record, slug, utc_now)
+from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
+from .suite import Suite, WorkloadSpec
+from .workloads import get_backend
+from .workloads.base import IterationContext, RunWarning, Workload
+
+MAX_CONSECUTIVE_ERRORS = 2
+
+
+@dataclass
+class RunOptions:
+    results: Path = Path("results")
+    resume: str | None = None
+    only: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    paths: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    interrupted: bool = False
+    session_id: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.interrupted else (1 if self.failed else 0)
+
+
+@contextmanager
+def interrupt_signals() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C (raises Interrupted) while a suite runs."""
+    def handler(signum: int, frame: Any) -> None:
+        raise Interrupted(f"received signal {signum}")
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig in previous:
+            signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        previous = {}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Keep a second Ctrl-C from breaking a save in progress."""
+    try:
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        old = {}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+class Runner:
+    """Runs a validated suite on this machine and writes its records."""
+
+    def __init__(self, suite: Suite, profile: MachineProfile | None, options: RunOptions,
+                 progress: Progress | None = None) -> None:
+        self.suite = suite
+        self.profile = profile
+        self.options = options
+        self.progress = progress or Progress()
+        self.fingerprint = fp.collect()
+        self.machine = fp.machine_name(profile.name if profile else None, self.fingerprint)
+        self.folder = run_path(options.results, self.machine, suite.name, "x").parent
+
+    # --- planning ------------------------------------------------------------------------
+    def plan(self) -> list[dict[str, Any]]:
+        """The expanded plan, for --dry-run; loads no model."""
+        rows = []
+        for spec in self.suite.select(self.options.only):
+            cls = get_backend(spec.kind, spec.backend)
+            row = {"name": spec.name, "kind": spec.kind, "backend": spec.backend,
+                   "warmups": spec.warmups, "repetitions": spec.repetitions, "params": spec.params,
+                   "available": cls.availability() or "yes"}
+            row["plan"] = cls(spec).plan()
+            rows.append(row)
+        return rows
+
+    # --- running -------------------------------------------------------------------------
+    def run(self) -> RunOutcome:
+        specs = self.suite.select(self.options.only)
+        existing, session_id = self._resume_state()
+        outcome = RunOutcome(session_id=session_id)
+        with interrupt_signals():
+            for spec in specs:
+                record, path = existing.get(spec.name) or self._new_record(spec, session_id)
+                if record["status"] == "complete" and not self._missing(record, spec):
+                    self.progress.line(f"[{spec.name}] already complete in {path.name}; skipped")
+                    outcome.paths.append(path)
+                    continue
+                outcome.paths.append(path)
+                try:
+                    self._run_spec(spec, record, path)
+                except Interrupted:
+                    outcome.interrupted = True
+                    break
+                if record["status"] != "complete":
+                    outcome.failed.append(spec.name)
+        return outcome
+
+    def _resume_state(self) -> tuple[dict[str, tuple[dict, Path]], str]:
+        ref = self.options.resume
+        if not ref:
+            return {}, new_session_id()
+        records = [r for r in load_records([self.folder]) if r.get("type", "run") == "run"] \
+            if self.folder.is_dir() else []
+        if not records:
+            raise UserError(f"nothing to resume in {self.folder}", field="--resume",
+                            hint="run the suite first, or check --results and --machine")
+        sessions = sorted({r.get("session_id", "") for r in records})
+        if ref == "latest":
+            session = sessions[-1]
+        else:
+            matches = [s for s in sessions if s == ref] or sorted(
+                {r["session_id"] for r in records if r["run_id"] == ref or r["session_id"].startswith(ref)})
+            if len(matches) != 1:
+                raise UserError(f"no single run matches {ref!r} in {self.folder}", field="--resume",
+                                hint="use `latest` or a session id: " + ", ".join(sessions[-3:]))
+            session = matches[0]
+        chosen = {}
+        for r in records:
+            if r.get("session_id") == session:
+                self._check_same(r)
+                chosen[r["workload"]["name"]] = (r, Path(r.pop("_path")))
+        self.progress.line(f"resuming session {session}")
+        return chosen, session
+
+    def _check_same(self, record: dict[str, Any]) -> None:
+        spec = next((s for s in self.suite.workloads if s.name == record["workload"]["name"]), None)
+        if spec is not None and clean_floats(spec.params) != record["workload"]["params"]:
+            raise UserError(f"workload `{spec.name}` changed since run {record['run_id']}",
+                            file=str(self.suite.path), line=spec.line, field="--resume",
+                            hint="start a new run instead of resuming")
+
+    def _new_record(self, spec: WorkloadSpec, session_id: str) -> tuple[dict, Path]:
+        run_id = f"{session_id}--{slug(spec.name)}"
+        path = run_path(self.options.results, self.machine, self.suite.name, run_id)
+        record = {
+            "schema_version": SCHEMA_VERSION, "type": "run", "run_id": run_id,
+            "session_id": session_id, "status": "interrupted", "started_at": utc_now(),
+            "finished_at": None, "benchbench_version": __version__,
+            "suite": self.suite.to_record(),
+            "machine": {"name": self.machine,
+                        "profile": self.profile.to_record() if self.profile else None,
+                        "fingerprint": self.fingerprint},
+            "workload": {**spec.to_record(), "facts": {}},
+            "iterations": [], "power": None, "idle": None, "warnings": [], "errors": [],
+            "resumes": [],
+        }
+        return record, path
+
+    @staticmethod
+    def _missing(record: dict[str, Any], spec: WorkloadSpec) -> list[int]:
+        done = {it["index"] for it in record["iterations"] if not it.get("error")}
+        return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
+
+    def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
+        from .power import build_monitor
+        from .power.idle import lookup as idle_lookup
+
+        todo = self._missing(record, spec)
+        total = spec.warmups + spec.repetitions
+        record["iterations"] = [it for it in record["iterations"] if not it.get("error")]
+        record["errors"] = []
+        record["status"] = "interrupted"
+        if len(todo) < total:
+            rerun = spec.warmups if any(i >= spec.warmups for i in todo) and not all(
+                i in todo for i in range(spec.warmups)) else 0
+            record["resumes"].append({"at": utc_now(), "missing": todo, "warmups_rerun": rerun})
+        else:
+            rerun = 0
+        workload: Workload | None = None
+        self.progress.start_workload(spec.name, total, total - len(todo))
+        try:
+            cls = get_backend(spec.kind, spec.backend)
+            why = cls.availability()
+            if why:
+                raise BenchError(f"backend `{spec.backend}` unavailable: {why}")
+            workload = cls(spec)
+            monitor = build_monitor(self.suite.power, self.profile)
+            with monitor:
+                self._setup(workload, record)
+                for _ in range(rerun):
+                    self._warm_again(workload, path, record)
+                self._iterations(workload, spec, record, path, monitor, todo, total)
+                record["power"] = monitor.record_section()
+                samples = monitor.save_samples(path.with_suffix(".power.csv").with_name(
+                    f"{record['run_id']}.power{len(record['resumes']) or ''}.csv"))
+                if samples:
+                    record["power"]["samples"] = samples
+                self._finish(record, workload, monitor)
+        except (Interrupted, KeyboardInterrupt):
+            with signals_deferred():
+                record["status"] = "interrupted"
+                record["finished_at"] = utc_now()
+                self._save(record, path)
+            self.progress.end_workload(spec.name, f"interrupted; finished iterations kept in {path}")
+            raise Interrupted("interrupted") from None
+        except BenchError as exc:
+            self._fail(record, path, spec, str(exc), type(exc).__name__)
+            return
+        except Exception as exc:  # noqa: BLE001 - a backend bug must not stop the suite
+            self._fail(record, path, spec, f"{type(exc).__name__}: {exc}", type(exc).__name__,
+                       traceback.format_exc(limit=8))
+            return
+        finally:
+            if workload is not None:
+                try:
+                    workload.teardown()
+                except Exception:  # noqa: BLE001
+                    pass
+        record["idle"] = idle_lookup(self.options.results, self.machine, self.profile)
+        self._save(record, path)
+        self.progress.end_workload(spec.name, f"{record['status']}: {path}")
+
+    def _setup(self, workload: Workload, record: dict[str, Any]) -> None:
+        t0 = time.perf_counter()
+        facts = workload.setup() or {}
+        facts.setdefault("setup_s", time.perf_counter() - t0)
+        record["workload"]["facts"] = {**record["workload"].get("facts", {}), **facts}
+
+    def _warm_again(self, workload: Workload, path: Path, record: dict[str, Any]) -> None:
+        ctx = IterationContext(-1, True, path.parent, f"{record['run_id']}.rewarm")
+        workload.run_once(ctx)
+
+    def _iterations(self, workload: Workload, spec: WorkloadSpec, record: dict[str, Any],
+                    path: Path, monitor: Any, todo: list[int], total: int) -> None:
+        errors = 0
+        for index in todo:
+            warmup = index < spec.warmups
+            if errors >= MAX_CONSECUTIVE_ERRORS:
+                it = {"index": index, "warmup": warmup, "started_at": utc_now(), "duration_s": 0.0,
+                      "metrics": {}, "energy": {}, "error": "not run: earlier iterations failed"}
+            else:
+                it = self._one(workload, record, path, monitor, index, warmup)
+            errors = errors + 1 if it.get("error") else 0
+            record["iterations"].append(it)
+            record["iterations"].sort(key=lambda x: x["index"])
+            self._save(record, path)
+            self.progress.iteration(spec.name, index, total, warmup, it["duration_s"], it.get("error"))
+
+    def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
+             index: int, warmup: bool) -> dict[str, Any]:
+        ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}")
+        started = utc_now()
+        t0 = time.monotonic()
+        try:
+            result = workload.run_once(ctx)
+            error = None
+        except BenchError as exc:
+            result, error = None, str(exc)
+        t1 = time.monotonic()
+        it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
+                              "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
+                              "metrics": {}, "energy": monitor.energy(t0, t1)}
+        if result is not None:
+            it["metrics"] = clean_floats(result.metrics)
+            if result.raw:
+                it["raw"] = clean_floats(result.raw)
+            if result.artifacts:
+                it["artifacts"] = result.artifacts
+            if result.warnings:
+                it["warnings"] = [w.to_dict() | {"iteration": index} for w in result.warnings]
+        if error:
+            it["error"] = error
+        return it
+
+    def _finish(self, record: dict[str, Any], workload: Workload, monitor: Any) -> None:
+        iterations = record["iterations"]
+        warnings: list[dict[str, Any]] = []
+        for it in iterations:
+            warnings.extend(it.get("warnings", []))
+        checks = workload.check_run(iterations) + variance_warnings(workload, iterations)
+        checks += monitor.run_warnings(iterations, workload.devices())
+        warnings.extend(w.to_dict() for w in checks)
+        record["warnings"] = warnings
+        failed = [it for it in iterations if it.get("error")]
+        record["errors"] = [{"iteration": it["index"], "message": it["error"]} for it in failed]
+        record["status"] = "failed" if failed else "complete"
+        record["finished_at"] = utc_now()
+
+    def _fail(self, record: dict[str, Any], path: Path, spec: WorkloadSpec, message: str,
+              kind: str, trace: str | None = None) -> None:
+        record["status"] = "failed"
+        record["finished_at"] = utc_now()
+        error = {"message": message, "type": kind}
+        if trace:
+            error["traceback"] = trace
+        record["errors"].append(error)
+        self._save(record, path)
+        self.progress.end_workload(spec.name, f"failed: {message}")
+
+    def _save(self, record: dict[str, Any], path: Path) -> None:
+        save_record(clean_floats(record), path)
+
+
+def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:
+    """high_variance on the primary metrics, first_run_slow on iteration durations."""
+    out = []
+    kept = measured(iterations)
+    for metric in workload.primary_metrics:
+        ratio = cv(metric_values(kept, metric))
+        if ratio is not None and ratio > HIGH_VARIANCE_CV:
+            out.append(RunWarning("high_variance",
+                                  f"{metric} varies {ratio:.0%} (stdev/mean) across {len(kept)} runs: "
+                                  "add repetitions, close other programs, check for throttling"))
+    ordered = [it for it in sorted(iterations, key=lambda x: x["index"]) if not it.get("error")]
+    ratio = first_run_ratio([it["duration_s"] for it in ordered])
+    if ratio is not None and ratio > FIRST_RUN_SLOW_RATIO:
+        first = ordered[0]
+        what = "a warmup" if first.get("warmup") else "a measured run: add warmups"
+        out.append(RunWarning("first_run_slow",
+                              f"the first iteration took {ratio:.2f}x the median of the rest ({what}); "
+                              "kernel compilation and caches make first runs slow", first["index"]))
+    return out

@@ -1,0 +1,266 @@
+"""Suite YAML: parsing, validation (file:line messages) and matrix expansion."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+from .schema import Field, Where, line_of, non_negative, positive, unknown_key, validate
+from .yamlio import load_yaml
+
+SAMPLERS = ("auto", "nvml", "nvidia-smi", "amdsmi", "rocm-smi", "rapl", "macmon",
+            "powermetrics", "shelly", "tasmota", "declared", "none")
+KINDS = ("llm", "tts", "video")
+
+SUITE_FIELDS: dict[str, Field] = {
+    "name": Field((str,), required=True, doc="every suite needs a name"),
+    "description": Field((str,)),
+    "machine": Field((str,)),
+    "warmups": Field((int,), default=1, check=non_negative),
+    "repetitions": Field((int,), default=3, check=positive),
+    "power": Field((dict,)),
+    "workloads": Field((list,), required=True, doc="a list of workloads to run"),
+    "hosts": Field((list,)),
+    "prices": Field((dict,)),
+}
+
+COMMON_FIELDS: dict[str, Field] = {
+    "name": Field((str,), required=True, doc="each workload needs a unique name"),
+    "kind": Field((str,), required=True, choices=KINDS),
+    "backend": Field((str,), required=True),
+    "model": Field((str,)),
+    "warmups": Field((int,), check=non_negative),
+    "repetitions": Field((int,), check=positive),
+    "seed": Field((int,), default=42),
+    "timeout_s": Field((float,), check=positive),
+    "options": Field((dict,), default={}),
+    "matrix": Field((dict,)),
+}
+
+
+def _interval(value: Any) -> str | None:
+    return None if 1 <= value <= 60_000 else f"must be between 1 and 60000 ms, found {value!r}"
+
+
+POWER_FIELDS: dict[str, Field] = {
+    "samplers": Field((list,), default=["auto"]),
+    "interval_ms": Field((float,), default=500, check=_interval),
+}
+
+
+@dataclass
+class PowerConfig:
+    """`power:` of a suite: which samplers, how often, and per-sampler options."""
+
+    samplers: list[str] = field(default_factory=lambda: ["auto"])
+    interval_ms: float = 500
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class WorkloadSpec:
+    """One runnable workload: a suite entry with one matrix combination applied."""
+
+    name: str                    # unique: base name plus matrix values
+    base_name: str
+    kind: str
+    backend: str
+    params: dict[str, Any]       # every key but name/kind/backend/matrix, resolved
+    matrix_values: dict[str, Any] = field(default_factory=dict)
+    warmups: int = 1
+    repetitions: int = 3
+    line: int | None = None
+    suite_dir: Path = Path(".")
+
+    def to_record(self) -> dict[str, Any]:
+        return {"name": self.name, "base_name": self.base_name, "kind": self.kind,
+                "backend": self.backend, "params": self.params, "matrix": self.matrix_values,
+                "warmups": self.warmups, "repetitions": self.repetitions}
+
+
+@dataclass
+class Suite:
+    """A validated suite file."""
+
+    name: str
+    path: Path
+    sha256: str
+    machine: str | None
+    warmups: int
+    repetitions: int
+    power: PowerConfig
+    workloads: list[WorkloadSpec]
+    hosts: list[str] = field(default_factory=list)
+    prices: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def select(self, only: str | None) -> list[WorkloadSpec]:
+        """The workloads to run; `only` matches a base name or an expanded name."""
+        if not only:
+            return list(self.workloads)
+        chosen = [w for w in self.workloads if only in (w.name, w.base_name)]
+        if not chosen:
+            names = sorted({w.base_name for w in self.workloads})
+            from .schema import suggest
+            raise UserError(f"no workload named `{only}` in the suite", file=str(self.path),
+                            field="--only", hint=suggest(only, names) or "have: " + ", ".join(names))
+        return chosen
+
+    def to_record(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self.path), "sha256": self.sha256}
+
+
+def load_suite(path: Path | str) -> Suite:
+    """Read and validate a suite file; every problem is a one-line UserError."""
+    path = Path(path)
+    data = load_yaml(path, what="suite")
+    where = Where(str(path))
+    top = validate(data, SUITE_FIELDS, where, "a suite")
+    suite_dir = path.resolve().parent
+    power = _power(top["power"], where.nested("power"))
+    entries = top["workloads"]
+    if not entries:
+        raise UserError("must list at least one workload", file=str(path),
+                        line=line_of(data, "workloads"), field="workloads")
+    specs: list[WorkloadSpec] = []
+    seen: dict[str, int] = {}
+    for i, entry in enumerate(entries):
+        entry_where = Where(str(path), f"workloads[{i}].")
+        specs.extend(_workload(entry, entry_where, top, suite_dir, seen))
+    hosts = top["hosts"] or []
+    return Suite(name=top["name"], path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                 machine=top["machine"], warmups=top["warmups"], repetitions=top["repetitions"],
+                 power=power, workloads=specs, hosts=[str(h) for h in hosts],
+                 prices=dict(top["prices"] or {}), description=top["description"] or "")
+
+
+def _power(data: Any, where: Where) -> PowerConfig:
+    if data is None:
+        return PowerConfig()
+    values = validate(data, POWER_FIELDS, where, "power", extra_ok=lambda k: k in SAMPLERS)
+    samplers = values["samplers"]
+    for j, name in enumerate(samplers):
+        if name not in SAMPLERS:
+            from .schema import suggest
+            raise UserError(f"unknown sampler {name!r}", file=where.file,
+                            line=line_of(data, "samplers"), field=f"{where.prefix}samplers[{j}]",
+                            hint=suggest(str(name), list(SAMPLERS)) or "one of: " + ", ".join(SAMPLERS))
+    options = {}
+    for key in data:
+        if key in SAMPLERS:
+            if not isinstance(data[key], dict):
+                raise UserError("sampler options must be a mapping", file=where.file,
+                                line=line_of(data, key), field=where.field(key))
+            options[key] = dict(data[key])
+    return PowerConfig(samplers=list(samplers), interval_ms=float(values["interval_ms"]), options=options)
+
+
+def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
+              seen: dict[str, int]) -> list[WorkloadSpec]:
+    from .workloads import REGISTRY, get_backend
+
+    head = validate(entry, COMMON_FIELDS, where, "a workload", extra_ok=lambda k: True)
+    name, kind, backend_name = head["name"], head["kind"], head["backend"]
+    if name in seen:
+        raise UserError(f"duplicate workload name `{name}` (first on line {seen[name]})",
+                        file=where.file, line=line_of(entry, "name"), field=where.field("name"),
+                        hint="workload names must be unique in a suite")
+    seen[name] = line_of(entry, "name") or 0
+    if backend_name not in REGISTRY[kind]:
+        from .schema import suggest
+        raise UserError(f"unknown backend `{backend_name}` for kind `{kind}`", file=where.file,
+                        line=line_of(entry, "backend"), field=where.field("backend"),
+                        hint=suggest(backend_name, list(REGISTRY[kind]))
+                        or "one of: " + ", ".join(REGISTRY[kind]))
+    try:
+        cls = get_backend(kind, backend_name)
+    except UserError as exc:
+        raise UserError(exc.message, file=where.file, line=line_of(entry, "backend"),
+                        field=where.field("backend"), hint=exc.hint) from None
+    fields = {**COMMON_FIELDS, **cls.keys}
+    params = validate(entry, fields, where, "a workload")
+    _resolve_paths(params, entry, fields, suite_dir, where)
+    matrix = params.pop("matrix", None)
+    for key in ("name", "kind", "backend"):
+        params.pop(key)
+    warmups = params.pop("warmups")
+    repetitions = params.pop("repetitions")
+    combos = _matrix(matrix, entry, fields, where) if matrix else [{}]
+    specs = []
+    for combo in combos:
+        resolved = _apply(params, combo)
+        _validate_combo(cls, resolved, entry, where)
+        suffix = ",".join(f"{k}={_fmt(v)}" for k, v in combo.items())
+        specs.append(WorkloadSpec(
+            name=f"{name}[{suffix}]" if suffix else name, base_name=name, kind=kind,
+            backend=backend_name, params=resolved, matrix_values=combo,
+            warmups=top["warmups"] if warmups is None else warmups,
+            repetitions=top["repetitions"] if repetitions is None else repetitions,
+            line=line_of(entry), suite_dir=suite_dir))
+    return specs
+
+
+def _fmt(value: Any) -> str:
+    return re.sub(r"\s+", "_", str(value))
+
+
+def _resolve_paths(params: dict, entry: Any, fields: dict[str, Field], suite_dir: Path,
+                   where: Where) -> None:
+    for key, spec in fields.items():
+        if spec.path and params.get(key) is not None:
+            resolved = (suite_dir / str(params[key])).resolve()
+            if not resolved.exists():
+                raise UserError(f"file not found: {params[key]}", file=where.file,
+                                line=line_of(entry, key), field=where.field(key),
+                                hint=f"paths are relative to the suite file ({suite_dir})")
+            params[key] = str(resolved)
+
+
+def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> list[dict[str, Any]]:
+    mwhere = where.nested("matrix")
+    raw = entry["matrix"]
+    axes: dict[str, list] = {}
+    forbidden = {"name", "kind", "backend", "matrix"}
+    for key, values in matrix.items():
+        key = str(key)
+        top_key = key.split(".", 1)[0]
+        if key in forbidden or (top_key not in fields) or ("." in key and top_key != "options"):
+            allowed = [k for k in fields if k not in forbidden] + ["options.<name>"]
+            raise unknown_key(raw, key, allowed, mwhere)
+        if not isinstance(values, list) or not values:
+            raise UserError("matrix values must be a non-empty list", file=where.file,
+                            line=line_of(raw, key), field=mwhere.field(key),
+                            hint=f"e.g. {key}: [a, b]")
+        if len({repr(v) for v in values}) != len(values):
+            raise UserError("matrix values repeat", file=where.file, line=line_of(raw, key),
+                            field=mwhere.field(key))
+        if "." not in key:
+            for value in values:
+                from .schema import check_value
+                check_value(raw, key, value, fields[key], mwhere)
+        axes[key] = list(values)
+    return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+
+
+def _apply(params: dict[str, Any], combo: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in params.items()}
+    for key, value in combo.items():
+        if key.startswith("options."):
+            out.setdefault("options", {})
+            out["options"] = {**(out["options"] or {}), key.split(".", 1)[1]: value}
+        else:
+            out[key] = value
+    return out
+
+
+def _validate_combo(cls: Any, params: dict[str, Any], entry: Any, where: Where) -> None:
+    problem = cls.validate_params(params) if hasattr(cls, "validate_params") else None
+    if problem:
+        key, message, *hint = problem
+        raise UserError(message, file=where.file, line=line_of(entry, key), field=where.field(key),
+                        hint=hint[0] if hint else None)

@@ -1,0 +1,75 @@
+"""Device and dtype choices shared by the in-process (PyTorch) backends. torch is imported lazily."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+def choose_dtype(requested: str, device_type: str, capability: tuple[int, int] | None) -> tuple[str, str]:
+    """(dtype name, why). auto: bf16 only where the GPU computes it natively (CUDA CC ≥ 8),
+    fp16 on other GPUs (including MPS), fp32 on CPU. Pure, so it is testable without a GPU."""
+    if requested != "auto":
+        return requested, "requested"
+    if device_type == "cuda":
+        if capability is not None and capability >= (8, 0):
+            return "bfloat16", f"compute capability {capability[0]}.{capability[1]} has native bf16"
+        cc = f"{capability[0]}.{capability[1]}" if capability else "unknown"
+        return "float16", f"compute capability {cc} has no native bf16"
+    if device_type == "mps":
+        return "float16", "Apple GPU (MPS): fp16"
+    return "float32", "CPU: fp32"
+
+
+def pick_device(requested: str = "auto") -> str:
+    """cuda, mps or cpu for `auto` (ROCm builds of PyTorch answer as cuda)."""
+    import torch
+
+    if requested != "auto":
+        return requested
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def capability(device: str) -> tuple[int, int] | None:
+    """CUDA compute capability of `device`, or None elsewhere."""
+    import torch
+
+    if not device.startswith("cuda"):
+        return None
+    return tuple(torch.cuda.get_device_capability(torch.device(device)))  # type: ignore[return-value]
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work so a clock read is honest."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(torch.device(device))
+    elif device.startswith("mps"):
+        torch.mps.synchronize()
+
+
+def torch_dtype(name: str) -> Any:
+    import torch
+
+    return getattr(torch, name)
+
+
+def device_facts(device: str) -> dict[str, Any]:
+    """What the record should know about the device used."""
+    import torch
+
+    facts: dict[str, Any] = {"device": device, "torch": torch.__version__,
+                             "torch_threads": torch.get_num_threads()}
+    if device.startswith("cuda"):
+        dev = torch.device(device)
+        facts["device_name"] = torch.cuda.get_device_name(dev)
+        facts["compute_capability"] = ".".join(map(str, torch.cuda.get_device_capability(dev)))
+        facts["hip"] = getattr(torch.version, "hip", None)
+    return facts

@@ -1,0 +1,114 @@
+"""The workload interface every backend implements (llm, tts and video alike)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..schema import Field
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
+
+
+@dataclass
+class RunWarning:
+    """A validity warning with a stable code; `iteration` is set when it concerns one iteration."""
+
+    code: str
+    message: str
+    iteration: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.iteration is not None:
+            out["iteration"] = self.iteration
+        return out
+
+
+@dataclass
+class IterationContext:
+    """What the runner tells a workload about the iteration it is about to run."""
+
+    index: int
+    warmup: bool
+    artifact_dir: Path          # the folder of the record; artifacts go beside it
+    artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
+
+    def artifact_path(self, suffix: str) -> Path:
+        return self.artifact_dir / f"{self.artifact_stem}{suffix}"
+
+
+@dataclass
+class IterationResult:
+    """One iteration's outcome: metrics in SI units named with their unit, plus raw backend data."""
+
+    metrics: dict[str, Any]
+    raw: dict[str, Any] = field(default_factory=dict)
+    warnings: list[RunWarning] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)   # file names beside the record
+
+
+class Workload(ABC):
+    """One backend of one kind. Subclasses set `kind`, `backend`, `keys`, and implement run_once.
+
+    Life cycle, driven by the runner: availability() → __init__(spec) → setup() once (load the
+    model; returns facts recorded once per run) → run_once() per iteration → check_run() → teardown().
+    Heavy libraries (torch, transformers, ...) are imported inside methods, never at module level.
+    """
+
+    kind: ClassVar[str]
+    backend: ClassVar[str]
+    keys: ClassVar[dict[str, Field]] = {}        # backend-specific suite keys
+    requires: ClassVar[tuple[str, ...]] = ()     # importable modules needed (for doctor)
+    primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
+    summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
+
+    def __init__(self, spec: WorkloadSpec) -> None:
+        self.spec = spec
+        self.params: dict[str, Any] = dict(spec.params)
+
+    @classmethod
+    def availability(cls) -> str | None:
+        """None when this backend can run here, else one line saying why not."""
+        import importlib.util
+
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"needs the Python package(s) {', '.join(missing)} (pip install 'benchbench[{cls.extra()}]')"
+        return None
+
+    @classmethod
+    def extra(cls) -> str:
+        """The pip extra that installs this backend's dependencies."""
+        return cls.kind
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
+        """Cross-key checks after the suite is parsed: None, or (key, message[, hint])."""
+        return None
+
+    def plan(self) -> dict[str, Any]:
+        """What --dry-run shows beyond the parameters (e.g. a placement plan). Must not load models."""
+        return {}
+
+    def setup(self) -> dict[str, Any]:
+        """Load the model / connect; returns facts recorded once per run (e.g. load_s, model size)."""
+        return {}
+
+    @abstractmethod
+    def run_once(self, ctx: IterationContext) -> IterationResult:
+        """Run one iteration and measure it."""
+
+    def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
+        """Validity warnings over the finished iterations (record dicts)."""
+        return []
+
+    def devices(self) -> list[str]:
+        """Power channels this workload is expected to load (e.g. ["gpu0"]); [] when unknown."""
+        return []
+
+    def teardown(self) -> None:
+        """Free what setup took. Called once, also after errors."""

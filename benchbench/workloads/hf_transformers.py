@@ -1,0 +1,165 @@
+"""`kind: llm, backend: transformers`: in-process PyTorch + transformers, real or dummy weights."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError, WorkloadError
+from ..schema import Field
+from ..torch_util import DTYPES, choose_dtype
+from .architectures import ARCHITECTURES
+from .base import IterationContext, IterationResult, Workload
+from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
+
+
+def _arch_ok(value: Any) -> str | None:
+    if isinstance(value, str) and value not in ARCHITECTURES:
+        return f"unknown architecture {value!r} (known: {', '.join(ARCHITECTURES)})"
+    if isinstance(value, dict) and "model_type" not in value:
+        return "an inline architecture needs `model_type` (e.g. llama, qwen2)"
+    return None
+
+
+class TransformersLLM(Workload):
+    """Fixed-length greedy generation with an explicit prefill/decode split."""
+
+    kind = "llm"
+    backend = "transformers"
+    requires = ("torch", "transformers")
+    primary_metrics = ("tg_tok_s", "pp_tok_s")
+    keys = {
+        **PROMPT_KEYS,
+        "architecture": Field((str, dict), check=_arch_ok, doc="known name or inline config"),
+        "weights": Field((str,), default="pretrained", choices=("pretrained", "dummy")),
+        "device": Field((str,), default="auto"),
+        "dtype": Field((str,), default="auto", choices=DTYPES),
+    }
+
+    @classmethod
+    def extra(cls) -> str:
+        return "torch"
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
+        if params.get("weights") == "dummy" and not params.get("architecture"):
+            return ("weights", "`weights: dummy` needs `architecture`",
+                    "a known name like smollm2-135m, or an inline config")
+        if params.get("weights") != "dummy" and not params.get("model"):
+            return ("model", "needs `model` (a local path or cached Hugging Face id)",
+                    "or `architecture` with `weights: dummy`")
+        if params.get("max_tokens", 2) < 2:
+            return ("max_tokens", "must be at least 2 (one prefill token, then decode)")
+        return check_prompt(params)
+
+    def plan(self) -> dict[str, Any]:
+        p = self.params
+        source = f"dummy weights for {p['architecture'] if isinstance(p.get('architecture'), str) else 'inline config'}" \
+            if p.get("weights") == "dummy" else f"weights from {p.get('model')}"
+        return {"model": source, "device": p["device"], "dtype": p["dtype"],
+                "new_tokens": p["max_tokens"]}
+
+    def setup(self) -> dict[str, Any]:
+        import torch
+
+        from .. import torch_util as tu
+
+        self.device = tu.pick_device(self.params["device"])
+        dtype_name, why = choose_dtype(self.params["dtype"], self.device.split(":")[0],
+                                       tu.capability(self.device))
+        torch.manual_seed(self.params.get("seed") or 0)
+        t0 = time.perf_counter()
+        self.model, self.tokenizer, source = self._load(tu.torch_dtype(dtype_name))
+        self.model.to(self.device).eval()
+        tu.synchronize(self.device)
+        load_s = time.perf_counter() - t0
+        n_params = sum(p.numel() for p in self.model.parameters())
+        n_bytes = sum(p.numel() * p.element_size() for p in self.model.parameters())
+        cfg = self.model.config
+        return {"load_s": load_s, "dtype": dtype_name, "dtype_reason": why, "weights_source": source,
+                "parameters": n_params, "model_size_bytes": n_bytes,
+                "architecture": getattr(cfg, "model_type", None), "vocab_size": cfg.vocab_size,
+                "tokenizer": "model tokenizer" if self.tokenizer else "byte ids (no tokenizer with dummy weights)",
+                **tu.device_facts(self.device)}
+
+    def _load(self, dtype: Any) -> tuple[Any, Any, str]:
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+        if self.params.get("weights") == "dummy":
+            from .architectures import resolve
+
+            cfg = resolve(self.params["architecture"])
+            config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
+            model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+            return model, None, "random initialization (weights: dummy)"
+        ref = self.params["model"]
+        try:
+            model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=True)
+        except OSError:
+            hint = f"download it first: huggingface-cli download {ref}" if not Path(ref).exists() \
+                else "the folder needs config.json, the weights and the tokenizer"
+            raise UserError(f"model `{ref}` is not a local folder nor in the Hugging Face cache",
+                            field="model", hint=hint) from None
+        return model, tokenizer, str(ref)
+
+    def _prompt_ids(self, index: int) -> Any:
+        import torch
+
+        vocab = self.model.config.vocab_size
+        if self.params.get("prompt_tokens"):
+            gen = torch.Generator().manual_seed((self.params.get("seed") or 0) * 1000 + index)
+            ids = torch.randint(3, vocab, (1, int(self.params["prompt_tokens"])), generator=gen)
+        elif self.tokenizer is not None:
+            ids = self.tokenizer(prompt_text(self.params, index), return_tensors="pt").input_ids
+        else:
+            data = prompt_text(self.params, index).encode("utf-8")
+            ids = torch.tensor([[3 + (b % (vocab - 3)) for b in data]])
+        return ids.to(self.device)
+
+    def run_once(self, ctx: IterationContext) -> IterationResult:
+        import torch
+
+        from ..torch_util import synchronize
+
+        ids = self._prompt_ids(ctx.index)
+        n_new = int(self.params["max_tokens"])
+        try:
+            with torch.inference_mode():
+                synchronize(self.device)
+                t0 = time.perf_counter()
+                out = self.model(input_ids=ids, use_cache=True)
+                token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
+                synchronize(self.device)
+                t1 = time.perf_counter()
+                past = out.past_key_values
+                for _ in range(n_new - 1):
+                    out = self.model(input_ids=token, past_key_values=past, use_cache=True)
+                    past = out.past_key_values
+                    token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
+                synchronize(self.device)
+                t2 = time.perf_counter()
+        except RuntimeError as exc:  # out of memory, device errors
+            raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
+        prompt_tokens = int(ids.shape[1])
+        prompt_s, gen_s = t1 - t0, t2 - t1
+        metrics = {"prompt_tokens": prompt_tokens, "prompt_s": prompt_s,
+                   "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": n_new - 1,
+                   "gen_s": gen_s, "tg_tok_s": rate(n_new - 1, gen_s), "ttft_s": prompt_s,
+                   "e2e_s": t2 - t0, "output_tokens": n_new, "done_reason": "length"}
+        return IterationResult(metrics)
+
+    def devices(self) -> list[str]:
+        dev = getattr(self, "device", "cpu")
+        if dev.startswith("cuda"):
+            return [f"gpu{dev.split(':')[1] if ':' in dev else 0}"]
+        return []
+
+    def teardown(self) -> None:
+        self.model = None
+        self.tokenizer = None
+        if getattr(self, "device", "cpu").startswith("cuda"):
+            import torch
+
+            torch.cuda.empty_cache()

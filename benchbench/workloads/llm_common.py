@@ -1,0 +1,65 @@
+"""Keys and helpers shared by the LLM backends: prompts, synthetic prompts, metric derivation."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from ..schema import Field, positive
+
+PROMPT_KEYS: dict[str, Field] = {
+    "prompt": Field((str,), doc="the prompt text"),
+    "prompt_file": Field((str,), path=True, doc="a file holding the prompt"),
+    "prompt_tokens": Field((int,), check=positive, doc="a synthetic prompt of about N tokens"),
+    "max_tokens": Field((int,), default=128, check=positive),
+}
+
+LLM_METRICS = ("prompt_tokens", "prompt_s", "pp_tok_s", "gen_tokens", "gen_s", "tg_tok_s",
+               "ttft_s", "e2e_s", "load_s", "done_reason")
+
+# Plain English words for synthetic prompts: about one token each in common tokenizers.
+WORDS = ("time person year way day thing man world life hand part child eye woman place work week "
+         "case point number group problem fact water room mother area money story month lot right "
+         "study book job word business issue side kind head house service friend father power hour "
+         "game line end member law car city name team minute idea kid body back parent face others "
+         "level office door health art war history party result change morning reason research girl "
+         "guy moment air teacher force education river stone light energy machine table paper model").split()
+
+
+def check_prompt(params: dict[str, Any]) -> tuple[str, ...] | None:
+    """At most one prompt source; a default prompt otherwise."""
+    given = [k for k in ("prompt", "prompt_file", "prompt_tokens") if params.get(k) is not None]
+    if len(given) > 1:
+        return (given[1], f"`{given[0]}` and `{given[1]}` both given", "use one prompt source")
+    return None
+
+
+DEFAULT_PROMPT = "Explain the Jevons paradox in three short paragraphs."
+
+
+def prompt_text(params: dict[str, Any], index: int = 0, vary: bool = True) -> str:
+    """The prompt for iteration `index`; with `vary`, its first words differ per iteration so
+    servers cannot reuse a cached prefix."""
+    if params.get("prompt_tokens"):
+        body = synthetic_words(int(params["prompt_tokens"]), seed=int(params.get("seed") or 0))
+    elif params.get("prompt_file"):
+        body = Path(params["prompt_file"]).read_text(encoding="utf-8")
+    else:
+        body = params.get("prompt") or DEFAULT_PROMPT
+    if not vary:
+        return body
+    return f"[run {index} #{random.Random(index * 7919 + 1).randrange(10**6):06d}] {body}"
+
+
+def synthetic_words(n: int, seed: int = 0) -> str:
+    """About n tokens of plain words (the server reports the exact count)."""
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(max(1, n)))
+
+
+def rate(count: float | None, seconds: float | None) -> float | None:
+    """count / seconds, None when either is missing or seconds is not positive."""
+    if count is None or seconds is None or seconds <= 0:
+        return None
+    return count / seconds
