@@ -101,5 +101,6 @@ def resolve_profile(ref: str, suite_path: Path | None = None) -> MachineProfile:
                 return load_profile(candidate)
     known = sorted({p.stem for d in profile_dirs(suite_path) if d.is_dir() for p in d.glob("*.y*ml")})
     from .schema import suggest
+    fallback = "known: " + ", ".join(known) if known else "create machines/NAME.yaml"
     raise UserError(f"no machine profile named `{ref}`", field="machine",
-                    hint=suggest(ref, known) or ("known: " + ", ".join(known) if known else "create machines/NAME.yaml"))
+                    hint=suggest(ref, known) or fallback)

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, fingerprint as fp
+from . import __version__
+from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
 from .profile import MachineProfile
 from .progress import Progress
-from .record import (SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path,
-                     save_record, slug, utc_now)
+from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
 from .workloads import get_backend
@@ -274,6 +274,8 @@ class Runner:
         try:
             result = workload.run_once(ctx)
             error = None
+        except Interrupted:
+            raise
         except BenchError as exc:
             result, error = None, str(exc)
         t1 = time.monotonic()

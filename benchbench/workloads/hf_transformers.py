@@ -55,8 +55,9 @@ class TransformersLLM(Workload):
 
     def plan(self) -> dict[str, Any]:
         p = self.params
-        source = f"dummy weights for {p['architecture'] if isinstance(p.get('architecture'), str) else 'inline config'}" \
-            if p.get("weights") == "dummy" else f"weights from {p.get('model')}"
+        arch = p.get("architecture")
+        name = arch if isinstance(arch, str) else "inline config"
+        source = f"dummy weights for {name}" if p.get("weights") == "dummy" else f"weights from {p.get('model')}"
         return {"model": source, "device": p["device"], "dtype": p["dtype"],
                 "new_tokens": p["max_tokens"]}
 

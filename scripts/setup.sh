@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up benchbench in ./.venv (sourced by quickstart.sh and test.sh; safe to re-run).
+# Usage: source scripts/setup.sh [pip extras, e.g. torch,test] [apt packages...]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+extras="${1:-torch}"
+shift || true
+apt_packages=("$@")
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+[ -n "${NO_COLOR:-}" ] && say() { printf '==> %s\n' "$*" >&2; }
+
+install_apt() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || { say "not a Debian system: install ${missing[*]} yourself"; return 0; }
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  say "installing system packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+[ ${#apt_packages[@]} -gt 0 ] && install_apt "${apt_packages[@]}"
+
+python=${PYTHON:-python3}
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "benchbench needs Python 3.11 or newer"; exit 2; }
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
+  # shellcheck disable=SC1091
+  source .venv/bin/activate
+fi
+say "installing benchbench[$extras] (PyTorch pinned to the 2.13.0 CPU-capable build)"
+python -m pip install -q --upgrade pip >/dev/null
+# Pin torch first: an unpinned torch would pull several GB of CUDA packages.
+python -m pip install -q "torch==2.13.0"
+python -m pip install -q -e ".[$extras]"
