@@ -64,6 +64,9 @@ def load_profile(path: Path | str) -> MachineProfile:
             values[key] = float(values[key])
     values["gpus"] = list(values["gpus"] or [])
     values["prices"] = dict(values["prices"] or {})
+    if values["prices"]:
+        from .analysis.prices import parse_prices
+        parse_prices(data["prices"], source="profile", file=str(path))
     return MachineProfile(path=str(path.resolve()), **values)
 
 

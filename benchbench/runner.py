@@ -38,10 +38,11 @@ class RunOutcome:
     failed: list[str] = field(default_factory=list)
     interrupted: bool = False
     session_id: str = ""
+    bad_input: list[str] = field(default_factory=list)   # failed on a UserError (e.g. model not here)
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (1 if self.failed else 0)
+        return 130 if self.interrupted else (2 if self.bad_input else 1 if self.failed else 0)
 
 
 @contextmanager
@@ -123,6 +124,8 @@ class Runner:
                     break
                 if record["status"] != "complete":
                     outcome.failed.append(spec.name)
+                    if any(e.get("type") == "UserError" for e in record["errors"]):
+                        outcome.bad_input.append(spec.name)
         return outcome
 
     def _resume_state(self) -> tuple[dict[str, tuple[dict, Path]], str]:
@@ -183,7 +186,7 @@ class Runner:
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
         from .power import build_monitor
-        from .power.idle import lookup as idle_lookup
+        from .power.idle import idle_fields
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
@@ -236,7 +239,7 @@ class Runner:
                     workload.teardown()
                 except Exception:  # noqa: BLE001
                     pass
-        record["idle"] = idle_lookup(self.options.results, self.machine, self.profile)
+        record["idle"], record["idle_source"] = idle_fields(self.options.results, self.machine, self.profile)
         self._save(record, path)
         self.progress.end_workload(spec.name, f"{record['status']}: {path}")
 

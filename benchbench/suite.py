@@ -112,7 +112,8 @@ class Suite:
         return chosen
 
     def to_record(self) -> dict[str, Any]:
-        return {"name": self.name, "path": str(self.path), "sha256": self.sha256}
+        out = {"name": self.name, "path": str(self.path), "sha256": self.sha256}
+        return out | ({"prices": self.prices} if self.prices else {})  # the analyzer reads them
 
 
 def load_suite(path: Path | str) -> Suite:
@@ -133,6 +134,9 @@ def load_suite(path: Path | str) -> Suite:
         entry_where = Where(str(path), f"workloads[{i}].")
         specs.extend(_workload(entry, entry_where, top, suite_dir, seen))
     hosts = top["hosts"] or []
+    if top["prices"]:
+        from .analysis.prices import parse_prices
+        parse_prices(top["prices"], source="suite", file=str(path))
     return Suite(name=top["name"], path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                  machine=top["machine"], warmups=top["warmups"], repetitions=top["repetitions"],
                  power=power, workloads=specs, hosts=[str(h) for h in hosts],
@@ -157,6 +161,10 @@ def _power(data: Any, where: Where) -> PowerConfig:
                 raise UserError("sampler options must be a mapping", file=where.file,
                                 line=line_of(data, key), field=where.field(key))
             options[key] = dict(data[key])
+            from .power.registry import check_options
+            problem = check_options(key, options[key])
+            if problem:
+                raise UserError(problem, file=where.file, line=line_of(data, key), field=where.field(key))
     return PowerConfig(samplers=list(samplers), interval_ms=float(values["interval_ms"]), options=options)
 
 

@@ -44,7 +44,8 @@ def _sections() -> list:
     found = []
     for module, attr in (("benchbench.power.doctor", "doctor_section"),
                          ("benchbench.workloads.servers", "doctor_section"),
-                         ("benchbench.remote", "doctor_section")):
+                         ("benchbench.remote", "doctor_section"),
+                         ("benchbench.serve.doctor", "doctor_section")):
         try:
             found.append(getattr(importlib.import_module(module), attr))
         except (ImportError, AttributeError):

@@ -10,39 +10,236 @@ Contract with the runner (keep it when extending):
 
 from __future__ import annotations
 
+import csv
+import os
 from pathlib import Path
 from typing import Any
 
+from ..errors import BenchError, UserError
 from ..workloads.base import RunWarning
+from . import energy as en
+from .base import Channel, Sampler, SamplerUnavailable
+
+SYSTEM_PARTS = ("gpu", "cpu", "dram", "ane")
+EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle")
 
 
 class PowerMonitor:
-    """No samplers yet: records that power was not measured."""
+    """Runs samplers in background threads and turns their readings into energy per window."""
 
-    def __init__(self, interval_s: float = 0.5, reason: str = "no power sampler is built yet") -> None:
+    def __init__(self, slots: list[tuple[list[Sampler], bool]] | None = None, interval_s: float = 0.5,
+                 profile: Any = None, requested: list[str] | None = None,
+                 fallback: Sampler | None = None) -> None:
+        self.slots = slots or []
+        self.fallback = fallback  # `auto` on a host where nothing can be measured: declared
         self.interval_s = interval_s
-        self.reason = reason
+        self.profile = profile
+        self.requested = list(requested or [])
+        self.active: list[Sampler] = []
+        self.unavailable: list[dict[str, str]] = []
+        self.skipped: list[dict[str, str]] = []
+        self.channels: list[tuple[str, Sampler, Channel]] = []   # (public name, sampler, channel)
+        self._entered = False
 
+    # --- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> PowerMonitor:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self.stop()
 
+    def start(self) -> None:
+        if self._entered:
+            return
+        self._entered = True
+        try:
+            for alternatives, from_auto in self.slots:
+                self._open_slot(alternatives, from_auto)
+            if not self.active and self.fallback is not None:
+                self.slots.append(([self.fallback], True))
+                self._open_slot([self.fallback], True)
+        except BaseException:
+            self.stop()
+            raise
+        self._name_channels()
+
+    def _open_slot(self, alternatives: list[Sampler], from_auto: bool) -> None:
+        reasons = []
+        for sampler in alternatives:
+            try:
+                sampler.start()
+            except (SamplerUnavailable, BenchError, OSError) as exc:
+                if isinstance(exc, UserError):
+                    raise
+                sampler.stop()
+                reasons.append(f"{sampler.name}: {exc}" if len(alternatives) > 1 else str(exc))
+                continue
+            self.active.append(sampler)
+            if reasons:
+                self.skipped.append({"sampler": sampler.name, "reason": "; ".join(reasons)})
+            return
+        entry = {"sampler": "/".join(s.name for s in alternatives), "reason": "; ".join(reasons)}
+        (self.skipped if from_auto else self.unavailable).append(entry)
+
+    def _name_channels(self) -> None:
+        taken: set[str] = set()
+        for sampler in self.active:
+            for ch in sampler.channels:
+                public = ch.name
+                if public in taken:  # two samplers measure the same device: keep both, sum one
+                    public = f"{ch.name}@{sampler.name}"
+                    ch.in_system = False
+                taken.add(public)
+                self.channels.append((public, sampler, ch))
+
+    def stop(self) -> None:
+        """Stop every sampler (bounded; safe to call again)."""
+        for alternatives, _ in self.slots:
+            for sampler in alternatives:
+                sampler.stop()
+
+    # --- energy -------------------------------------------------------------------------------
     def energy(self, t0_s: float, t1_s: float) -> dict[str, dict[str, Any]]:
-        return {}
+        """Per channel {"joules", "avg_w", "source"} over [t0_s, t1_s], plus the derived `system`."""
+        for sampler in self.active:
+            sampler.sample_now()
+            sampler.wait_past(t1_s)
+        out: dict[str, dict[str, Any]] = {}
+        for public, sampler, ch in self.channels:
+            w = en.window(sampler.series[ch.name], t0_s, t1_s, max_gap(sampler), ch.counter,
+                          ch.counter_resolution_j)
+            if w is not None:
+                out[public] = w
+        system = self._system(out, t1_s - t0_s)
+        if system is not None:
+            out["system"] = system
+        return out
 
+    @property
+    def overhead_w(self) -> float | None:
+        return getattr(self.profile, "non_gpu_overhead_w", None) if self.profile is not None else None
+
+    @property
+    def declared_w(self) -> float | None:
+        return next((s.declared_system_w for s in self.active if s.declared_system_w is not None), None)
+
+    def system_parts(self) -> tuple[list[str], list[str]]:
+        """(wall channels, channels summed in the gpu+cpu+overhead estimate)."""
+        walls = [p for p, _, ch in self.channels if ch.kind == "wall"]
+        covered = {k for _, _, ch in self.channels for k in ch.covers}
+        parts = [p for p, _, ch in self.channels
+                 if ch.in_system and ch.kind in SYSTEM_PARTS and ch.kind not in covered]
+        return walls, parts
+
+    def system_basis(self) -> str | None:
+        walls, parts = self.system_parts()
+        if walls:
+            return "wall"
+        if parts:
+            return "gpu+cpu+overhead"
+        return "declared" if self.declared_w is not None else None
+
+    def _system(self, per: dict[str, dict[str, Any]], duration: float) -> dict[str, Any] | None:
+        walls, parts = self.system_parts()
+        entry: dict[str, Any] | None = None
+        if walls and all(w in per for w in walls):
+            sources = {per[w]["source"] for w in walls}
+            entry = {"joules": sum(per[w]["joules"] for w in walls),
+                     "source": "counter" if sources == {"counter"} else "integrated", "basis": "wall"}
+        elif parts and all(p in per for p in parts):
+            overhead = self.overhead_w or 0.0
+            entry = {"joules": sum(per[p]["joules"] for p in parts) + overhead * duration,
+                     "source": "estimated", "basis": "gpu+cpu+overhead", "overhead_w": overhead}
+        elif self.declared_w is not None:
+            entry = {"joules": self.declared_w * duration, "source": "declared", "basis": "declared"}
+        if entry is None:
+            return None
+        entry["avg_w"] = entry["joules"] / duration if duration > 0 else None
+        return entry
+
+    # --- record -------------------------------------------------------------------------------
     def record_section(self) -> dict[str, Any]:
-        return {"samplers": [], "interval_s": self.interval_s, "channels": [], "samples": None,
-                "unavailable": [{"sampler": "auto", "reason": self.reason}]}
+        checks = {}
+        for public, sampler, ch in self.channels:
+            if ch.counter:
+                found = en.cross_check(sampler.series[ch.name], max_gap(sampler))
+                if found:
+                    checks[public] = found
+        walls, parts = self.system_parts()
+        out: dict[str, Any] = {
+            "samplers": [s.name for s in self.active], "requested": self.requested,
+            "interval_s": self.interval_s,
+            "channels": [{**ch.to_record(), "name": public} for public, _, ch in self.channels],
+            "samples": None, "unavailable": self.unavailable, "system_basis": self.system_basis(),
+            "system_channels": walls or parts, "sampler_stats": [s.summary() for s in self.active],
+        }
+        if out["system_basis"] == "gpu+cpu+overhead":
+            out["overhead_w"] = self.overhead_w
+        if self.declared_w is not None:
+            out["declared_w"] = self.declared_w
+        if self.skipped:
+            out["skipped"] = self.skipped
+        if checks:
+            out["counter_check"] = checks
+        return out
 
     def save_samples(self, path: Path) -> str | None:
-        return None
+        """Long-format CSV beside the record: t_s, channel, power_w, energy_j, then extras."""
+        rows = []
+        for public, sampler, ch in self.channels:
+            rows += [(t, public, p, e, x) for t, p, e, x in sampler.series[ch.name].rows()]
+        if not rows:
+            return None
+        rows.sort(key=lambda r: r[0])
+        extras = [c for c in EXTRA_COLUMNS if any(c in r[4] for r in rows)]
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
+            for t, name, p, e, x in rows:
+                writer.writerow([f"{t:.4f}", name, _fmt(p, 3), _fmt(e, 4), *(_fmt(x.get(c), 3) for c in extras)])
+        os.replace(tmp, path)
+        return path.name
 
     def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:
-        return [RunWarning("power_unavailable", f"power was not measured: {self.reason}")]
+        from .checks import run_warnings
+
+        return run_warnings(self, iterations, devices)
+
+
+def max_gap(sampler: Sampler) -> float:
+    """How far a power reading may be held past the last one: two intervals and some jitter."""
+    return 2 * sampler.interval_s + 0.25
+
+
+def _fmt(value: Any, digits: int) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.{digits}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
 
 
 def build_monitor(config: Any, profile: Any = None) -> PowerMonitor:
-    """The monitor for a suite's `power:` config on this host."""
-    return PowerMonitor(interval_s=float(getattr(config, "interval_ms", 500)) / 1000)
+    """The monitor for a suite's `power:` config (a suite.PowerConfig) on this host."""
+    from .registry import SAMPLERS, check_options, plan, sampler_class
+
+    requested = list(getattr(config, "samplers", None) or ["auto"])
+    interval_s = float(getattr(config, "interval_ms", 500)) / 1000
+    options = dict(getattr(config, "options", None) or {})
+    for name in requested:
+        if name not in (*SAMPLERS, "auto", "none"):
+            raise UserError(f"unknown sampler {name!r}", field="power.samplers",
+                            hint="one of: auto, none, " + ", ".join(SAMPLERS))
+    for name, opts in options.items():
+        problem = check_options(name, opts)
+        if problem:
+            raise UserError(problem, field=f"power.{name}")
+    slots = [([sampler_class(n)(interval_s, options.get(n), profile) for n in names], from_auto)
+             for names, from_auto in plan(requested, options)]
+    fallback = None
+    if "auto" in requested and "declared" not in requested and getattr(profile, "load_w", None) is not None:
+        fallback = sampler_class("declared")(interval_s, options.get("declared"), profile)
+    return PowerMonitor(slots, interval_s, profile, requested, fallback)

@@ -118,7 +118,8 @@ def summarize(record: dict[str, Any], results: Path) -> dict[str, Any]:
     if errors:
         out["error"] = "; ".join(errors)
     elif record["status"] == "complete" and not videos:
-        out["status"], out["error"] = "failed", "the pipeline finished but wrote no MP4"
+        why = [w["message"] for w in it.get("warnings", []) if w.get("code") == "artifact_not_saved"]
+        out["status"], out["error"] = "failed", "; ".join(why) or "the pipeline finished but wrote no MP4"
     return out
 
 

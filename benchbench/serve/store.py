@@ -75,7 +75,7 @@ def iso(ts: float | None) -> str | None:
     """Epoch seconds → ISO 8601 UTC with milliseconds (the record's format)."""
     if ts is None:
         return None
-    stamp = dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="milliseconds")
+    stamp = dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds")
     return stamp.replace("+00:00", "Z")
 
 
@@ -176,13 +176,13 @@ class JobStore:
                                    (CANCELLED, time.time(), job_id, QUEUED))
         return cur.rowcount == 1
 
-    def recover(self, reason: str) -> list[str]:
-        """Mark jobs left `running` by a server that died as failed; returns their ids."""
+    def recover(self, reason: str) -> list[Job]:
+        """Mark jobs left `running` by a server that died as failed; returns them as they were."""
         with self._lock:
-            rows = self._db.execute("SELECT id FROM jobs WHERE status=?", (RUNNING,)).fetchall()
+            rows = self._db.execute("SELECT * FROM jobs WHERE status=?", (RUNNING,)).fetchall()
             self._db.execute("UPDATE jobs SET status=?, finished_at=?, error=? WHERE status=?",
                              (FAILED, time.time(), reason, RUNNING))
-        return [r["id"] for r in rows]
+        return [_job(r) for r in rows]
 
 
 def _job(row: sqlite3.Row) -> Job:

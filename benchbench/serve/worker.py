@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import threading
@@ -118,6 +119,26 @@ def terminate(proc: subprocess.Popen, grace_s: float = STOP_GRACE_S) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def stop_orphan(pid: int, grace_s: float = STOP_GRACE_S) -> bool:
+    """Stop a job process a dead server left behind (checked by its command line, Linux only)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    try:
+        if b"benchbench.serve.job" not in cmdline.read_bytes():
+            return False
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return False
+    deadline = time.monotonic() + grace_s
+    while cmdline.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if cmdline.exists():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return True
 
 
 def crash_message(code: int | None, log_path: Path) -> str:

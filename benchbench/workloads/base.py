@@ -38,6 +38,7 @@ class IterationContext:
     artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
 
     def artifact_path(self, suffix: str) -> Path:
+        self.artifact_dir.mkdir(parents=True, exist_ok=True)   # a new run's folder exists only after its first save
         return self.artifact_dir / f"{self.artifact_stem}{suffix}"
 
 

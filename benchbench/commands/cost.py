@@ -1,0 +1,172 @@
+"""`benchbench cost`: the what-if calculator over the cost formulas (benchbench.analysis.costs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+# figure → (label, unit); "{cur}" is the currency
+ROWS = {
+    "j_per_token": ("energy per token", "J"),
+    "tok_s_per_w": ("tokens/s per system watt", "tok/s/W"),
+    "tok_s_per_gpu_w": ("tokens/s per GPU watt", "tok/s/W"),
+    "electricity_per_mtok": ("electricity per M tokens at load", "{cur}"),
+    "incremental_electricity_per_mtok": ("electricity per M tokens above idle", "{cur}"),
+    "amortization_per_hour": ("amortization per hour", "{cur}"),
+    "amortization_per_mtok": ("amortization per M tokens (full use)", "{cur}"),
+    "all_in_per_mtok": ("all-in per M tokens", "{cur}"),
+    "idle_cost_per_month": ("idle cost per month", "{cur}"),
+    "idle_cost_per_year": ("idle cost per year", "{cur}"),
+    "breakeven_mtok_per_month": ("break-even volume vs API", "M tokens/month"),
+    "payback_months": ("payback vs cloud instance", "months"),
+    "cost_per_audio_hour": ("electricity per audio hour (TTS)", "{cur}"),
+}
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number ≥ 0, found {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, found {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _positive(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], found {text!r}")
+    return value
+
+
+def _hours(text: str) -> float:
+    value = _non_negative(text)
+    if value > 24:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 24, found {text!r}")
+    return value
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--machine", metavar="PROFILE", help="start from a machine profile (name or path); "
+                   "flags override it")
+    p.add_argument("--tok-s", type=_positive, help="decode speed r (tokens/s)")
+    p.add_argument("--load-w", type=_non_negative, help="system power under load P (W)")
+    p.add_argument("--gpu-w", type=_non_negative, help="GPU power under load (W), for tokens/s per GPU watt")
+    p.add_argument("--idle-w", type=_non_negative, help="idle system power I (W)")
+    p.add_argument("--price-kwh", type=_non_negative, help="electricity price c per kWh")
+    p.add_argument("--hardware-cost", type=_non_negative, help="hardware cost H")
+    p.add_argument("--years", type=_positive, help="amortization period Y (years)")
+    p.add_argument("--utilization", type=_fraction, help="fraction of hours spent generating, 0 < u ≤ 1 "
+                   "(all-in cost; default full use)")
+    api = p.add_mutually_exclusive_group()
+    api.add_argument("--api-price", type=_non_negative, help="API price per million (generated) tokens")
+    api.add_argument("--api-model", metavar="NAME", help="an API model priced by genai-prices "
+                     "(e.g. gpt-4o-mini, groq:llama-3.1-8b-instant) or by the profile's prices.api")
+    p.add_argument("--cloud-hourly", type=_non_negative, help="cloud instance price per hour K (payback)")
+    p.add_argument("--hours-per-day", type=_hours, help="hours a day the work runs h (payback; "
+                   "default 24 × utilization)")
+    p.add_argument("--rtf", type=_positive, help="TTS real-time factor (gen_s / audio_s)")
+    p.add_argument("--currency", help="currency of the prices (default: the profile's, else USD)")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
+def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """CostInputs from the flags over the profile; and notes on where figures came from."""
+    from ..analysis.costs import CostInputs
+    from ..analysis.prices import parse_prices, require_api_price
+
+    prof = _profile(args.machine)
+    notes: list[str] = []
+    pick = lambda flag, key: flag if flag is not None else getattr(prof, key, None)  # noqa: E731
+    currency = args.currency or getattr(prof, "currency", None) or "USD"
+    load_w = pick(args.load_w, "load_w")
+    overhead = getattr(prof, "non_gpu_overhead_w", None)
+    if args.load_w is None and args.gpu_w is not None and overhead is not None:
+        load_w = args.gpu_w + overhead
+        notes.append(f"load power estimated: GPU {args.gpu_w:g} W + non-GPU overhead {overhead:g} W")
+    api_price = args.api_price
+    if args.api_model:
+        entries = parse_prices(prof.prices, source=f"profile {prof.name}", file=prof.path,
+                               default_currency=currency) if prof and prof.prices else []
+        price = require_api_price(args.api_model, entries)
+        notes.append(f"API price {price.value:g} {price.currency}/M output tokens ({price.source})")
+        if price.currency != currency:
+            notes.append(f"API price in {price.currency}, costs in {currency}: no break-even")
+        else:
+            api_price = price.value
+    return CostInputs(tok_s=args.tok_s, load_w=load_w, gpu_w=args.gpu_w, idle_w=pick(args.idle_w, "idle_w"),
+                      price_kwh=pick(args.price_kwh, "electricity_per_kwh"),
+                      hardware_cost=pick(args.hardware_cost, "hardware_cost"),
+                      years=pick(args.years, "amortization_years"),
+                      utilization=pick(args.utilization, "utilization"), api_per_mtok=api_price,
+                      cloud_hourly=args.cloud_hourly, hours_per_day=args.hours_per_day, rtf=args.rtf,
+                      currency=currency), notes
+
+
+def _profile(ref: str | None) -> Any:
+    if not ref:
+        return None
+    from ..profile import resolve_profile
+
+    return resolve_profile(ref)
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..analysis.costs import COST_KEYS, breakeven_of, cost_figures
+
+    inputs, notes = inputs_from_args(args)
+    figures = cost_figures(inputs)
+    if args.json:
+        json.dump({k: figures[k] for k in COST_KEYS}, sys.stdout, indent=1)
+        print()
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        return 0
+    why = breakeven_of(inputs)[1]
+    sys.stdout.write(render(figures, why if inputs.api_per_mtok is not None else None))
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def render(figures: dict[str, Any], breakeven_why: str | None = None) -> str:
+    """The short human table: figures that could be computed, and what is missing."""
+    cur = figures["currency"]
+    lines, missing = [], []
+    for key, (label, unit) in ROWS.items():
+        value = figures[key]
+        if value is None:
+            if key == "breakeven_mtok_per_month" and breakeven_why and breakeven_why != "inputs missing":
+                lines.append((label, breakeven_why, ""))
+            else:
+                missing.append(label)
+            continue
+        lines.append((label, _fmt(value), unit.format(cur=cur)))
+    if not lines:
+        return "nothing to compute: give --tok-s and --load-w, or --machine (see --help)\n"
+    width = max(len(x[0]) for x in lines)
+    out = [f"{label:<{width}}  {value} {unit}".rstrip() for label, value, unit in lines]
+    if missing:
+        out.append(f"(not computed, inputs missing: {', '.join(missing)})")
+    return "\n".join(out) + "\n"
+
+
+def _fmt(x: float) -> str:
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 10:
+        return f"{x:.1f}"
+    if ax >= 0.1:
+        return f"{x:.3f}"
+    return f"{x:.4g}"

@@ -1,0 +1,169 @@
+"""`benchbench serve-video`: a queue of LTX-2 video generation jobs over HTTP (FastAPI + uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendUnavailable, UserError
+
+# `--tiny`: part 7's tiny randomly initialized pipeline, on CPU, no downloads (tests, trying it out)
+TINY = {"weights": "dummy", "architecture": "tiny"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
+                   "machine only; 0.0.0.0 opens the queue to the network, without authentication)")
+    p.add_argument("--port", type=int, default=8585, help="TCP port (default 8585; 0 picks a free one)")
+    p.add_argument("--devices", nargs="+", metavar="DEV", help="GPUs for every job (ltx2 `devices`)")
+    p.add_argument("--model", help="LTX-2 model: a local path or a cached Hugging Face id")
+    p.add_argument("--results", type=Path, default=Path("results"),
+                   help="results folder: records, MP4s and the job database (default: results/)")
+    p.add_argument("--machine", help="machine profile recorded with every job (name in machines/ or path)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="another ltx2 suite key for every job, e.g. --set precision=fp16-storage-fp32-compute "
+                   "or --set 'steps=[8, 3]' (value parsed as YAML)")
+    p.add_argument("--tiny", action="store_true",
+                   help="tiny randomly initialized pipeline, on CPU unless --devices (tests; no downloads; "
+                   "videos are noise)")
+    p.add_argument("--power", action="append", metavar="SAMPLER",
+                   help="power sampler(s) for each job's record (default: auto; `none` to skip)")
+    p.add_argument("--max-duration", type=float, default=20.0, metavar="S",
+                   help="longest clip a request may ask for, in seconds (default 20)")
+    p.add_argument("--max-upload-mb", type=float, default=20.0, metavar="MB",
+                   help="largest image upload in MiB (default 20)")
+    p.add_argument("--max-queue", type=int, default=100, help="queued jobs before 429 (default 100)")
+    p.add_argument("--job-timeout", type=float, default=3600.0, metavar="S",
+                   help="a job running longer is stopped and failed (default 3600 s)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The ServeConfig the flags describe (checked for range, not yet against the pipeline)."""
+    from ..serve.config import ServeConfig
+
+    for flag, value in (("--max-duration", args.max_duration), ("--max-upload-mb", args.max_upload_mb),
+                        ("--max-queue", args.max_queue), ("--job-timeout", args.job_timeout)):
+        if value <= 0:
+            raise UserError(f"must be greater than 0, found {value:g}", field=flag)
+    workload: dict[str, Any] = dict(TINY) if args.tiny else {}
+    workload.update(parse_sets(args.set))
+    devices = [_device(d) for d in args.devices] if args.devices else (["cpu"] if args.tiny else None)
+    return ServeConfig(results=args.results.resolve(), model=args.model, devices=devices, machine=args.machine,
+                       power=args.power or ["auto"], workload=workload,
+                       max_duration_s=args.max_duration,
+                       max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
+                       max_queue=args.max_queue, job_timeout_s=args.job_timeout)
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` pairs, values parsed as YAML (so 8 is a number and [0, 1] a list)."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"expected KEY=VALUE, found {item!r}", field="--set", hint="e.g. --set steps=8")
+        if key.strip() in ("prompt", "seconds", "seed", "image", "name", "kind", "backend"):
+            raise UserError(f"`{key.strip()}` comes from each request", field="--set")
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[key.strip()] = value
+    return out
+
+
+def _device(value: str) -> int | str:
+    return int(value) if value.isdigit() else value
+
+
+def check_config(config: Any) -> None:
+    """Validate the job suite the settings produce, once, so a bad flag fails at start-up."""
+    import tempfile
+    import time
+
+    from ..serve import job as jobs
+    from ..serve.store import Job
+
+    probe = Job(id="probe", status="queued", prompt="probe", duration_s=min(1.0, config.max_duration_s),
+                seed=0, created_at=time.time())
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            suite = jobs.write_suite(config, probe, Path(tmp))
+        except UserError as exc:
+            raise UserError(f"these settings don't make a valid ltx2 job: {exc.field + ': ' if exc.field else ''}"
+                            f"{exc.message}", field="--model/--devices/--set", hint=exc.hint) from None
+        if config.model:
+            _check_model(suite)
+
+
+def _check_model(suite_path: Path) -> None:
+    """With real weights, find the model now (from its config files) rather than fail every job."""
+    from ..suite import load_suite
+    from ..workloads import get_backend
+
+    spec = load_suite(suite_path).workloads[0]
+    cls = get_backend(spec.kind, spec.backend)
+    if cls.availability():
+        raise UserError(f"the ltx2 pipeline can't run here: {cls.availability()}", field="--model")
+    placement = str(cls(spec).plan().get("placement", ""))
+    if placement.startswith("unknown: "):
+        raise UserError(placement.removeprefix("unknown: "), field="--model")
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves, so a busy port is a one-line error."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        family = socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, reuse_port=False)
+    except OSError as exc:
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--port",
+                        hint="is another server using it? pick another --port") from None
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from ..serve.app import create_app
+    except ImportError as exc:
+        raise BackendUnavailable(f"serve-video needs {exc.name}: pip install 'benchbench[serve]'") from None
+    import logging
+
+    from ..serve.service import Service
+
+    config = config_from_args(args)
+    check_config(config)
+    service = Service(config)
+    recovered = service.open()
+    try:
+        sock = listen(args.host, args.port)
+        host, port = sock.getsockname()[:2]
+        logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+        _announce(host, port, config, recovered)
+        server = uvicorn.Server(uvicorn.Config(create_app(service), log_level=args.log_level,
+                                               access_log=args.log_level == "debug"))
+        server.run(sockets=[sock])
+    finally:
+        service.close()
+    return 0
+
+
+def _announce(host: str, port: int, config: Any, recovered: list[str]) -> None:
+    if recovered:
+        print(f"marked {len(recovered)} job(s) failed that were running when the server stopped: "
+              f"{', '.join(recovered)}", file=sys.stderr, flush=True)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"benchbench serve-video: listening on http://{shown}:{port} "
+          f"(jobs in {config.home})", file=sys.stderr, flush=True)
+    if not ipaddress.ip_address(host).is_loopback:
+        print("warning: listening beyond this machine; anyone who can reach the port can queue jobs",
+              file=sys.stderr, flush=True)

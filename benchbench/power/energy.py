@@ -1,0 +1,116 @@
+"""Energy over a time window: counter deltas cross-checked against the power integral.
+
+Counter first (NVML total energy, amdsmi, RAPL, plug totals), linearly interpolated at the window's
+edges; it is rejected, as Zeus does for windows shorter than the counter's update period, when it
+did not move while power was drawn, went backwards (reset), is coarser than the window, or
+disagrees wildly (over 3x) with power × time. Otherwise the trapezoid integral of power,
+interpolated at the edges, is used.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+EDGE_EPS_S = 0.002         # a counter reading this close to an edge counts as on it
+MIN_COUNTER_STEPS = 20     # the delta must span this many counter steps (quantization <= 5%)
+COUNTER_RATIO_LIMIT = 3.0  # counter vs power × time beyond this: the counter is not trusted
+
+
+def value_at(ts: list[float], ys: list[float], t: float, max_gap_s: float) -> float | None:
+    """y(t): linear between neighbours; the nearest reading held up to max_gap_s outside."""
+    if not ts:
+        return None
+    i = bisect.bisect_left(ts, t)
+    if i < len(ts) and ts[i] == t:
+        return ys[i]
+    if i == 0:
+        return ys[0] if ts[0] - t <= max_gap_s else None
+    if i == len(ts):
+        return ys[-1] if t - ts[-1] <= max_gap_s else None
+    t_a, t_b = ts[i - 1], ts[i]
+    return ys[i - 1] + (ys[i] - ys[i - 1]) * (t - t_a) / (t_b - t_a)
+
+
+def trapezoid(ts: list[float], ps: list[float], t0: float, t1: float, max_gap_s: float) -> float | None:
+    """∫ p dt over [t0, t1] with edge values interpolated; None when the window isn't covered."""
+    if t1 <= t0:
+        return 0.0 if ts else None
+    p0, p1 = value_at(ts, ps, t0, max_gap_s), value_at(ts, ps, t1, max_gap_s)
+    if p0 is None or p1 is None:
+        return None
+    i, j = bisect.bisect_right(ts, t0), bisect.bisect_left(ts, t1)
+    xs = [t0, *ts[i:j], t1]
+    vs = [p0, *ps[i:j], p1]
+    return sum((xs[k + 1] - xs[k]) * (vs[k] + vs[k + 1]) / 2 for k in range(len(xs) - 1))
+
+
+def counter_delta(ts: list[float], es: list[float], t0: float, t1: float) -> float | None:
+    """Counter advance over [t0, t1]; None unless readings bracket both edges (no extrapolation)."""
+    if not ts or ts[0] > t0 + EDGE_EPS_S or ts[-1] < t1 - EDGE_EPS_S:
+        return None
+    e0 = value_at(ts, es, t0, EDGE_EPS_S)
+    e1 = value_at(ts, es, t1, EDGE_EPS_S)
+    if e0 is None or e1 is None:
+        return None
+    return e1 - e0
+
+
+def counter_ok(counter_j: float, integrated_j: float | None, resolution_j: float = 0.0) -> bool:
+    """Is a counter delta trustworthy next to power × time?"""
+    if counter_j < 0:
+        return False
+    if resolution_j and counter_j < MIN_COUNTER_STEPS * resolution_j:
+        return False
+    if integrated_j is None:
+        return True
+    if counter_j == 0:
+        return integrated_j <= 0
+    if integrated_j > 0:
+        ratio = counter_j / integrated_j
+        return 1 / COUNTER_RATIO_LIMIT <= ratio <= COUNTER_RATIO_LIMIT
+    return True
+
+
+def choose(counter_j: float | None, integrated_j: float | None,
+           resolution_j: float = 0.0) -> tuple[float, str] | None:
+    """(joules, source) with source `counter` or `integrated`; None when neither is known."""
+    if counter_j is not None and counter_ok(counter_j, integrated_j, resolution_j):
+        return counter_j, "counter"
+    if integrated_j is not None:
+        return integrated_j, "integrated"
+    if counter_j is not None and counter_j >= 0:
+        return counter_j, "counter"
+    return None
+
+
+def window(series: Any, t0: float, t1: float, max_gap_s: float, counter: bool,
+           resolution_j: float = 0.0) -> dict[str, Any] | None:
+    """{"joules", "avg_w", "source"} for one channel's Series over [t0, t1], or None."""
+    tp, p, te, e = series.snapshot()
+    integrated = trapezoid(tp, p, t0, t1, max_gap_s)
+    delta = counter_delta(te, e, t0, t1) if counter else None
+    picked = choose(delta, integrated, resolution_j)
+    if picked is None:
+        return None
+    joules, source = picked
+    duration = t1 - t0
+    return {"joules": joules, "avg_w": joules / duration if duration > 0 else None, "source": source}
+
+
+def cross_check(series: Any, max_gap_s: float) -> dict[str, float] | None:
+    """Whole-run counter delta against the power integral over the same span."""
+    tp, p, te, e = series.snapshot()
+    if len(te) < 2 or len(tp) < 2:
+        return None
+    t0, t1 = max(te[0], tp[0]), min(te[-1], tp[-1])
+    if t1 <= t0:
+        return None
+    c = counter_delta(te, e, t0, t1)
+    i = trapezoid(tp, p, t0, t1, max_gap_s)
+    if c is None or i is None:
+        return None
+    out = {"span_s": round(t1 - t0, 3), "counter_j": round(c, 3), "integrated_j": round(i, 3)}
+    if c > 0:
+        out["integrated_vs_counter_pct"] = round((i - c) / c * 100, 3)
+    return out

@@ -1,0 +1,151 @@
+"""`nvml`: NVIDIA GPUs in-process through nvidia-ml-py (a power read costs microseconds).
+
+Per GPU: board power (W), the total-energy counter (J, Volta and newer), and every ~0.5 s
+utilization, memory used, SM clock, temperature and clock-event (throttle) reasons.
+GPUs without the counter (Pascal: the P40) report only a power reading, so they are polled
+every 50 ms by default unless `nvml: {interval_ms: ...}` says otherwise. `counter_interval_ms`
+reads the counter less often than power (it is always read at iteration edges).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from typing import Any
+
+from .base import Channel, PollingSampler, Reading, SamplerUnavailable
+
+COUNTERLESS_INTERVAL_S = 0.05
+EXTRAS_EVERY_S = 0.45
+INSTALL_HINT = "pip install 'benchbench[nvidia]' (nvidia-ml-py)"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class NvmlSampler(PollingSampler):
+    """NVIDIA GPUs through NVML."""
+
+    name = "nvml"
+    option_keys = ("interval_ms", "devices", "counter_interval_ms")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.nv: Any = None
+        self.handles: list[tuple[int, Any]] = []
+        self.has_counter: dict[int, bool] = {}
+        self.fields: dict[int, set[str]] = {}
+        self._last_extras = 0.0
+        self._last_counter = float("-inf")
+        ms = self.options.get("counter_interval_ms")
+        self.counter_interval_s = float(ms) / 1000 if ms is not None else None
+        self._inited = False
+
+    # --- the library (fakes override this) ---------------------------------------------------
+    def load_library(self) -> Any:
+        try:
+            import pynvml
+        except ImportError:
+            raise SamplerUnavailable(f"nvidia-ml-py is not installed: {INSTALL_HINT}") from None
+        return pynvml
+
+    @classmethod
+    def availability(cls) -> str | None:
+        if importlib.util.find_spec("pynvml") is None:
+            return f"nvidia-ml-py is not installed: {INSTALL_HINT}"
+        return None
+
+    # --- life cycle ---------------------------------------------------------------------------
+    def open(self) -> list[Channel]:
+        nv = self.nv = self.load_library()
+        try:
+            nv.nvmlInit()
+        except nv.NVMLError as exc:
+            raise SamplerUnavailable(f"NVML could not start (no NVIDIA driver?): {exc}") from None
+        self._inited = True
+        try:
+            count = nv.nvmlDeviceGetCount()
+            wanted = self.options.get("devices")
+            indices = [int(i) for i in wanted] if wanted is not None else list(range(count))
+            bad = [i for i in indices if not 0 <= i < count]
+            if bad or not indices:
+                raise SamplerUnavailable(f"NVML sees {count} GPU(s); cannot read {bad or 'none'}")
+            return [self._open_device(i) for i in indices]
+        except nv.NVMLError as exc:
+            raise SamplerUnavailable(f"NVML error while listing GPUs: {exc}") from None
+
+    def _open_device(self, index: int) -> Channel:
+        nv = self.nv
+        handle = nv.nvmlDeviceGetHandleByIndex(index)
+        self.handles.append((index, handle))
+        try:
+            nv.nvmlDeviceGetTotalEnergyConsumption(handle)
+            self.has_counter[index] = True
+        except nv.NVMLError:
+            self.has_counter[index] = False
+        self.fields[index] = {"util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle"}
+        if not self.has_counter[index] and self.options.get("interval_ms") is None:
+            self.interval_s = min(self.interval_s, COUNTERLESS_INTERVAL_S)
+        note = "" if self.has_counter[index] else \
+            f"no energy counter (pre-Volta): power integrated from {self.interval_s * 1000:g} ms readings"
+        return Channel(f"gpu{index}", "gpu", self.name, _text(nv.nvmlDeviceGetName(handle)),
+                       counter=self.has_counter[index], counter_resolution_j=0.001, note=note)
+
+    def close(self) -> None:
+        if self._inited:
+            self._inited = False
+            try:
+                self.nv.nvmlShutdown()
+            except self.nv.NVMLError:
+                pass
+
+    def info(self) -> dict[str, Any]:
+        return {"interval_s": self.interval_s,
+                "energy_counter": {f"gpu{i}": c for i, c in self.has_counter.items()}}
+
+    # --- reading ------------------------------------------------------------------------------
+    def read(self) -> list[Reading]:
+        nv = self.nv
+        now = time.monotonic()
+        extras_due = now - self._last_extras >= EXTRAS_EVERY_S
+        if extras_due:
+            self._last_extras = now
+        counter_due = self.counter_interval_s is None or self.forced or \
+            now - self._last_counter >= self.counter_interval_s
+        if counter_due:
+            self._last_counter = now
+        out = []
+        for index, handle in self.handles:
+            try:
+                power = nv.nvmlDeviceGetPowerUsage(handle) / 1000
+                energy = nv.nvmlDeviceGetTotalEnergyConsumption(handle) / 1000 \
+                    if self.has_counter[index] and counter_due else None
+            except nv.NVMLError as exc:
+                raise SamplerUnavailable(f"NVML read of GPU {index} failed: {exc}") from None
+            extra = self._extras(index, handle) if extras_due else {}
+            out.append(Reading(f"gpu{index}", power, energy, extra))
+        return out
+
+    def _extras(self, index: int, handle: Any) -> dict[str, Any]:
+        nv = self.nv
+        getters = {
+            "util_pct": lambda: nv.nvmlDeviceGetUtilizationRates(handle).gpu,
+            "mem_used_gb": lambda: round(nv.nvmlDeviceGetMemoryInfo(handle).used / 1e9, 3),
+            "sm_clock_mhz": lambda: nv.nvmlDeviceGetClockInfo(handle, nv.NVML_CLOCK_SM),
+            "temp_c": lambda: nv.nvmlDeviceGetTemperature(handle, nv.NVML_TEMPERATURE_GPU),
+            "throttle": lambda: int(self._reasons(handle)),
+        }
+        out: dict[str, Any] = {}
+        for key in list(self.fields[index]):
+            try:
+                out[key] = getters[key]()
+            except nv.NVMLError:  # not supported on this GPU: stop asking
+                self.fields[index].discard(key)
+        return out
+
+    def _reasons(self, handle: Any) -> int:
+        nv = self.nv
+        getter = getattr(nv, "nvmlDeviceGetCurrentClocksEventReasons", None) or \
+            nv.nvmlDeviceGetCurrentClocksThrottleReasons
+        return getter(handle)

@@ -1,0 +1,69 @@
+"""`benchbench gather`: pull the records already on hosts (new ones only; nothing is overwritten)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import posixpath
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from . import ssh
+from .hosts import REMOTE_RESULTS, HostSpec, SshSettings, parse_target, remote_dir
+from .pull import PullResult, pull_tree
+from .session import Printer
+
+
+async def gather_one(spec: HostSpec, path: str, results: Path, settings: SshSettings,
+                     printer: Printer) -> dict[str, Any]:
+    """One host: {host, status, error, copied, present, ...}; never raises."""
+    row: dict[str, Any] = {"host": spec.name, "path": path, "status": "complete", "error": None}
+    pulled = PullResult()
+    try:
+        conn = await ssh.connect(spec, settings)
+        async with conn, conn.start_sftp_client() as sftp:
+            pulled = await pull_tree(sftp, path, results, depth=3)
+    except UserError as exc:
+        row.update(status="error", error=exc.one_line())
+    except ssh.HostError as exc:
+        row.update(status="failed", error=str(exc))
+    except (OSError, ssh.require_asyncssh().Error) as exc:
+        row.update(status="failed", error=f"connection lost: {ssh.describe(exc)}")
+    if row["error"]:
+        printer.problem(spec.name, f"{row['status']}: {row['error']}")
+    for problem in pulled.problems:
+        printer.problem(spec.name, f"warning: {problem}")
+    if not row["error"]:
+        printer.progress(spec.name, f"{len(pulled.copied)} new record(s) copied ({pulled.extras} side "
+                         f"file(s)), {len(pulled.present)} already here")
+    row.update(copied=[str(p) for p in pulled.copied], present=[str(p) for p in pulled.present],
+               side_files_copied=pulled.extras, problems=pulled.problems)
+    return row
+
+
+def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: bool = False) -> int:
+    """Exit code: 0 all hosts read, 1 a host failed, 2 bad input (unknown host key, bad spec)."""
+    ssh.require_asyncssh()
+    settings = SshSettings.from_env()
+    default = posixpath.join(remote_dir(), REMOTE_RESULTS)
+    parsed = [parse_target(t) for t in targets]
+    printer = Printer(quiet=quiet)
+
+    async def run_all() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(gather_one(spec, path or default, results, settings, printer)
+                                           for spec, path in parsed)))
+
+    rows = asyncio.run(run_all())
+    codes = {"error": 2, "failed": 1, "complete": 0}
+    code = max(codes[r["status"]] for r in rows)
+    if as_json:
+        json.dump({"hosts": rows, "exit_code": code}, sys.stdout, indent=1)
+        print()
+    else:
+        for r in rows:
+            for path in r["copied"]:
+                print(path)
+    return code

@@ -1,0 +1,47 @@
+"""`benchbench doctor --suite S`: can the video job servers the suite names (`ltx-jobs` `url:`) be reached?"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TIMEOUT_S = 3.0
+
+
+def doctor_section(suite_ref: str | None) -> dict[str, Any]:
+    """{"job_servers": [{url, workloads, reachable, ...}]}; {} when no suite names a job server."""
+    if not suite_ref:
+        return {}
+    from ..commands.run import find_suite
+    from ..suite import load_suite
+
+    suite = load_suite(find_suite(suite_ref))
+    urls: dict[str, list[str]] = {}
+    for spec in suite.workloads:
+        if (spec.kind, spec.backend) == ("video", "ltx-jobs"):
+            urls.setdefault(str(spec.params["url"]).rstrip("/"), []).append(spec.name)
+    if not urls:
+        return {}
+    return {"job_servers": [{"url": url, "workloads": names, **check(url)} for url, names in urls.items()]}
+
+
+def check(url: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+    """Reachability of one job server: GET /health, or GET /jobs on servers without it."""
+    import requests
+
+    base = url.rstrip("/")
+    try:
+        resp = requests.get(f"{base}/health", timeout=timeout_s)
+        if resp.status_code == 404:
+            resp = requests.get(f"{base}/jobs", timeout=timeout_s)
+            return {"reachable": resp.ok, "status_code": resp.status_code,
+                    "server": "unknown (no /health)"}
+        if not resp.ok:
+            return {"reachable": False, "status_code": resp.status_code, "why": resp.text[:200]}
+        health = resp.json()
+    except requests.RequestException as exc:
+        return {"reachable": False, "why": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
+    except ValueError:
+        return {"reachable": False, "why": "answered, but not with JSON: not a job server?"}
+    return {"reachable": True, "server": health.get("server"), "version": health.get("version"),
+            "queued": health.get("queued"), "running": health.get("running"),
+            "worker_alive": health.get("worker_alive")}
