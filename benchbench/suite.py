@@ -202,6 +202,10 @@ def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
     specs = []
     for combo in combos:
         resolved = _apply(params, combo)
+        path_keys = {k: v for k, v in combo.items() if k in fields and fields[k].path}
+        if path_keys:
+            _resolve_paths(resolved, entry["matrix"], {k: fields[k] for k in path_keys}, suite_dir,
+                           where.nested("matrix"))
         _validate_combo(cls, resolved, entry, where)
         suffix = ",".join(f"{k}={_fmt(v)}" for k, v in combo.items())
         specs.append(WorkloadSpec(

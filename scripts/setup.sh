@@ -33,7 +33,11 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
   source .venv/bin/activate
 fi
 say "installing benchbench[$extras] (PyTorch pinned to the 2.13.0 CPU-capable build)"
-python -m pip install -q --upgrade pip >/dev/null
+# pip's noise about unusable index locations is hidden; real errors still show and still fail.
+pip_install() {
+  python -m pip install -q --disable-pip-version-check "$@" 2>&1 \
+    | { grep -v -e "is ignored: it is neither a file nor a directory" -e "Running pip as the 'root' user" || true; }
+}
 # Pin torch first: an unpinned torch would pull several GB of CUDA packages.
-python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[$extras]"
+pip_install "torch==2.13.0"
+pip_install -e ".[$extras]"

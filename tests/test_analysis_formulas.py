@@ -8,7 +8,7 @@ from benchbench.analysis import formulas as f
 from benchbench.analysis.costs import COST_KEYS, CostInputs, cost_figures
 
 # The machine of most cases: r = 40 tok/s, P = 300 W, I = 100 W, c = 0.20/kWh, H = 3000, Y = 3.
-R, P, I, C, H, Y = 40.0, 300.0, 100.0, 0.20, 3000.0, 3.0
+R, P, I, C, H, Y = 40.0, 300.0, 100.0, 0.20, 3000.0, 3.0  # noqa: E741
 
 
 def test_energy_and_efficiency():

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchbench.analysis.prices import (find_api_price, genai_price, is_hosted, parse_prices, price_request,
-                                        require_api_price)
+from benchbench.analysis.prices import (
+    find_api_price,
+    genai_price,
+    is_hosted,
+    parse_prices,
+    price_request,
+    require_api_price,
+)
 from benchbench.errors import UserError
 from benchbench.profile import load_profile
 from benchbench.suite import load_suite

@@ -178,3 +178,17 @@ def test_cuda_visible_devices_maps_to_physical_gpus():
     assert physical("gpu1", "nvml", {"CUDA_VISIBLE_DEVICES": "2,3"}) == "gpu3"
     assert physical("gpu0", "nvml", {"CUDA_VISIBLE_DEVICES": "GPU-abc"}) == "gpu0"
     assert physical("gpu0", "amdsmi", {"HIP_VISIBLE_DEVICES": "1"}) == "gpu1"
+
+
+def test_counter_read_sparsely_but_always_at_iteration_edges(monkeypatch):
+    sampler = _nvml(monkeypatch, [FakeGpu(100.0)], options={"counter_interval_ms": 60_000})
+    with PowerMonitor([([sampler], False)], 0.01) as mon:
+        t0, _ = _run(mon, 0.0)
+        mon.energy(t0 - 0.01, t0)          # an iteration edge: the counter is read
+        time.sleep(0.2)
+        t1 = time.monotonic()
+        e = mon.energy(t0, t1)
+    _, _, te, _ = sampler.series["gpu0"].snapshot()
+    assert len(te) == 3                   # first poll + two edges, not one per 10 ms poll
+    assert e["gpu0"]["source"] == "counter"
+    assert e["gpu0"]["joules"] == pytest.approx(100 * (t1 - t0), rel=0.03)

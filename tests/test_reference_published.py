@@ -13,8 +13,13 @@ import pytest
 
 from benchbench import analyze
 from benchbench.analysis import formulas as f
-from benchbench.analysis.reference import (REFERENCE_FILE, published_data, published_prices,
-                                           published_vs_recomputed, reference_records)
+from benchbench.analysis.reference import (
+    REFERENCE_FILE,
+    published_data,
+    published_prices,
+    published_vs_recomputed,
+    reference_records,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 ECON_C = 0.157      # $/kWh, the economics article
@@ -124,8 +129,10 @@ def test_idle_costs_follow_from_336_w_and_36_6_w_not_340_w_and_35_w():
     assert f.idle_cost_per_year(340, ECON_C) == pytest.approx(467.6, abs=0.1)     # published $462
     assert f.idle_cost_per_month(35, ECON_C) == pytest.approx(4.01, abs=0.01)     # published $4.20
     assert f.idle_cost_per_year(35, ECON_C) == pytest.approx(48.1, abs=0.1)       # published $50
-    assert rounds_to(f.idle_cost_per_month(336, ECON_C), 38.50, 0.1) and rounds_to(f.idle_cost_per_year(336, ECON_C), 462, 1)
-    assert rounds_to(f.idle_cost_per_month(36.6, ECON_C), 4.20, 0.1) and rounds_to(f.idle_cost_per_year(36.6, ECON_C), 50, 1)
+    assert rounds_to(f.idle_cost_per_month(336, ECON_C), 38.50, 0.1)
+    assert rounds_to(f.idle_cost_per_year(336, ECON_C), 462, 1)
+    assert rounds_to(f.idle_cost_per_month(36.6, ECON_C), 4.20, 0.1)
+    assert rounds_to(f.idle_cost_per_year(36.6, ECON_C), 50, 1)
 
 
 def test_cloud_month_uses_30_days_and_the_year_follows_from_no_day_count():

@@ -62,14 +62,16 @@ def two_hosts(server, tmp_path_factory):
     write_profile(folder / "machines", "box-a", 0.2)
     write_profile(folder / "machines", "box-b", 0.3)
     suite = write_suite(folder)
+    env = server.env(base / "home")
+    env["BENCHBENCH_REMOTE_DIR"] = str(server.folder / "two hosts")   # its own, for the gather test
     done = subprocess.run([sys.executable, "-m", "benchbench", "run", str(suite), "--host", "alpha=box-a",
                            "--host", "beta=box-b", "--results", str(base / "results")],
-                          env=server.env(base / "home"), cwd=base, capture_output=True, text=True, timeout=120)
-    return done, base / "results"
+                          env=env, cwd=base, capture_output=True, text=True, timeout=120)
+    return done, base / "results", Path(env["BENCHBENCH_REMOTE_DIR"])
 
 
-def test_two_hosts_in_parallel_both_machines_records_arrive(two_hosts, server):
-    done, results = two_hosts
+def test_two_hosts_in_parallel_both_machines_records_arrive(two_hosts):
+    done, results, remote_dir = two_hosts
     assert done.returncode == 0, done.stderr
     got = records(results)
     by_machine = {r["machine"]["name"]: r for r in got.values()}
@@ -80,8 +82,7 @@ def test_two_hosts_in_parallel_both_machines_records_arrive(two_hosts, server):
         assert all(it["metrics"]["output_tokens"] == 4 for it in rec["iterations"])
         assert rec["machine"]["profile"]["name"] == name
         # the prompt file was uploaded and read there
-        assert rec["workload"]["params"]["prompt_file"].startswith(str(server.remote_dir))
-        assert rec["workload"]["params"]["prompt_file"].endswith("/prompts/hello.txt")
+        assert rec["workload"]["params"]["prompt_file"] == f"{remote_dir}/suites/tiny/prompts/hello.txt"
     assert by_machine["box-b"]["machine"]["profile"]["electricity_per_kwh"] == 0.3
     assert sorted(got) == sorted(f"{r['machine']['name']}/tiny/{r['run_id']}.json" for r in got.values())
     # in parallel: each host's run started before the other finished
@@ -95,9 +96,10 @@ def test_two_hosts_in_parallel_both_machines_records_arrive(two_hosts, server):
     assert "box-b    tiny-llama" in done.stdout
 
 
-def test_gather_skips_present_records_and_never_overwrites(two_hosts, server, env, tmp_path, capsys):
-    _, results = two_hosts
-    remote_results = server.remote_dir / "results"
+def test_gather_skips_present_records_and_never_overwrites(two_hosts, env, tmp_path, capsys, monkeypatch):
+    _, results, remote_dir = two_hosts
+    monkeypatch.setenv("BENCHBENCH_REMOTE_DIR", str(remote_dir))
+    remote_results = remote_dir / "results"
     rec_a = next((remote_results / "box-a" / "tiny").glob("*.json"))
     (rec_a.parent / f"{rec_a.stem}.it0.wav").write_bytes(b"RIFF fake audio")
     before = {p: p.read_bytes() for p in results.rglob("*.json")}

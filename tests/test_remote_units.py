@@ -89,6 +89,12 @@ def test_pid_marker_and_signal_command():
             shell.signal_command(*bad)
 
 
+def test_json_after_login_noise():
+    assert session.json_output('Welcome to p40!\n{\n "benchbench": "0.1.0"\n}\n') == {"benchbench": "0.1.0"}
+    with pytest.raises(ValueError):
+        session.json_output("bash: benchbench: command not found\n")
+
+
 def test_version_compatibility():
     assert session.version_ok("0.1.0", "0.1.7")
     assert not session.version_ok("0.1.0", "0.2.0")
@@ -106,16 +112,20 @@ def test_bundle_rewrites_file_references_and_drops_hosts(tmp_path):
         "    weights: dummy\n    device: cpu\n    max_tokens: 2\n"
         f"    matrix:\n      prompt_file: [prompts/hello.txt, '{other}']\n"))
     text = path.read_text().replace("name: tiny\n", "name: tiny\nhosts: [a, b=x]\nmachine: p40-server\n", 1)
+    hello_abs = (tmp_path / "proj" / "prompts" / "hello.txt").resolve()
+    text = text.replace("[prompts/hello.txt,", f"['{hello_abs}', prompts/hello.txt,")   # one file, two ways
     path.write_text(text)
     suite = load_suite(path)
     b = bundle_mod.build_bundle(suite)
     data = yaml.safe_load(b.suite_text)
     assert "hosts" not in data and "machine" not in data
     uploaded = {rel: local for local, rel in b.files}
+    assert len(uploaded) == 3 and len(b.files) == 3
     # inside the suite folder: same text, same place; outside: a copy under _uploaded/
     hello = (tmp_path / "proj" / "prompts" / "hello.txt").resolve()
     assert data["workloads"][0]["prompt_file"] == "prompts/hello.txt" and uploaded["prompts/hello.txt"] == hello
-    moved = data["workloads"][1]["matrix"]["prompt_file"][1]
+    absolute, relative, moved = data["workloads"][1]["matrix"]["prompt_file"]
+    assert relative == "prompts/hello.txt" and absolute.startswith("_uploaded/") and uploaded[absolute] == hello
     assert moved.startswith("_uploaded/") and moved.endswith("-long_prompt.txt") and uploaded[moved] == other
     # the copy is a valid suite where it lands, with the files beside it
     remote = tmp_path / "remote" / b.folder
@@ -124,7 +134,7 @@ def test_bundle_rewrites_file_references_and_drops_hosts(tmp_path):
         (remote / rel).write_bytes(local.read_bytes())
     (remote / b.suite_name).write_text(b.suite_text)
     copy = load_suite(remote / b.suite_name)
-    assert [w.name for w in copy.workloads][:2] == [w.name for w in suite.workloads][:2]
+    assert [w.name for w in copy.workloads][::2] == [w.name for w in suite.workloads][::2]
     assert Path(copy.workloads[0].params["prompt_file"]).read_text() == "Say hello to the home lab.\n"
     assert copy.hosts == [] and copy.machine is None
 

@@ -8,14 +8,15 @@ import socket
 import pytest
 from serve_helpers import CRASH_ENTRY, CRASH_MARK, ServerProcess, png_bytes
 
+from benchbench import __version__
 from benchbench.record import load_records
 from benchbench.serve.config import JOB_ENTRY_ENV
 from benchbench.serve.doctor import doctor_section
 from benchbench.workloads.ltx_jobs import LTXJobs, _ts
 
 
-def _suite(write, url: str, extra: str = "", name: str = "jobs.yaml") -> object:
-    return write(name, f"""
+def _suite(write, url: str, extra: str = "", image: str = "") -> object:
+    return write("jobs.yaml", f"""
         name: jobs-client
         warmups: 0
         repetitions: 1
@@ -29,6 +30,7 @@ def _suite(write, url: str, extra: str = "", name: str = "jobs.yaml") -> object:
             seconds: 1
             seed: 5
             poll_s: 0.1
+            {image}
         {extra}""")
 
 
@@ -47,7 +49,7 @@ def server(tmp_path_factory):
 @pytest.mark.slow
 def test_ltx_jobs_measures_a_served_clip(server, write, cli, tmp_path):
     (tmp_path / "frame.png").write_bytes(png_bytes())
-    suite = _suite(write, server.url, extra=f"""
+    suite = _suite(write, server.url, image="image: frame.png", extra=f"""
           - name: refused
             kind: video
             backend: ltx-jobs
@@ -59,14 +61,6 @@ def test_ltx_jobs_measures_a_served_clip(server, write, cli, tmp_path):
             backend: ltx-jobs
             url: {server.url}
             prompt: {CRASH_MARK}
-            poll_s: 0.1
-          - name: with-image
-            kind: video
-            backend: ltx-jobs
-            url: {server.url}
-            prompt: the frame moves
-            image: frame.png
-            seconds: 1
             poll_s: 0.1
         """)
     code, out, err = cli("run", suite, "--results", tmp_path / "r")
@@ -86,6 +80,7 @@ def test_ltx_jobs_measures_a_served_clip(server, write, cli, tmp_path):
     assert m["e2e_s"] >= m["gen_s"] and m["e2e_s"] < m["queue_s"] + m["gen_s"] + 5
     assert m["pipeline_gen_s"] == job["metrics"]["gen_s"] and m["pipeline_gen_s"] <= m["gen_s"]
     assert m["seconds_requested"] == 1.0 and m["seed"] == 5 and job["prompt"] == "a lighthouse at dusk"
+    assert job["image"] is True                              # the suite's image was uploaded
     for key in ("frames", "fps", "width", "height"):
         assert m[key] == job["metrics"][key]
     mp4 = next((tmp_path / "r").rglob(it["artifacts"][0]))
@@ -99,10 +94,6 @@ def test_ltx_jobs_measures_a_served_clip(server, write, cli, tmp_path):
 
     crashed = runs["crashed"]
     assert crashed["status"] == "failed" and "killed by SIGABRT" in crashed["errors"][0]["message"]
-
-    with_image = runs["with-image"]
-    assert with_image["status"] == "complete"
-    assert server.job(with_image["iterations"][0]["raw"]["job_id"])["image"] is True
 
 
 def _free_port() -> int:
@@ -135,6 +126,8 @@ def test_doctor_reports_job_server_reachability(server, write):
     assert up["url"] == server.url and up["reachable"] is True and up["workloads"] == ["clip"]
     assert up["server"] == "benchbench serve-video" and up["worker_alive"] is True
     assert down["reachable"] is False and "ConnectionError" in down["why"]
+    assert str(up) == f"{server.url} (clip): reachable, benchbench serve-video {__version__}, 0 queued, idle"
+    assert str(down).startswith(f"{dead} (elsewhere): unreachable (ConnectionError: nothing answers")
     assert doctor_section(None) == {}
 
 

@@ -108,3 +108,39 @@ def test_stopping_the_worker_fails_the_running_job(tmp_path, monkeypatch):
     assert done.status == FAILED and done.error == "the server shut down while the job was running"
     assert done.exit_code is not None and not worker.alive
     store.close()
+
+
+def test_service_queues_views_and_refuses_without_http(tmp_path):
+    import yaml
+
+    from benchbench.serve.service import BadRequest, Service
+
+    config = ServeConfig(results=tmp_path / "r", workload={"weights": "dummy", "architecture": "tiny"},
+                         devices=["cpu"], power=["none"], max_queue=2)
+    service = Service(config)
+    service.open()                                # the worker is not started: jobs stay queued
+    try:
+        first = service.submit("a kite", "2.5", "9")
+        second = service.submit("a boat", None, None)
+        assert second.duration_s == 4.0 and 0 <= second.seed < 2**31
+        with pytest.raises(BadRequest) as exc:
+            service.submit("one too many", "1", "1")
+        assert exc.value.status == 429 and "queue is full (2 jobs waiting)" in exc.value.message
+        view = service.view(service.get(second.id))
+        assert view["position"] == 1 and view["status"] == QUEUED and view["queue_s"] is None
+        assert view["created_at"].endswith("Z") and "video" not in view
+        suite = yaml.safe_load((config.job_dir(first.id) / "suite.yaml").read_text())
+        assert suite["warmups"] == 0 and suite["repetitions"] == 1 and suite["power"] == {"samplers": ["none"]}
+        assert suite["workloads"] == [{"name": f"job-{first.id}", "kind": "video", "backend": "ltx2",
+                                       "devices": ["cpu"], "weights": "dummy", "architecture": "tiny",
+                                       "prompt": "a kite", "seconds": 2.5, "seed": 9}]
+        assert service.cancel(first.id).status == CANCELLED
+        assert service.view(service.get(second.id))["position"] == 0
+        with pytest.raises(BadRequest) as exc:
+            service.video(second.id)
+        assert exc.value.status == 409 and "is queued" in exc.value.message
+        with pytest.raises(BadRequest) as exc:
+            service.get("nope")
+        assert exc.value.status == 404
+    finally:
+        service.close()

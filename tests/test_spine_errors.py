@@ -141,3 +141,19 @@ def test_cli_subprocess_has_no_traceback(write, tmp_path):
     done = run_subprocess(["run", str(path)], cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr == f"error: {path}:2: repetition: unknown key `repetition` (did you mean `repetitions`?)\n"
+
+
+def test_matrix_path_values_resolve_against_the_suite(write, tmp_path, monkeypatch):
+    from benchbench.suite import load_suite
+
+    write("sub/a.txt", "alpha")
+    write("sub/b.txt", "beta")
+    suite = write("sub/s.yaml", "name: s\nworkloads:" + GOOD_WORKLOAD
+                  + "    matrix:\n      prompt_file: [a.txt, b.txt]\n")
+    monkeypatch.chdir(tmp_path)
+    specs = load_suite(suite).workloads
+    assert [s.name for s in specs] == ["a[prompt_file=a.txt]", "a[prompt_file=b.txt]"]
+    assert [s.params["prompt_file"] for s in specs] == [str(tmp_path / "sub/a.txt"), str(tmp_path / "sub/b.txt")]
+    bad = write("sub/bad.yaml", "name: s\nworkloads:" + GOOD_WORKLOAD + "    matrix:\n      prompt_file: [zz.txt]\n")
+    with pytest.raises(Exception, match="file not found: zz.txt"):
+        load_suite(bad)

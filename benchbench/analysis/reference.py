@@ -240,7 +240,8 @@ def _llm_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     amort = data["amortization"]
     for machine, key in (("p40-server", "p40_usd_per_hour"), ("strix-halo", "strix_halo_usd_per_hour")):
         rows.append(_row("amortization_per_hour", machine, "", amort[key],
-                         f.amortization_per_hour(machines[machine]["hardware_cost_usd"], years), 0.005, amort["source"]))
+                         f.amortization_per_hour(machines[machine]["hardware_cost_usd"], years), 0.005,
+                         amort["source"]))
     return rows
 
 
@@ -275,7 +276,8 @@ def _ltx_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _cloud_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     sec = data["ollama_vs_aws"]
-    k, h, c, p = sec["instances_usd_per_hour"]["aws 4x T4 g4dn.12xlarge"], 4, sec["electricity_usd_per_kwh"], sec["load_w"]
+    k, h = sec["instances_usd_per_hour"]["aws 4x T4 g4dn.12xlarge"], 4
+    c, p = sec["electricity_usd_per_kwh"], sec["load_w"]
     cloud, src = sec["cloud_4h_per_day_usd"], sec["source"]
     return [
         _row("cloud cost per day", "aws-g4dn.12xlarge", "4 h/day", cloud["daily"], k * h, 0.005, src),

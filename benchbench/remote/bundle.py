@@ -36,14 +36,14 @@ class Bundle:
 def build_bundle(suite: Suite) -> Bundle:
     """The suite copy and the files its path-valued keys name (prompt_file, text_file, ..., matrix
     values too). A relative path inside the suite's folder keeps its text and its place beside the
-    copy (so expanded workload names stay the same); any other path is rewritten to `files/...`."""
+    copy (so expanded workload names stay the same); any other path is rewritten to `_uploaded/...`."""
     from ..workloads import get_backend
 
     data = yaml.safe_load(Path(suite.path).read_text(encoding="utf-8"))
     suite_dir = Path(suite.path).resolve().parent
     bundle = Bundle(folder=posixpath.join("suites", slug(suite.name)),
                     suite_name=f"{slug(suite.name)}.yaml", suite_text="")
-    uploads: dict[Path, str] = {}
+    uploads: dict[str, Path] = {}        # remote path (relative to the copy) → local file
 
     def remote_name(value: Any) -> Any:
         if not isinstance(value, str):
@@ -53,12 +53,11 @@ def build_bundle(suite: Suite) -> Bundle:
             return value      # not a file here: leave it for the remote to judge
         inside = Path(os.path.normpath(suite_dir / value))
         if not Path(value).is_absolute() and inside.is_relative_to(suite_dir):
-            uploads.setdefault(local, inside.relative_to(suite_dir).as_posix())
+            uploads[inside.relative_to(suite_dir).as_posix()] = local
             return value
-        if local not in uploads:
-            digest = hashlib.sha256(str(local).encode()).hexdigest()[:8]
-            uploads[local] = f"{UPLOADS}/{digest}-{slug(local.name)}"
-        return uploads[local]
+        rel = f"{UPLOADS}/{hashlib.sha256(str(local).encode()).hexdigest()[:8]}-{slug(local.name)}"
+        uploads[rel] = local
+        return rel
 
     for entry in data.get("workloads") or []:
         if not isinstance(entry, dict):
@@ -76,7 +75,7 @@ def build_bundle(suite: Suite) -> Bundle:
     header = (f"# Copy of {suite.path} (sha256 {suite.sha256}) uploaded by benchbench for a remote run;\n"
               f"# paths from outside the suite's folder point at copies in {UPLOADS}/.\n")
     bundle.suite_text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    bundle.files = sorted(uploads.items())
+    bundle.files = sorted((local, rel) for rel, local in uploads.items())
     return bundle
 
 

@@ -75,6 +75,15 @@ class HostOutcome:
                 **({"plan": self.plan} if self.plan else {})}
 
 
+def json_output(text: str) -> Any:
+    """The JSON document a `--json` command printed, after any lines a login script printed first."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("{")), None)
+    if start is None:
+        raise ValueError("no JSON output")
+    return json.loads("\n".join(lines[start:]))
+
+
 def version_ok(local: str, remote: str) -> bool:
     """Same major version (and, before 1.0, the same minor): records and flags line up."""
     lv, rv = _numbers(local), _numbers(remote)
@@ -184,7 +193,7 @@ class HostRun:
                                 f"({ssh.last_line(err) or 'command not found'}); install it there or "
                                 f"set BENCHBENCH_REMOTE_CMD (now {' '.join(self.cmd)!r})")
         try:
-            report = json.loads(out)
+            report = json_output(out)
             version = str(report["benchbench"])
         except (ValueError, KeyError, TypeError):
             raise ssh.HostError(f"`{' '.join(self.cmd)} doctor --json` failed on {self.spec.name} "
@@ -216,7 +225,7 @@ class HostRun:
         if status == 2:
             raise UserError(f"rejected there: {ssh.last_line(err)}")
         try:
-            plan = json.loads(out)
+            plan = json_output(out)
             self.outcome.machine = str(plan["machine"])
             self.outcome.plan = list(plan.get("workloads") or [])
         except (ValueError, KeyError, TypeError):

@@ -21,7 +21,22 @@ def doctor_section(suite_ref: str | None) -> dict[str, Any]:
             urls.setdefault(str(spec.params["url"]).rstrip("/"), []).append(spec.name)
     if not urls:
         return {}
-    return {"job_servers": [{"url": url, "workloads": names, **check(url)} for url, names in urls.items()]}
+    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url))
+                            for url, names in urls.items()]}
+
+
+class JobServerStatus(dict):
+    """One job server's check: a dict for --json, one readable line for the text report."""
+
+    def __str__(self) -> str:
+        head = f"{self['url']} ({', '.join(self['workloads'])}): "
+        if not self.get("reachable"):
+            return head + f"unreachable ({self.get('why') or self.get('status_code')})"
+        if self.get("version") is None:
+            return head + f"reachable, {self.get('server')}"
+        running = f"running job {self['running']}" if self.get("running") else "idle"
+        worker = "" if self.get("worker_alive", True) else "; its worker thread is dead: restart it"
+        return head + f"reachable, {self['server']} {self['version']}, {self['queued']} queued, {running}{worker}"
 
 
 def check(url: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
@@ -38,6 +53,11 @@ def check(url: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
         if not resp.ok:
             return {"reachable": False, "status_code": resp.status_code, "why": resp.text[:200]}
         health = resp.json()
+    except requests.Timeout:
+        return {"reachable": False, "why": f"Timeout: no answer within {timeout_s:g} s"}
+    except requests.ConnectionError:
+        return {"reachable": False, "why": "ConnectionError: nothing answers there (is the server running? "
+                                           "started with --host 0.0.0.0 to be reachable from elsewhere?)"}
     except requests.RequestException as exc:
         return {"reachable": False, "why": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
     except ValueError:

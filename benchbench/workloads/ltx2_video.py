@@ -44,6 +44,16 @@ def _devices_ok(value: Any) -> str | None:
     return None
 
 
+def _missing_gpus(gpus: list[str]) -> list[str]:
+    """The listed CUDA devices this machine does not have."""
+    if not gpus:
+        return []
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return [d for d in gpus if (torch.device(d).index or 0) >= count]
+
+
 def frames_for(params: dict[str, Any]) -> int:
     """`frames`, or `seconds` at `fps` rounded to the nearest 8k+1 (1 s → 25, 4 s → 97, 10 s → 241 at 24 fps)."""
     if params.get("frames"):
@@ -131,6 +141,10 @@ class LTX2Video(Workload):
         from ..video.precision import choose_precision
 
         gpus = [d for d in devices if d.startswith("cuda")]
+        missing = _missing_gpus(gpus)
+        if missing:
+            raise UserError(f"{', '.join(missing)} not available here", field="devices",
+                            hint="list GPUs this machine has (nvidia-smi), or cpu")
         caps = [capability(d) for d in gpus] if gpus else None
         return choose_precision(self.params["precision"], caps)
 
@@ -158,8 +172,15 @@ class LTX2Video(Workload):
                         f"stage2 {self.params['steps'][1]} steps at {width}x{height}, decode",
         }
         devices = self._devices()
-        choice = self._precision(devices)
-        out["precision"] = f"{choice.name} ({choice.reason})"
+        try:
+            choice = self._precision(devices)
+            out["precision"] = f"{choice.name} ({choice.reason})"
+        except UserError as exc:   # planning on another machine than the one that will run it
+            from ..video.precision import choose_precision
+
+            choice = choose_precision("bf16", [(9, 0)])
+            out["precision"] = f"{self.params['precision']}: decided where it runs ({exc.message}); " \
+                               "the sizes below assume 2-byte weights (bf16 or fp16)"
         try:
             configs, _, _ = self._configs()
         except UserError as exc:

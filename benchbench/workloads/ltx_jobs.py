@@ -23,6 +23,7 @@ from ..schema import Field, positive
 from .base import IterationContext, IterationResult, Workload
 
 DONE = {"done", "completed", "complete", "finished", "succeeded", "success"}
+RUNNING = {"running", "processing", "generating", "started", "in_progress"}
 FAILED = {"failed", "error", "errored", "cancelled", "canceled"}
 CLIP_KEYS = ("frames", "fps", "video_s", "width", "height")
 
@@ -155,8 +156,9 @@ class LTXJobs(Workload):
         else:
             out["timing_source"] = "observed"
             t_fin = min(v for k, v in seen.items() if k in DONE)
-            if "running" in seen:   # else it started and finished between two polls: not separable
-                out.update(queue_s=seen["running"] - t_submit, gen_s=t_fin - seen["running"])
+            t_run = min((v for k, v in seen.items() if k in RUNNING), default=None)
+            if t_run is not None:   # else it started and finished between two polls: not separable
+                out.update(queue_s=t_run - t_submit, gen_s=t_fin - t_run)
         server_metrics = job.get("metrics") or {}
         if isinstance(server_metrics.get("gen_s"), (int, float)):
             out["pipeline_gen_s"] = server_metrics["gen_s"]   # the pipeline alone, as the server measured it

@@ -1,0 +1,118 @@
+"""Records → `Report`: load the records, run the analyzer, build each section that has data."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .model import Report
+from .sources import series_label
+
+
+@dataclass
+class Context:
+    """What the section builders share: the analysis, the raw records and lookups over them."""
+
+    analysis: Any
+    records: list[dict[str, Any]]
+    reference: bool
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    caught: list[str] = field(default_factory=list)
+    max_power_runs: int = 12
+    max_bars: int = 40
+    prov: dict[str, dict[str, str]] = field(default_factory=dict)
+    stats: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    palette: dict[str, str] = field(default_factory=dict)
+    _groups: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        from .plots import colors
+
+        a = self.analysis
+        for g, f, p in zip(a.figures["group_id"], a.figures["figure"], a.figures["provenance"]):
+            self.prov.setdefault(g, {})[f] = p
+        st = a.stats
+        self.stats = {(g, m): r for g, m, r in zip(st["group_id"], st["metric"], st.to_dict("records"))}
+        self.palette = colors(series_label(m, p, s) for m, p, s in
+                              zip(a.groups["machine"], a.groups["provenance"], a.groups["source"]))
+
+    def groups(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Group rows (fresh dicts, NaN → None) of one kind, each with `_prov`, `series`, `published`."""
+        if self._groups is None:
+            self._groups = []
+            for row in self.analysis.groups.to_dict("records"):
+                row = {k: _clean(v) for k, v in row.items()}
+                row["_prov"] = self.prov.get(row["group_id"], {})
+                row["series"] = series_label(row["machine"], row["provenance"], row["source"])
+                row["published"] = row["provenance"] == "published"
+                self._groups.append(row)
+        return [dict(r, _prov=dict(r["_prov"])) for r in self._groups if kind is None or r["kind"] == kind]
+
+    def stat(self, gid: str, metric: str) -> dict[str, Any] | None:
+        return self.stats.get((gid, metric))
+
+    def metrics_of(self, gid: str, prefix: str) -> dict[str, dict[str, Any]]:
+        """Statistics of the metrics `<prefix>.<name>` of a group: name → stats row."""
+        return {m[len(prefix) + 1:]: r for (g, m), r in self.stats.items() if g == gid and m.startswith(prefix + ".")}
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def load(paths: Iterable[Path | str] | None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Every record under `paths` (default `results/` when it exists) and the files skipped."""
+    from ..record import load_records
+
+    if paths is None:
+        paths = [Path("results")] if Path("results").is_dir() else []
+    skipped: list[tuple[str, str]] = []
+    records = load_records(list(paths), on_skip=lambda p, why: skipped.append((str(p), why)))
+    return records, skipped
+
+
+def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dict[str, Any]] | None = None,
+                 reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
+                 api_models: Iterable[str] = (), title: str = "benchbench report",
+                 max_power_runs: int = 12) -> Report:
+    """The report of the records under `paths` (plus `records`), with the published reference
+    figures unless `reference=False`. Bad arguments raise UserError."""
+    import datetime as dt
+
+    from .. import __version__
+    from ..analysis import analyze
+
+    loaded, skipped = load(paths)
+    loaded += list(records or [])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
+                           hours_per_day=hours_per_day, api_models=tuple(api_models))
+    ctx = Context(analysis=analysis, records=[r for r in loaded if not r.get("reference")], reference=reference,
+                  skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
+    sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
+    machines = sorted({str(m) for m in analysis.runs["machine"]})
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
+                  sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
+                  options={"utilization": utilization, "hours_per_day": hours_per_day,
+                           "api_models": list(api_models)})
+
+
+def _builders() -> list[Any]:
+    from .sections import economics, llm, machines, power, sweeps, tts, video
+    from .sections import warnings as warn
+
+    return [warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, economics.build, power.build]
+
+
+def _sources(analysis: Any) -> list[Any]:
+    from .sources import source
+
+    files = sorted({s for s in analysis.runs["source"] if isinstance(s, str) and s})
+    return [source(f) for f in files]

@@ -1,0 +1,182 @@
+"""Economics: idle cost, amortization, all-in cost per million tokens against utilization (local or
+API?), break-even volume against API prices and payback against cloud instances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Chart, Column, Section, Table
+from ..sources import tag
+from . import ORIGIN, SOURCE, currency_unit, provenance_caption
+
+MACHINE_COLUMNS = [
+    Column("machine", "machine", kind="text"), ORIGIN, SOURCE,
+    Column("hardware_cost", "hardware", "{cur}", prov=True), Column("amortization_years", "over", "years", prov=True),
+    Column("amortization_per_hour", "amortization", "{cur}/h", prov=True),
+    Column("amortization_per_month", "amortization", "{cur}/month", prov=True),
+    Column("idle_w", "idle", "W", prov=True),
+    Column("idle_cost_per_month", "idle cost", "{cur}/month", prov=True),
+    Column("idle_cost_per_year", "idle cost", "{cur}/year", prov=True),
+    Column("fixed_per_month", "fixed cost", "{cur}/month", prov=True),
+]
+API_COLUMNS = [
+    Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN,
+    Column("api", "API", kind="text"), Column("price_source", "price from", kind="text"),
+    Column("api_per_mtok", "API output price", "{cur}/Mtok"),
+    Column("marginal_per_mtok", "local marginal", "{cur}/Mtok", prov=True),
+    Column("monthly_fixed", "local fixed", "{cur}/month", prov=True),
+    Column("capacity_mtok_per_month", "capacity", "Mtok/month", prov=True),
+    Column("breakeven_mtok_per_month", "break-even", "Mtok/month", prov=True),
+    Column("note", "note", kind="text"),
+]
+CLOUD_COLUMNS = [
+    Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN,
+    Column("instance", "cloud instance", kind="text"), Column("price_source", "price from", kind="text"),
+    Column("cloud_hourly", "cloud", "{cur}/h"), Column("hours_per_day", "used", "h/day"),
+    Column("payback_months", "payback", "months", prov=True), Column("note", "note", kind="text"),
+]
+MAX_CURVE_CHARTS = 6
+MAX_API_LINES = 6
+UTILIZATION = [0.01 * 1.1 ** k for k in range(49)] + [1.0]   # 1% … 100%
+
+
+def build(ctx: Any) -> Section | None:
+    blocks: list[Any] = []
+    machines = machine_rows(ctx)
+    if machines:
+        blocks.append(Table("economics_machines", "What each machine costs whether it works or not",
+                            _units(MACHINE_COLUMNS, currency_unit(machines)), machines,
+                            note="Amortization = hardware ÷ (years × 8,760 h); idle cost = idle W × 730 h (month) or "
+                                 "8,760 h (year) × electricity price; fixed cost = amortization + idle cost a month."))
+    blocks += curve_charts(ctx)
+    for name, title, cols, frame, note in (
+            ("breakeven", "Break-even against API prices", API_COLUMNS, ctx.analysis.api,
+             "Monthly volume at which owning costs what the API costs: fixed cost ÷ (API price − local marginal "
+             "electricity); none where the API is cheaper than the electricity or the machine cannot generate "
+             "that much."),
+            ("payback", "Payback against cloud instances", CLOUD_COLUMNS, ctx.analysis.cloud,
+             "Months until the hardware has paid for itself against renting a cloud instance for the same hours.")):
+        rows = _rows(ctx, frame)
+        if rows:
+            blocks.append(Table(name, title, _units(cols, currency_unit(rows)), rows, note=note))
+    if not blocks:
+        return None
+    return Section("economics", "Economics", blocks,
+                   intro="All-in cost = (amortization + electricity at load for the hours used + idle electricity "
+                         "for the rest) ÷ tokens generated. Low utilization spreads the fixed costs over few tokens.")
+
+
+def _units(cols: list[Column], unit: str) -> list[Column]:
+    return [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in cols]
+
+
+def machine_rows(ctx: Any) -> list[dict[str, Any]]:
+    from ...analysis import formulas as f
+
+    out: dict[tuple, dict[str, Any]] = {}
+    for g in ctx.groups():
+        if g.get("amortization_per_hour") is None and g.get("idle_cost_per_month") is None:
+            continue
+        row = out.setdefault((g["machine"], g["provenance"], g["source"]), {
+            "machine": g["machine"], "provenance": g["provenance"], "source": g["source"],
+            "currency": g["currency"], "_prov": {}, "published": g["published"]})
+        for key in ("hardware_cost", "amortization_years", "amortization_per_hour", "idle_w", "idle_cost_per_month",
+                    "idle_cost_per_year", "electricity_per_kwh"):
+            if g.get(key) is not None:
+                row[key] = g[key]
+                row["_prov"][key] = g["_prov"].get(key) or ("published" if g["published"] else "declared")
+    for row in out.values():
+        if row.get("amortization_per_hour") is not None:
+            row["amortization_per_month"] = row["amortization_per_hour"] * f.HOURS_PER_MONTH
+            row["_prov"]["amortization_per_month"] = row["_prov"].get("amortization_per_hour")
+        fixed = f.monthly_fixed_cost(row.get("hardware_cost"), row.get("amortization_years"), row.get("idle_w"),
+                                     row.get("electricity_per_kwh"))
+        if fixed is not None:
+            row["fixed_per_month"] = fixed
+            row["_prov"]["fixed_per_month"] = row["_prov"].get("idle_cost_per_month")
+    return sorted(out.values(), key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["source"])))
+
+
+def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
+    if frame is None or not len(frame):
+        return []
+    groups = {g["group_id"]: g for g in ctx.groups()}
+    out = []
+    for row in frame.to_dict("records"):
+        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        g = groups.get(row["group_id"], {})
+        row["provenance"] = g.get("provenance")
+        row["published"] = g.get("published", False)
+        row["_prov"] = {k: row.get("provenance") for k in ("marginal_per_mtok", "monthly_fixed",
+                                                           "capacity_mtok_per_month", "breakeven_mtok_per_month",
+                                                           "payback_months")}
+        row["_prov"]["capacity_mtok_per_month"] = g.get("_prov", {}).get("tg_tok_s")
+        row["provenance"] = g.get("provenance")
+        out.append(row)
+    out.sort(key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["workload"])))
+    return out
+
+
+# --- all-in cost against utilization ----------------------------------------------------------------
+
+def curve_charts(ctx: Any) -> list[Chart]:
+    from ...analysis import formulas as f
+
+    by_model: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for g in ctx.groups("llm"):
+        inputs = (g.get("hardware_cost"), g.get("amortization_years"), g.get("system_w"), g.get("idle_w"),
+                  g.get("electricity_per_kwh"), g.get("tg_tok_s"))
+        if any(v is None for v in inputs) or f.all_in_per_mtok(*inputs, 0.5) is None:
+            continue
+        g["_curve"] = [f.all_in_per_mtok(*inputs, u) for u in UTILIZATION]
+        by_model.setdefault((str(g.get("model") or g["workload"]), g.get("currency") or "USD"), []).append(g)
+    ranked = sorted(by_model.items(), key=lambda kv: (-len({g["series"] for g in kv[1]}), kv[0]))
+    apis = _api_prices(ctx)
+    return [_curve_chart(ctx, model, currency, rows, apis.get(currency, []))
+            for (model, currency), rows in ranked[:MAX_CURVE_CHARTS]]
+
+
+def _api_prices(ctx: Any) -> dict[str, list[tuple[str, float]]]:
+    """currency → [(label, price per Mtok)] from the API prices the analysis compared against."""
+    frame = ctx.analysis.api
+    out: dict[str, dict[str, float]] = {}
+    if frame is not None and len(frame):
+        for name, src, cur, price in zip(frame["api"], frame["price_source"], frame["currency"], frame["api_per_mtok"]):
+            if price is None or price != price:
+                continue
+            label = str(name)
+            if isinstance(src, str) and src.startswith("published "):
+                label += f" (published: {tag(src.removeprefix('published '))})"
+            out.setdefault(cur, {})[label] = float(price)
+    return {cur: sorted(v.items(), key=lambda kv: kv[1])[:MAX_API_LINES] for cur, v in out.items()}
+
+
+def _curve_chart(ctx: Any, model: str, currency: str, rows: list[dict[str, Any]],
+                 apis: list[tuple[str, float]]) -> Chart:
+    from ...record import slug
+
+    def draw(fig: Any) -> None:
+        ax = fig.subplots()
+        xs = [u * 100 for u in UTILIZATION]
+        for g in rows:
+            label = f"{g['series']} · {g['workload']}" if g["workload"] != model else g["series"]
+            ax.plot(xs, g["_curve"], "--" if g["published"] else "-", color=ctx.palette.get(g["series"]),
+                    label=label[:60])
+        for i, (name, price) in enumerate(apis):
+            ax.axhline(price, color="#555", linestyle=(0, (1 + i, 2)), linewidth=1)
+            ax.annotate(f"{name} {price:g}", (xs[0], price), fontsize=7, va="bottom", color="#333")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ticks = [1, 2, 5, 10, 20, 50, 100]
+        ax.set_xticks(ticks, [f"{t}%" for t in ticks])
+        ax.set_xlabel("utilization (share of hours spent generating)")
+        ax.set_ylabel(f"all-in {currency} per million tokens")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+
+    lines = f"horizontal lines: API prices ({', '.join(n for n, _ in apis)}). " if apis else ""
+    return Chart(f"economics-utilization-{slug(model).lower()}-{currency.lower()}",
+                 f"{model}: all-in cost per million tokens against utilization",
+                 f"One curve per machine (dashed: published); {lines}Where a curve lies above an API line, the API "
+                 "is cheaper at that utilization. " + provenance_caption(rows, "all_in_per_mtok"), draw,
+                 size=(8.0, 4.5))

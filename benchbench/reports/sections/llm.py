@@ -1,0 +1,91 @@
+"""LLM: per model × machine speed, power, energy and cost, with charts of tok/s and cost per model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..model import Chart, Column, Section, Table
+from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order
+
+COLUMNS = [
+    Column("model", "model", kind="text"), Column("machine", "machine", kind="text"),
+    Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
+    Column("pp_tok_s", "prefill", "tok/s", prov=True),
+    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
+    Column("ttft_s", "TTFT", "s", prov=True),
+    Column("gpu_w", "GPU", "W", prov=True), Column("system_w", "system", "W", prov=True),
+    Column("system_basis", "system power from", kind="text"),
+    Column("tok_s_per_w", "tok/s per system W", prov=True), Column("tok_s_per_gpu_w", "tok/s per GPU W", prov=True),
+    Column("j_per_token", "energy", "J/token", prov=True),
+    Column("electricity_per_mtok", "electricity", "{cur}/Mtok", prov=True),
+    Column("all_in_per_mtok", "all-in", "{cur}/Mtok", prov=True),
+    Column("utilization", "at utilization", kind="pct"),
+    Column("roofline_pct", "of roofline", kind="pct", prov=True),
+    Column("warnings", "warnings", kind="list"),
+]
+
+
+def build(ctx: Any) -> Section | None:
+    groups = [g for g in ctx.groups("llm") if g.get("tg_tok_s") is not None or g.get("pp_tok_s") is not None]
+    if not groups:
+        return None
+    for g in groups:
+        g["tg_tok_s_n"] = g.get("n") if not g["published"] else None
+        if g.get("utilization") is not None:
+            g["utilization"] = g["utilization"] * 100
+    groups.sort(key=lambda g: row_order(g, "model"))
+    unit = currency_unit(groups)
+    cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in COLUMNS]
+    if unit == "cur.":
+        cols.insert(5, Column("currency", "currency", kind="text"))
+    table = Table("llm", "LLM speed, power and cost per model and machine", cols, groups,
+                  note="Generation tok/s is the mean ± sample stdev over measured iterations (warmups and failures "
+                       "left out). All-in cost adds hardware amortization and idle power at the utilization shown. "
+                       "% of roofline compares decode speed with memory bandwidth ÷ model size.")
+    blocks: list[Any] = [table, *speed_charts(ctx, groups), *cost_charts(ctx, groups)]
+    return Section("llm", "LLM", blocks)
+
+
+def _bar_label(g: dict[str, Any]) -> str:
+    model, workload = str(g.get("model") or ""), str(g["workload"])
+    name = workload if not model or workload == model else f"{model} · {workload}"
+    return f"{name} — {g['machine']}"
+
+
+def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
+    from ..plots import Bar, hbars
+
+    rows = [g for g in groups if g.get("tg_tok_s") is not None]
+    out = []
+    for i, part in enumerate(chunks(rows, ctx.max_bars)):
+        bars = [Bar(_bar_label(g), g["series"], g["tg_tok_s"], g["published"]) for g in part]
+        suffix = f" ({i + 1})" if len(rows) > ctx.max_bars else ""
+        out.append(Chart(f"llm-tok-s-{i + 1}", f"Generation speed per model, by machine{suffix}",
+                         "Decode tokens per second (higher is better); hatched bars are published reference "
+                         "figures. " + provenance_caption(part, "tg_tok_s"),
+                         lambda fig, bars=bars: hbars(fig, bars, "generation (tok/s)", ctx.palette),
+                         size=(8.0, 1.2 + 0.26 * len(bars))))
+    return out
+
+
+def cost_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
+    from ..plots import Bar, hbars
+
+    out = []
+    for currency in sorted({g.get("currency") or "USD" for g in groups}):
+        rows = [g for g in groups if (g.get("currency") or "USD") == currency
+                and g.get("electricity_per_mtok") is not None]
+        for i, part in enumerate(chunks(rows, ctx.max_bars)):
+            if not part:
+                continue
+            bars = [Bar(_bar_label(g), g["series"], g["electricity_per_mtok"], g["published"],
+                        back=g.get("all_in_per_mtok")) for g in part]
+            suffix = f" ({i + 1})" if len(rows) > ctx.max_bars else ""
+            out.append(Chart(
+                f"llm-cost-{currency.lower()}-{i + 1}", f"Cost per million tokens ({currency}){suffix}",
+                "Electricity at load (solid) and all-in with amortization and idle (light), per million generated "
+                "tokens (lower is better). " + provenance_caption(part, "electricity_per_mtok", "all_in_per_mtok"),
+                lambda fig, bars=bars, cur=currency: hbars(fig, bars, f"{cur} per million tokens", ctx.palette,
+                                                           back_label="all-in", front_label="electricity"),
+                size=(8.0, 1.2 + 0.26 * len(bars))))
+    return out

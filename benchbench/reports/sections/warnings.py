@@ -1,0 +1,93 @@
+"""Warnings: every validity warning of the records (and of the analysis), with what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..hints import hint
+from ..model import Column, Section, Table
+
+FIRST = ("record_skipped", "run_failed", "model_on_cpu", "model_partially_on_cpu", "gpu_idle_during_run",
+         "iteration_failed", "run_interrupted", "throttled", "prompt_cached", "degenerate_output",
+         "power_unavailable", "power_estimated", "far_below_roofline", "high_variance", "first_run_slow")
+COLUMNS = [Column("code", "warning", kind="text"), Column("machine", "machine", kind="text"),
+           Column("workloads", "workloads", kind="list"), Column("runs", "runs", kind="int"),
+           Column("message", "what happened", kind="text"), Column("todo", "what to do", kind="text")]
+MAX_NAMES = 5
+
+
+def build(ctx: Any) -> Section | None:
+    found: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def add(code: str, machine: str, workload: str, message: str, run_id: str) -> None:
+        row = found.setdefault((code, machine, message), {"code": code, "machine": machine, "message": message,
+                                                          "_workloads": {}, "_runs": set(), "todo": hint(code)})
+        row["_workloads"][workload] = None
+        row["_runs"].add(run_id)
+
+    for rec in ctx.records:
+        if rec.get("type", "run") != "run":
+            continue
+        _record_warnings(rec, add)
+    _analysis_warnings(ctx, add)
+    for path, why in ctx.skipped:
+        add("record_skipped", "", "", f"{path}: {why}", path)
+    for message in ctx.caught:
+        add("analysis", "", "", message, message)
+    if not found:
+        return None
+    rows = []
+    for row in found.values():
+        names = list(row.pop("_workloads"))
+        row["workloads"] = [n for n in names[:MAX_NAMES] if n] + ([f"and {len(names) - MAX_NAMES} more"]
+                                                                  if len(names) > MAX_NAMES else [])
+        row["runs"] = len(row.pop("_runs"))
+        rows.append(row)
+    rank = {c: i for i, c in enumerate(FIRST)}
+    rows.sort(key=lambda r: (rank.get(r["code"], len(rank)), r["code"], r["machine"], r["message"]))
+    table = Table("warnings", "Validity warnings", COLUMNS, rows,
+                  note="Each warning says what happened and what to do; figures of the runs concerned are "
+                       "shown below but may not mean what they seem.")
+    return Section("warnings", f"Warnings ({len(rows)})", [table])
+
+
+def _record_warnings(rec: dict[str, Any], add: Any) -> None:
+    machine = str((rec.get("machine") or {}).get("name") or "?")
+    workload = str((rec.get("workload") or {}).get("name") or "?")
+    run_id = str(rec.get("run_id"))
+    for w in rec.get("warnings") or []:
+        if isinstance(w, dict) and w.get("code"):
+            message = str(w.get("message") or w["code"])
+            if w.get("iteration") is not None:
+                message = f"iteration {w['iteration']}: {message}"
+            add(str(w["code"]), machine, workload, message, run_id)
+    status = rec.get("status")
+    if status in ("interrupted", "failed"):
+        add(f"run_{status}", machine, workload, f"the run is {status}", run_id)
+    its = rec.get("iterations") or []
+    failed = [it for it in its if it.get("error")]
+    if failed:
+        first = str(failed[0]["error"])[:300]
+        add("iteration_failed", machine, workload, f"{len(failed)} of {len(its)} iterations failed; "
+                                                   f"first error: {first}", run_id)
+
+
+def _analysis_warnings(ctx: Any, add: Any) -> None:
+    """Warnings the analyzer adds to groups (e.g. far_below_roofline), not stored in any record."""
+    stored = {(r.get("run_id"), w.get("code")) for r in ctx.records for w in r.get("warnings") or []
+              if isinstance(w, dict)}
+    for g in ctx.groups():
+        if g["published"]:
+            continue
+        for code in g.get("warnings") or []:
+            if any((rid, code) in stored for rid in g.get("run_ids") or []):
+                continue
+            add(code, str(g["machine"]), str(g["workload"]), _message(code, g), ",".join(g.get("run_ids") or []))
+
+
+def _message(code: str, g: dict[str, Any]) -> str:
+    if code == "far_below_roofline" and g.get("roofline_tok_s"):
+        size = (g.get("model_size_bytes") or 0) / 1e9
+        return (f"decode at {g['roofline_pct']:.0f}% of the memory-bandwidth bound: {g['tg_tok_s']:.1f} of "
+                f"{g['roofline_tok_s']:.1f} tok/s ({g['memory_bandwidth_gbs']:g} GB/s ÷ {size:.1f} GB)")
+    return code.replace("_", " ")
