@@ -44,7 +44,8 @@ def run_record(kind: str, metrics: Sequence[dict[str, Any]], *, machine: str = "
                gpu_w: float | Sequence[float] | None = None,
                n_gpus: int = 1, wall_w: float | Sequence[float] | None = None, cpu_w: float | None = None,
                overhead_w: float | None = None, load_w: float | None = None, idle_w: float | None = None,
-               idle_source: str = "measured", facts: dict[str, Any] | None = None, t0_s: float = 1000.0,
+               idle_source: str = "measured", idle_basis: str | None = None,
+               facts: dict[str, Any] | None = None, t0_s: float = 1000.0,
                gap_s: float = 2.0, interval_s: float | None = None, errors: dict[int, str] | None = None,
                suite_prices: dict[str, Any] | None = None, warnings: Sequence[str] = (),
                started_at: str = "2025-01-01T00:00:00.000Z") -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -85,7 +86,9 @@ def run_record(kind: str, metrics: Sequence[dict[str, Any]], *, machine: str = "
         "iterations": iterations,
         "power": {"samplers": ["fake"], "interval_s": interval_s, "channels": [], "samples": None},
         "idle": idle,
-        "idle_source": {"source": idle_source, "record": None} if idle is not None else None,
+        "idle_source": {"source": idle_source, "record": None,
+                        "system_basis": idle_basis or ("wall" if idle_source == "measured" else "declared")}
+        if idle is not None else None,
         "warnings": [{"code": c, "message": c} for c in warnings],
         "errors": [{"iteration": i, "message": e} for i, e in errors.items()], "resumes": [],
     }
@@ -170,13 +173,14 @@ def video_run(gen_s: Sequence[float] = (600.0, 620.0), video_s: float = 4.0, fps
 
 
 def idle_record(machine: str = "box", watts: dict[str, float] | None = None, *,
-                session: str = "20250102T000000Z-0002", started_at: str = "2025-01-02T00:00:00.000Z") -> dict[str, Any]:
-    """A `type: idle` record as `benchbench idle` stores it."""
+                session: str = "20250102T000000Z-0002", started_at: str = "2025-01-02T00:00:00.000Z",
+                system_basis: str | None = "wall") -> dict[str, Any]:
+    """A `type: idle` record as `benchbench idle` stores it (`system_basis`: how `system` was got)."""
     return {"schema_version": 1, "type": "idle", "run_id": f"{session}--idle", "session_id": session,
             "status": "complete", "started_at": started_at, "finished_at": started_at,
             "machine": {"name": machine, "profile": None, "fingerprint": {"hostname": machine}},
-            "idle": watts or {"system": 90.0, "gpu0": 20.0}, "idle_source": {"source": "measured", "record": None},
-            "seconds": 60.0, "samples": 120}
+            "seconds": 60.0, "settle_s": 5.0, "idle": watts or {"system": 90.0, "gpu0": 20.0},
+            "details": {}, "system_basis": system_basis, "warnings": [], "errors": []}
 
 
 def write_run(results: Path, rec: dict[str, Any], samples: pd.DataFrame | None = None) -> Path:

@@ -115,6 +115,19 @@ def test_a_measured_idle_record_wins_over_a_declared_idle(tmp_path):
     assert set(a.idle["machine"]) == {"box", "other"} and len(a.idle) == 4
 
 
+def test_an_idle_system_figure_estimated_from_gpu_and_overhead_is_labelled_estimated(tmp_path):
+    write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=120, idle_source="measured",
+                                idle_basis="gpu+cpu+overhead")[0])
+    write_idle(tmp_path, idle_record(watts={"system": 95.0, "gpu0": 20.0}, system_basis="gpu+cpu+overhead"))
+    a = analyze(tmp_path)
+    g = a.groups.iloc[0]
+    assert (g["idle_w"], g["idle_provenance"]) == (120.0, "estimated")
+    assert one(a.idle, channel="system")["provenance"] == "estimated"
+    assert one(a.idle, channel="gpu0")["provenance"] == "measured"
+    figs = a.figures.set_index("figure")["provenance"]
+    assert figs["idle_cost_per_month"] == "estimated" and figs["electricity_per_mtok"] == "measured"
+
+
 def test_the_run_records_own_measured_idle_is_kept(tmp_path):
     write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=110, idle_source="measured")[0])
     write_idle(tmp_path, idle_record(watts={"system": 95.0}))
@@ -267,11 +280,16 @@ def test_utilization_from_caller_then_profile(tmp_path):
 
 
 def test_hosted_api_runs_are_priced_per_request(tmp_path):
-    metrics = [{"prompt_tokens": 1000, "gen_tokens": 200, "gen_s": 2.0, "tg_tok_s": 100.0}] * 3
+    # the openai backend's layout: metrics summed over the iteration's (here 2 concurrent) requests,
+    # each request's usage in raw.requests[]
+    metrics = [{"prompt_tokens": 2000, "gen_tokens": 400, "gen_s": 2.0, "tg_tok_s": 100.0,
+                "input_tokens": 2000, "output_tokens": 400, "cache_read_tokens": 0}] * 3
     rec, _ = run_record("llm", metrics, warmups=0, backend="openai", workload="hosted", profile=False,
-                        params={"model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1"})
+                        params={"model": "gpt-4o-mini", "base_url": "https://api.openai.com/v1", "concurrency": 2})
     for it in rec["iterations"]:
-        it["raw"] = {"usage": {"prompt_tokens": 1000, "completion_tokens": 200}}
+        usage = {"prompt_tokens": 1000, "completion_tokens": 200, "prompt_tokens_details": {"cached_tokens": 0}}
+        it["raw"] = {"requests": [{"metrics": {}, "model": "gpt-4o-mini-2024-07-18", "usage": usage,
+                                   "timings": None, "finish_reason": "length"}] * 2}
     write_run(tmp_path, rec)
     local, _ = run_record("llm", metrics, warmups=0, backend="openai", workload="local", profile=False,
                           session="20250101T000000Z-0005",
@@ -282,11 +300,19 @@ def test_hosted_api_runs_are_priced_per_request(tmp_path):
     per_request = (1000 * 0.15 + 200 * 0.6) / 1e6
     assert g["api_cost_per_request"] == pytest.approx(per_request)
     assert g["api_cost_per_mtok"] == pytest.approx(per_request / 200 * 1e6)
+    its = a.group_iterations(g["group_id"])
+    assert its["api_cost"].tolist() == pytest.approx([2 * per_request] * 3)
+    assert its["api_requests"].tolist() == [2, 2, 2] and its["usage_output_tokens"].tolist() == [400] * 3
     assert g["api_price_source"].startswith("genai-prices")
     assert pd.isna(one(a.groups, workload="local")["api_cost_per_request"])
     assert set(a.api["workload"]) == {"local"}          # a hosted run is not compared with APIs
     cheap = analyze(tmp_path, prices={"api": {"gpt-4o-mini": {"input": 1.0, "output": 1.0}}})
     assert one(cheap.groups, workload="hosted")["api_cost_per_request"] == pytest.approx(1200 / 1e6)
+    for it in rec["iterations"]:          # no raw usage: the iteration's summed token metrics
+        del it["raw"]
+    write_run(tmp_path, rec)
+    g = one(analyze(tmp_path).groups, workload="hosted")
+    assert g["api_cost_per_mtok"] == pytest.approx(per_request / 200 * 1e6)
 
 
 def test_unreadable_files_are_skipped_with_a_warning(tmp_path):

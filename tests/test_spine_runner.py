@@ -85,8 +85,9 @@ def test_failed_workload_is_recorded_and_suite_goes_on(write, cli, tmp_path):
     model: /nonexistent/model/folder
 """
     suite = tiny_suite(write, warmups=0, repetitions=1, extra=extra)
-    code, out, _ = cli("run", suite, "--results", tmp_path / "r")
-    assert code == 1
+    code, out, err = cli("run", suite, "--results", tmp_path / "r")
+    assert code == 2   # the suite goes on; a missing model is bad input (UserError): exit 2
+    assert "error: broken: model: `/nonexistent/model/folder` is not a local folder nor in the Hugging Face cache (no such folder)" in err
     recs = {r["workload"]["name"]: r for r in _records(tmp_path / "r")}
     assert recs["tiny"]["status"] == "complete"
     assert recs["broken"]["status"] == "failed"
@@ -142,3 +143,20 @@ def test_interrupt_keeps_finished_iterations_and_resume_completes(write, tmp_pat
     assert rec2["iterations"][: len(done)] == rec["iterations"]  # finished iterations untouched
     assert rec2["resumes"][0]["missing"] == list(range(len(done), 9))
     assert rec2["resumes"][0]["warmups_rerun"] == 1
+
+
+def test_workload_crash_is_exit_1_and_recorded(write, cli, tmp_path):
+    extra = """  - name: nogpu
+    kind: llm
+    backend: transformers
+    architecture: tiny-llama
+    weights: dummy
+    device: cuda:7
+"""
+    suite = tiny_suite(write, warmups=0, repetitions=1, extra=extra)
+    code, out, _ = cli("run", suite, "--results", tmp_path / "r")
+    assert code == 1
+    recs = {r["workload"]["name"]: r for r in _records(tmp_path / "r")}
+    assert recs["tiny"]["status"] == "complete"
+    assert recs["nogpu"]["status"] == "failed" and recs["nogpu"]["errors"][0]["message"]
+    assert "1 workload(s) failed: nogpu" in out

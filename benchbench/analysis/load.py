@@ -56,6 +56,7 @@ class Loaded:
     energy: Any
     idle: Any
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    requests: dict[tuple[str, int], list[tuple[float | None, ...]]] = field(default_factory=dict)
 
 
 def read_records(paths: Iterable[Path | str]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
@@ -77,6 +78,7 @@ def build(records: list[dict[str, Any]], skipped: list[tuple[str, str]] | None =
 
     power_files = _power_files(records)
     runs, iterations, energy, idle = [], [], [], []
+    requests: dict[tuple[str, int], list[tuple[float | None, ...]]] = {}
     for rec in records:
         kind = rec.get("type", "run")
         if kind == "idle":
@@ -87,12 +89,14 @@ def build(records: list[dict[str, Any]], skipped: list[tuple[str, str]] | None =
                 row, channels = _iteration_row(rec["run_id"], it)
                 iterations.append(row)
                 energy.extend(channels)
+                if it.get("raw"):
+                    requests[(rec["run_id"], it.get("index"))] = requests_usage(it)
     return Loaded(
         runs=pd.DataFrame(runs, columns=RUN_COLUMNS),
         iterations=_iterations_frame(iterations),
         energy=pd.DataFrame(energy, columns=ENERGY_COLUMNS),
         idle=pd.DataFrame(idle, columns=IDLE_COLUMNS),
-        skipped=list(skipped or []),
+        skipped=list(skipped or []), requests=requests,
     )
 
 
@@ -142,9 +146,12 @@ def _record_idle(rec: dict[str, Any]) -> tuple[float | None, str | None, str | N
     if watts is None:
         return None, None, None
     src = rec.get("idle_source") or {}
-    label = src.get("source") or idle.get("source") or "declared"
     if rec.get("reference"):
-        label = "published"
+        return watts, "published", None
+    basis = src.get("system_basis")
+    if basis in _BASIS_PROVENANCE:       # a measured idle record whose system figure is estimated
+        return watts, _BASIS_PROVENANCE[basis], src.get("record")
+    label = src.get("source") or idle.get("source") or "declared"
     return watts, _SOURCE_PROVENANCE.get(label, label), src.get("record")
 
 
@@ -207,19 +214,33 @@ def _iteration_row(run_id: str, it: dict[str, Any]) -> tuple[dict[str, Any], lis
         row["gpu_j"] = sum(gpu_j) if None not in gpu_j else None
         row["gpu_provenance"] = worst(*gpu_prov)
     row.update(_flatten(it.get("metrics") or {}))
-    row.update(_usage((it.get("raw") or {}).get("usage")))
+    requests = requests_usage(it)
+    if requests:
+        row.update(usage_requests=len(requests), usage_input_tokens=_sum(r[0] for r in requests),
+                   usage_output_tokens=_sum(r[1] for r in requests),
+                   usage_cached_tokens=_sum(r[2] for r in requests))
     return row, channels
 
 
-def _usage(usage: Any) -> dict[str, Any]:
-    """A hosted API's recorded usage (OpenAI or Anthropic style) as usage_* columns."""
-    if not isinstance(usage, dict):
-        return {}
-    details = usage.get("prompt_tokens_details") or {}
-    return {"usage_input_tokens": _number(usage.get("prompt_tokens", usage.get("input_tokens"))),
-            "usage_output_tokens": _number(usage.get("completion_tokens", usage.get("output_tokens"))),
-            "usage_cached_tokens": _number(details.get("cached_tokens") if isinstance(details, dict)
-                                           and details else usage.get("cache_read_input_tokens"))}
+def requests_usage(it: dict[str, Any]) -> list[tuple[float | None, float | None, float | None]]:
+    """(input, output, cached) tokens of each API request of an iteration, from `raw.requests[].usage`
+    (the openai backend), else `raw.usage`; [] when the iteration recorded no usage."""
+    raw = it.get("raw") or {}
+    usages = [r.get("usage") for r in raw.get("requests") or [] if isinstance(r, dict)] or [raw.get("usage")]
+    return [_tokens(u) for u in usages if isinstance(u, dict)]
+
+
+def _tokens(usage: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """OpenAI-style (prompt/completion tokens) or Anthropic-style (input/output tokens) usage."""
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else usage.get("cache_read_input_tokens")
+    return (_number(usage.get("prompt_tokens", usage.get("input_tokens"))),
+            _number(usage.get("completion_tokens", usage.get("output_tokens"))), _number(cached))
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    values = list(values)
+    return None if any(v is None for v in values) else float(sum(values))
 
 
 def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -250,11 +271,13 @@ def _iterations_frame(rows: list[dict[str, Any]]) -> Any:
 
 
 def _idle_rows(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Channels of an idle record: measured, except `system` when its basis is not the wall."""
     machine = (rec.get("machine") or {}).get("name") or "?"
-    label = "published" if rec.get("reference") else _SOURCE_PROVENANCE.get(
-        (rec.get("idle_source") or {}).get("source") or "measured", "measured")
+    system = _BASIS_PROVENANCE.get(rec.get("system_basis") or "wall", "estimated")
     return [{"run_id": rec["run_id"], "machine": machine, "started_at": rec.get("started_at"),
-             "channel": channel, "watts": _number(watts), "provenance": label, "path": rec.get("_path")}
+             "channel": channel, "watts": _number(watts),
+             "provenance": "published" if rec.get("reference") else (system if channel == "system" else "measured"),
+             "path": rec.get("_path")}
             for channel, watts in (rec.get("idle") or {}).items() if _number(watts) is not None]
 
 

@@ -95,7 +95,7 @@ def build_tables(loaded: Loaded, opts: Options) -> dict[str, Any]:
     runs = loaded.runs.copy()
     runs["group_id"] = group_ids(runs)
     its = loaded.iterations.merge(runs[["run_id", "group_id"]], on="run_id", how="left")
-    its = _price_requests(its, runs, opts)
+    its = _price_requests(its, runs, opts, loaded.requests)
     measured = its[its["measured"]]
     stats = stats_table(measured)
     agg = _aggregates(stats, measured, its)
@@ -131,7 +131,7 @@ def metric_columns(iterations: Any) -> list[str]:
     """The numeric metric columns of an iterations frame."""
     import pandas as pd
 
-    skip = set(ITERATION_COLUMNS) | {"group_id", "api_cost"}
+    skip = set(ITERATION_COLUMNS) | {"group_id", "api_cost", "api_requests"}
     return [c for c in iterations.columns if c not in skip and not c.startswith("usage_")
             and pd.api.types.is_numeric_dtype(iterations[c]) and not pd.api.types.is_bool_dtype(iterations[c])]
 
@@ -199,12 +199,19 @@ def _power(measured: Any, prefix: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _output_tokens(g: Any) -> float:
+    for col in ("usage_output_tokens", "output_tokens", "gen_tokens"):
+        if col in g and g[col].notna().all():
+            return float(g[col].sum())
+    return 0.0
+
+
 def _api_costs(measured: Any) -> dict[str, dict[str, Any]]:
     out = {}
     priced = measured[measured["api_cost"].notna()]
     for gid, g in priced.groupby("group_id", sort=False):
-        tokens = g["gen_tokens"].sum() if "gen_tokens" in g else 0
-        out[gid] = {"api_cost_per_request": float(g["api_cost"].mean()),
+        tokens = _output_tokens(g)
+        out[gid] = {"api_cost_per_request": float(g["api_cost"].sum() / g["api_requests"].sum()),
                     "api_cost_per_mtok": float(g["api_cost"].sum() / tokens * 1e6) if tokens else None,
                     "api_price_source": g["api_price_source"].iloc[-1]}
     return out
@@ -212,22 +219,27 @@ def _api_costs(measured: Any) -> dict[str, dict[str, Any]]:
 
 # --- hosted API requests ------------------------------------------------------------------------
 
-def _price_requests(its: Any, runs: Any, opts: Options) -> Any:
-    """api_cost and api_price_source per iteration of hosted-API runs, from recorded usage."""
+def _price_requests(its: Any, runs: Any, opts: Options, requests: dict[tuple[str, int], list]) -> Any:
+    """api_cost (all requests of the iteration), api_requests and api_price_source per iteration of
+    hosted-API runs, each request priced from its recorded usage."""
     its = its.copy()
-    its["api_cost"] = None
-    its["api_price_source"] = None
+    its["api_cost"], its["api_requests"], its["api_price_source"] = None, None, None
     hosted = [bool(model) and is_hosted(_base_url(params)) for params, model in zip(runs["params"], runs["model"])]
     for _, run in runs[hosted].iterrows():
-        url = _base_url(run["params"])
-        entries = _run_entries(run, opts)
+        url, entries = _base_url(run["params"]), _run_entries(run, opts)
         for i in its.index[its["run_id"] == run["run_id"]]:
             row = its.loc[i]
-            cost, source = price_request(run["model"], _first(row, "usage_input_tokens", "prompt_tokens"),
-                                         _first(row, "usage_output_tokens", "gen_tokens"), entries=entries,
-                                         base_url=url, cached_tokens=_first(row, "usage_cached_tokens"))
-            its.at[i, "api_cost"], its.at[i, "api_price_source"] = cost, source
+            usage = requests.get((run["run_id"], row["index"])) or [(
+                _first(row, "input_tokens", "prompt_tokens"), _first(row, "output_tokens", "gen_tokens"),
+                _first(row, "cache_read_tokens"))]
+            priced = [price_request(run["model"], inp, out, entries=entries, base_url=url, cached_tokens=cached)
+                      for inp, out, cached in usage]
+            if priced and all(cost is not None for cost, _ in priced):
+                its.at[i, "api_cost"] = sum(cost for cost, _ in priced)
+                its.at[i, "api_requests"] = len(priced)
+                its.at[i, "api_price_source"] = priced[-1][1]
     its["api_cost"] = its["api_cost"].astype(float)
+    its["api_requests"] = its["api_requests"].astype(float)
     return its
 
 

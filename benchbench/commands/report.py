@@ -1,4 +1,4 @@
-"""`benchbench report [PATH ...]`"""
+"""`benchbench report [PATH ...] [-o FILE] [--format html|md|csv|json|text] [--reference|--no-reference]`"""
 
 from __future__ import annotations
 
@@ -6,32 +6,84 @@ import argparse
 import sys
 from pathlib import Path
 
+FORMATS = ("html", "md", "csv", "json", "text")
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", type=Path, help="record files or folders (default: results/)")
-    p.add_argument("-o", "--output", type=Path, help="write the report to this file")
-    p.add_argument("--format", choices=("html", "md", "csv", "json", "text"),
-                   help="default: from the output file's extension, else text")
+    p.add_argument("-o", "--output", type=Path,
+                   help="write the report here (.html, .md, .csv, .json); without it a summary goes to stdout")
+    p.add_argument("--format", choices=FORMATS,
+                   help="default: from the output file's extension, else the text summary")
     ref = p.add_mutually_exclusive_group()
     ref.add_argument("--reference", dest="reference", action="store_true", default=None,
-                     help="include published reference figures (default)")
+                     help="include the articles' published figures, labelled (default for html/md/csv/json)")
     ref.add_argument("--no-reference", dest="reference", action="store_false",
                      help="leave published reference figures out")
+    p.add_argument("--utilization", type=float, metavar="U",
+                   help="share of hours spent generating (0 < U <= 1) for all-in costs; default the profile's, else 1")
+    p.add_argument("--hours-per-day", type=float, metavar="H", help="hours a day the work runs, for cloud payback")
+    p.add_argument("--api", action="append", default=[], metavar="MODEL",
+                   help="also compute break-even against this API model's price (genai-prices name); repeatable")
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..record import load_records
-    from ..reports.summary import render_markdown, render_text, summary_rows
+    from ..errors import UserError
+    from ..reports.formats import format_for
 
-    paths = args.paths or [Path("results")]
-    skip = lambda path, why: print(f"warning: {path}: skipped ({why})", file=sys.stderr)  # noqa: E731
-    records = load_records([p for p in paths if p.exists() or p != Path("results")], on_skip=skip)
-    fmt = args.format or (args.output.suffix.lstrip(".") if args.output else "text")
-    rows = summary_rows(records)
-    text = render_markdown(rows) if fmt == "md" else render_text(rows)
+    fmt = args.format or (format_for(args.output) if args.output else "text")
+    if fmt is None and args.output.suffix.lower() == ".txt":
+        fmt = "text"
+    if fmt is None:
+        raise UserError("cannot tell the report format from the file name", file=str(args.output),
+                        hint="use .html, .md, .csv or .json, or give --format")
+    paths = [p for p in args.paths or [Path("results")] if p.exists() or p != Path("results")]
+    if fmt == "text":
+        return _summary(args, paths)
+    return _report(args, paths, fmt)
+
+
+def _skip(path: Path | str, why: str) -> None:
+    print(f"warning: {path}: skipped ({why})", file=sys.stderr)
+
+
+def _summary(args: argparse.Namespace, paths: list[Path]) -> int:
+    """The terminal summary table (reference records only when --reference is given)."""
+    from ..record import load_records
+    from ..reports.summary import render_text, summary_rows
+
+    records = load_records(paths, on_skip=_skip)
+    if args.reference:
+        from ..analysis.reference import reference_records
+
+        records += reference_records()
+    text = render_text(summary_rows(records))
     if args.output:
         args.output.write_text(text, encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+    return 0
+
+
+def _report(args: argparse.Namespace, paths: list[Path], fmt: str) -> int:
+    from ..errors import UserError
+    from ..reports.build import build_report
+    from ..reports.formats import get_format
+
+    reference = True if args.reference is None else args.reference
+    report = build_report(paths, reference=reference, utilization=args.utilization,
+                          hours_per_day=args.hours_per_day, api_models=args.api)
+    for path, why in report.skipped:
+        _skip(path, why)
+    if not report.n_records and not reference:
+        where = ", ".join(map(str, paths)) or "results/"
+        raise UserError(f"no records found in {where}", hint="run a suite first, or add --reference to render the "
+                                                             "published comparison on its own")
+    writer = get_format(fmt)
+    if args.output is None:
+        sys.stdout.write(writer.render(report))
+        return 0
+    for path in writer.write(report, args.output):
+        print(f"wrote {path}", file=sys.stderr)
     return 0

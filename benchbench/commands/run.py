@@ -92,6 +92,10 @@ def _report(outcome, as_json: bool) -> None:
     from ..reports.summary import render_text, summary_rows
 
     records = load_records([p for p in outcome.paths if p.exists()])
+    for rec in records:  # bad input found while running (e.g. a model that is not here): one line each
+        for err in rec.get("errors", []):
+            if err.get("type") == "UserError":
+                print(f"error: {rec['workload']['name']}: {err['message']}", file=sys.stderr)
     if as_json:
         json.dump({"session_id": outcome.session_id, "records": [str(p) for p in outcome.paths],
                    "failed": outcome.failed, "interrupted": outcome.interrupted,

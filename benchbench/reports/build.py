@@ -101,7 +101,7 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
     return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
                   options={"utilization": utilization, "hours_per_day": hours_per_day,
-                           "api_models": list(api_models)})
+                           "api_models": list(api_models)}, skipped=skipped)
 
 
 def _builders() -> list[Any]:

@@ -107,6 +107,7 @@ class Report:
     n_records: int
     machines: list[str]
     options: dict[str, Any] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def tables(self) -> list[Table]:
         return [t for s in self.sections for t in s.tables()]

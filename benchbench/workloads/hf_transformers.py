@@ -22,6 +22,11 @@ def _arch_ok(value: Any) -> str | None:
     return None
 
 
+def looks_like_hub_id(ref: str) -> bool:
+    """`org/name` (one slash, no leading dot or slash) rather than a filesystem path."""
+    return ref.count("/") == 1 and not ref.startswith((".", "/", "~"))
+
+
 class TransformersLLM(Workload):
     """Fixed-length greedy generation with an explicit prefill/decode split."""
 
@@ -99,9 +104,13 @@ class TransformersLLM(Workload):
             model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=True)
         except OSError:
-            hint = f"download it first: huggingface-cli download {ref}" if not Path(ref).exists() \
-                else "the folder needs config.json, the weights and the tokenizer"
-            raise UserError(f"model `{ref}` is not a local folder nor in the Hugging Face cache",
+            if Path(ref).exists():
+                hint = "the folder needs config.json, the weights and the tokenizer"
+            elif looks_like_hub_id(ref):
+                hint = f"download it first: huggingface-cli download {ref}"
+            else:
+                hint = "no such folder"
+            raise UserError(f"`{ref}` is not a local folder nor in the Hugging Face cache",
                             field="model", hint=hint) from None
         return model, tokenizer, str(ref)
 

@@ -1,0 +1,62 @@
+"""JSON: the analyzer's tables (docs/analysis.md) as lists of rows, plus the report's own tables."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from ..model import Report
+from .base import ReportFormat, write_text
+
+ANALYSIS_TABLES = ("groups", "stats", "figures", "api", "cloud", "tts_cloud", "runs", "iterations", "energy", "idle")
+
+
+class JsonFormat(ReportFormat):
+    name = "json"
+    extensions = ("json",)
+
+    def write(self, report: Report, output: Path) -> list[Path]:
+        return [write_text(Path(output), self.render(report))]
+
+    def render(self, report: Report) -> str:
+        return json.dumps(document(report), indent=1, ensure_ascii=False, allow_nan=False, default=_default) + "\n"
+
+
+def document(report: Report) -> dict[str, Any]:
+    a = report.analysis
+    tables = {name: records(getattr(a, name)) for name in ANALYSIS_TABLES if getattr(a, name, None) is not None}
+    own = {t.name: [{k: v for k, v in row.items() if not k.startswith("_")} for row in t.rows]
+           for t in report.tables()}
+    return {"benchbench_version": report.version, "generated_at": report.generated_at, "reference": report.reference,
+            "records": report.n_records, "machines": report.machines, "options": report.options,
+            "sources": [{"file": s.file, "title": s.title, "url": s.url} for s in report.sources],
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "tables": _clean(tables), "report_tables": _clean(own)}
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    return frame.to_dict("records") if frame is not None else []
+
+
+def _clean(value: Any) -> Any:
+    """NaN/inf → None and numpy scalars → Python, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    return str(value)
