@@ -78,8 +78,8 @@ def test_missing_checkpoint_is_one_line_exit_2(fake, ref_clip, monkeypatch, writ
     empty_hf_cache(monkeypatch, tmp_path)
     code, _, err = cli("run", suite(write, _entry(ref_clip)), "--results", tmp_path / "r")
     assert code == 2 and not fake.inits
-    assert "model `SWivid/F5-TTS` is neither a local path nor in the Hugging Face cache" in err
-    assert "hf download SWivid/F5-TTS F5TTS_v1_Base/model_1250000.safetensors" in err
+    assert "model: `SWivid/F5-TTS` is neither a local path nor in the Hugging Face cache" in err
+    assert "`hf download SWivid/F5-TTS F5TTS_v1_Base/model_1250000.safetensors`" in err
 
 
 def test_missing_vocoder_is_one_line_exit_2(fake, ref_clip, monkeypatch, write, cli, tmp_path):
@@ -87,7 +87,7 @@ def test_missing_vocoder_is_one_line_exit_2(fake, ref_clip, monkeypatch, write, 
     repo, filename = CHECKPOINTS["F5TTS_v1_Base"]
     cache_repo(cache, repo, [filename])
     code, _, err = cli("run", suite(write, _entry(ref_clip)), "--results", tmp_path / "r")
-    assert code == 2 and "vocoder `charactr/vocos-mel-24khz` is neither" in err and not fake.inits
+    assert code == 2 and "vocoder: `charactr/vocos-mel-24khz` is neither" in err and not fake.inits
 
 
 def test_reference_transcript_is_required_and_not_blank(fake, ref_clip, write, cli):

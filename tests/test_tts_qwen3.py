@@ -105,8 +105,8 @@ def test_missing_model_is_one_line_exit_2_and_loads_nothing(fake, monkeypatch, w
     code, _, err = cli("run", suite(write, _entry(MODEL_ID)), "--results", tmp_path / "r")
     assert code == 2 and not fake.loads
     (line,) = [ln for ln in err.splitlines() if "failed:" in ln]
-    assert f"model `{MODEL_ID}` is neither a local path nor in the Hugging Face cache" in line
-    assert f"hf download {MODEL_ID}" in line and str(cache) in line and "Traceback" not in err
+    assert f"model: `{MODEL_ID}` is neither a local path nor in the Hugging Face cache" in line
+    assert f"`hf download {MODEL_ID}`; the cache is {cache}" in line and "Traceback" not in err
 
 
 def test_partial_snapshot_names_the_missing_files(fake, monkeypatch, write, cli, tmp_path):
@@ -124,7 +124,10 @@ def test_local_folder_and_unknown_speaker(fake, write, cli, tmp_path):
     code, _, err = cli("run", suite(write, _entry(str(folder), "    device: cpu\n    speaker: Nobody\n")),
                        "--results", tmp_path / "r")
     assert code == 2 and "speaker 'Nobody' is not in this model" in err and "eric" in err
-    assert fake.loads[0]["path"] == str(folder)
+    assert fake.loads[0]["path"] == str(folder) and not fake.calls
+    code, _, err = cli("run", suite(write, _entry(str(folder), "    device: cpu\n").replace("English", "Elvish")),
+                       "--results", tmp_path / "r2")
+    assert code == 2 and "language 'Elvish' is not in this model" in err and "english" in err
 
 
 def test_suite_validation(fake, write, cli, tmp_path):

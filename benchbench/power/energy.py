@@ -1,7 +1,8 @@
 """Energy over a time window: counter deltas cross-checked against the power integral.
 
 Counter first (NVML total energy, amdsmi, RAPL, plug totals), linearly interpolated at the window's
-edges; it is rejected, as Zeus does for windows shorter than the counter's update period, when it
+edges between close readings (an edge far from any counter reading is bridged from the nearest
+one with the power integral); it is rejected, as Zeus does for windows shorter than the counter's update period, when it
 did not move while power was drawn, went backwards (reset), is coarser than the window, or
 disagrees wildly (over 3x) with power × time. Otherwise the trapezoid integral of power,
 interpolated at the edges, is used.
@@ -45,12 +46,38 @@ def trapezoid(ts: list[float], ps: list[float], t0: float, t1: float, max_gap_s:
     return sum((xs[k + 1] - xs[k]) * (vs[k] + vs[k + 1]) / 2 for k in range(len(xs) - 1))
 
 
-def counter_delta(ts: list[float], es: list[float], t0: float, t1: float) -> float | None:
-    """Counter advance over [t0, t1]; None unless readings bracket both edges (no extrapolation)."""
-    if not ts or ts[0] > t0 + EDGE_EPS_S or ts[-1] < t1 - EDGE_EPS_S:
+def counter_at(te: list[float], es: list[float], t: float, max_gap_s: float,
+               tp: list[float] | None = None, ps: list[float] | None = None) -> float | None:
+    """The counter at t: a reading on t, else linear between readings at most max_gap_s apart, else
+    the nearest reading plus (or minus) the power integral between it and t; None if none applies."""
+    if not te:
         return None
-    e0 = value_at(ts, es, t0, EDGE_EPS_S)
-    e1 = value_at(ts, es, t1, EDGE_EPS_S)
+    i = bisect.bisect_left(te, t)
+    for j in (i - 1, i):
+        if 0 <= j < len(te) and abs(te[j] - t) <= EDGE_EPS_S:
+            return es[j]
+    bracketed = 0 < i < len(te)
+    if bracketed and te[i] - te[i - 1] <= max_gap_s:
+        return es[i - 1] + (es[i] - es[i - 1]) * (t - te[i - 1]) / (te[i] - te[i - 1])
+    bridges = []
+    if tp and i > 0:
+        gap = trapezoid(tp, ps or [], te[i - 1], t, max_gap_s)
+        if gap is not None:
+            bridges.append((t - te[i - 1], es[i - 1] + gap))
+    if tp and i < len(te):
+        gap = trapezoid(tp, ps or [], t, te[i], max_gap_s)
+        if gap is not None:
+            bridges.append((te[i] - t, es[i] - gap))
+    if bridges:
+        return min(bridges)[1]
+    return value_at(te, es, t, 0.0) if bracketed else None
+
+
+def counter_delta(te: list[float], es: list[float], t0: float, t1: float, max_gap_s: float = float("inf"),
+                  tp: list[float] | None = None, ps: list[float] | None = None) -> float | None:
+    """Counter advance over [t0, t1] (see counter_at); None when an edge can't be placed."""
+    e0 = counter_at(te, es, t0, max_gap_s, tp, ps)
+    e1 = counter_at(te, es, t1, max_gap_s, tp, ps)
     if e0 is None or e1 is None:
         return None
     return e1 - e0
@@ -89,7 +116,7 @@ def window(series: Any, t0: float, t1: float, max_gap_s: float, counter: bool,
     """{"joules", "avg_w", "source"} for one channel's Series over [t0, t1], or None."""
     tp, p, te, e = series.snapshot()
     integrated = trapezoid(tp, p, t0, t1, max_gap_s)
-    delta = counter_delta(te, e, t0, t1) if counter else None
+    delta = counter_delta(te, e, t0, t1, max_gap_s, tp, p) if counter else None
     picked = choose(delta, integrated, resolution_j)
     if picked is None:
         return None

@@ -28,7 +28,8 @@ def render(chart: Chart, fmt: str = "svg", dpi: int = 110) -> bytes:
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=chart.size, layout="constrained")
+        fig = Figure(figsize=chart.size)
+        fig.subplots_adjust(left=0.09, right=0.98, bottom=0.13, top=0.95, wspace=0.25)
         chart.draw(fig)
         buf = io.BytesIO()
         meta = {"Date": None} if fmt == "svg" else {"Software": None}
@@ -39,6 +40,23 @@ def render(chart: Chart, fmt: str = "svg", dpi: int = 110) -> bytes:
 def colors(labels: Iterable[str]) -> dict[str, str]:
     """A stable color per label (sorted, cycling through the palette)."""
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(sorted(set(labels)))}
+
+
+def plain_log(axis: Any) -> None:
+    """A log axis with plain number tick labels (no mathtext: it is slow and reads worse)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def left_margin(fig: Any, labels: Sequence[str], fontsize: float = 9, right_labels: Sequence[str] = ()) -> None:
+    """Room for horizontal bar labels on the left (and a legend on the right) without a layout engine:
+    about 0.55 em a character."""
+    width = fig.get_size_inches()[0]
+    left = 0.25 + 0.6 * fontsize / 72 * max((len(x) for x in labels), default=4)
+    right = 0.45 + 0.55 * 7 / 72 * max((len(x) for x in right_labels), default=0) if right_labels else 0.15
+    fig.subplots_adjust(left=min(0.45, left / width), right=max(0.5, 1 - right / width))
 
 
 def _short(text: str, limit: int = 48) -> str:
@@ -60,15 +78,12 @@ class Bar:
     back: float | None = None
 
 
-def hbars(fig: Any, bars: Sequence[Bar], xlabel: str, palette: dict[str, str], *, log: bool | None = None,
+def hbars(fig: Any, bars: Sequence[Bar], xlabel: str, palette: dict[str, str], *, log: bool = False,
           back_label: str = "", front_label: str = "") -> None:
-    """Horizontal bars, top to bottom in the given order, colored by series, published hatched."""
+    """Horizontal bars, top to bottom in the given order, colored by series, published hatched;
+    the legend sits to the right of the axes."""
     ax = fig.subplots()
     ys = list(range(len(bars)))[::-1]
-    values = [b.value for b in bars] + [b.back for b in bars if b.back is not None]
-    positive = [v for v in values if v and v > 0]
-    if log is None:
-        log = bool(positive) and max(positive) / min(positive) > 200
     for y, b in zip(ys, bars):
         color = palette.get(b.series, PALETTE[0])
         hatch = "//" if b.published else None
@@ -77,27 +92,47 @@ def hbars(fig: Any, bars: Sequence[Bar], xlabel: str, palette: dict[str, str], *
         ax.barh(y, b.value, color=color, hatch=hatch, edgecolor="white" if b.published else color, linewidth=0)
         shown = b.back if b.back is not None else b.value
         ax.text(shown, y, " " + _fmt(shown), va="center", fontsize=7)
-    ax.set_yticks(ys, [_short(b.label) for b in bars])
+    labels = [_short(b.label, 40) for b in bars]
+    ax.set_yticks(ys, labels)
+    ax.set_ylim(-0.6, len(bars) - 0.4)
+    _vertical_margins(fig, len(bars))
     ax.set_xlabel(xlabel)
     if log:
         ax.set_xscale("log")
+        plain_log(ax.xaxis)
     ax.margins(x=0.12)
-    _series_legend(ax, bars, palette, back_label, front_label)
+    ax.grid(axis="x", alpha=0.3)
+    legend = _series_legend(ax, bars, palette, back_label, front_label)
+    left_margin(fig, labels, right_labels=legend)
+
+
+def wide_range(values: Iterable[float | None], ratio: float = 1000) -> bool:
+    """True when the positive values span more than `ratio` (then a log axis reads better)."""
+    pos = [v for v in values if v is not None and v > 0]
+    return bool(pos) and max(pos) / min(pos) > ratio
+
+
+def _vertical_margins(fig: Any, n: int) -> None:
+    """Fixed room (in inches) for the x label below and a little above, whatever the height."""
+    height = fig.get_size_inches()[1]
+    fig.subplots_adjust(bottom=min(0.4, 0.55 / height), top=1 - min(0.2, 0.15 / height))
 
 
 def _series_legend(ax: Any, bars: Sequence[Bar], palette: dict[str, str], back_label: str,
-                   front_label: str) -> None:
+                   front_label: str) -> list[str]:
+    """A legend of the series to the right of the axes; returns its labels (for the margin)."""
     from matplotlib.patches import Patch
 
     seen: dict[str, Patch] = {}
     for b in bars:
         if b.series not in seen:
             seen[b.series] = Patch(facecolor=palette.get(b.series, PALETTE[0]), hatch="//" if b.published else None,
-                                   edgecolor="white", label=_short(b.series, 40))
+                                   edgecolor="white", label=_short(b.series, 44))
     handles = list(seen.values())
     if back_label:
         handles += [Patch(facecolor="#555", label=front_label), Patch(facecolor="#555", alpha=0.3, label=back_label)]
-    ax.legend(handles=handles, loc="lower right", fontsize=7)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    return [str(h.get_label()) for h in handles]
 
 
 def _fmt(value: float) -> str:
@@ -116,15 +151,17 @@ class Line:
     color: str = PALETTE[0]
     dashed: bool = False
     hollow: list[bool] = field(default_factory=list)   # per point: drawn hollow (warmups)
+    variant: int = 0                                    # another line of the same color: other marker/style
 
 
 def lines(ax: Any, series: Sequence[Line], xlabel: str, ylabel: str, *, logx: bool | None = None,
-          logy: bool = False, integer_x: bool = False) -> None:
-    """One line per series; hollow markers where `hollow` says so."""
+          logy: bool = False, integer_x: bool = False, legend: bool = True) -> None:
+    """One line per series; hollow markers where `hollow` says so; the legend to the right."""
     xs_all = [x for s in series for x in s.xs if x is not None]
     for s in series:
-        style = "--" if s.dashed else "-"
-        ax.plot(s.xs, s.ys, style, color=s.color, label=_short(s.label, 40), marker="o", markersize=4)
+        style = "--" if s.dashed else ("-", "-.", ":", (0, (5, 1)))[s.variant % 4]
+        ax.plot(s.xs, s.ys, linestyle=style, color=s.color, label=_short(s.label, 50),
+                marker="osD^v<>"[s.variant % 7], markersize=4)
         if s.hollow:
             hx = [x for x, h in zip(s.xs, s.hollow) if h]
             hy = [y for y, h in zip(s.ys, s.hollow) if h]
@@ -136,14 +173,28 @@ def lines(ax: Any, series: Sequence[Line], xlabel: str, ylabel: str, *, logx: bo
         ax.set_xscale("log", base=2)
         ticks = sorted(set(xs_all))
         ax.set_xticks(ticks, [_fmt(t) for t in ticks])
+        plain_log(ax.xaxis)
+        ax.set_xticks(ticks, [_fmt(t) for t in ticks])
     elif integer_x:
         ax.xaxis.get_major_locator().set_params(integer=True)
     if logy:
         ax.set_yscale("log")
+        plain_log(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    if legend:
+        legend_right(ax)
+
+
+def legend_right(ax: Any, handles: Any = None) -> None:
+    """The legend outside the axes on the right, with the figure's right margin made to fit it."""
+    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7) if handles \
+        else ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    labels = [t.get_text() for t in legend.get_texts()]
+    fig = ax.figure
+    right = 0.45 + 0.55 * 7 / 72 * max((len(x) for x in labels), default=0)
+    fig.subplots_adjust(right=max(0.5, 1 - right / fig.get_size_inches()[0]))
 
 
 # --- stacked bars -----------------------------------------------------------------------------------
@@ -160,10 +211,12 @@ def stacked_hbars(fig: Any, labels: Sequence[str], parts: Sequence[dict[str, flo
         left = [a + b for a, b in zip(left, widths)]
     for y, total in zip(ys, left):
         ax.text(total, y, " " + _fmt(total), va="center", fontsize=7)
-    ax.set_yticks(ys, [_short(x) for x in labels])
+    ax.set_yticks(ys, [_short(x, 40) for x in labels])
+    left_margin(fig, [_short(x, 40) for x in labels])
+    _vertical_margins(fig, len(labels))
     ax.set_xlabel(xlabel)
     ax.margins(x=0.1)
-    ax.legend(loc="lower right", fontsize=7)
+    legend_right(ax)
 
 
 # --- power over time ---------------------------------------------------------------------------------
@@ -185,4 +238,4 @@ def timeline(ax: Any, channels: dict[str, tuple[Any, Any]], windows: Sequence[tu
     ax.set_ylabel("power (W)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncols=2)
+    legend_right(ax)

@@ -47,3 +47,8 @@ def series_label(machine: str, provenance: str | None, source_file: str | None) 
     if provenance == "published":
         return f"{machine} (published: {tag(source_file)})"
     return str(machine)
+
+
+def short_label(machine: str, workload: str, published: bool) -> str:
+    """`machine · workload`, `(published)` appended for reference data (the color says which article)."""
+    return f"{machine} · {workload}" + (" (published)" if published else "")

@@ -14,10 +14,14 @@ NUMERIC = {"num", "int", "pct", "stat"}
 
 @dataclass
 class Cell:
+    """`prov` is the cell's provenance; `mark` whether to show it (not in a published row that says
+    so in its own column: the row's shading and `data` cell carry it)."""
+
     text: str
     prov: str | None = None
     href: str | None = None
     numeric: bool = False
+    mark: bool = True
 
 
 @dataclass
@@ -29,13 +33,17 @@ class Row:
 def rows(table: Table) -> list[Row]:
     """Every row of a table as display cells; row classes: published, warmup, failed."""
     out = []
+    labelled = any(c.key == "provenance" for c in table.columns)
     for row in table.rows:
         cells = []
+        published_row = labelled and row.get("provenance") == "published"
         for col in table.columns:
             if col.kind == "source":
                 cells.append(source_cell(row.get(col.key)))
                 continue
-            cells.append(Cell(cell_text(col, row), provenance_of(col, row), numeric=col.kind in NUMERIC))
+            prov = provenance_of(col, row)
+            cells.append(Cell(cell_text(col, row), prov, numeric=col.kind in NUMERIC,
+                              mark=not (published_row and prov == "published")))
         out.append(Row(cells, row_classes(row)))
     return out
 

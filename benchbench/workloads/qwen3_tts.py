@@ -149,10 +149,12 @@ class Qwen3TTS(TTSWorkload):
             self.engine, load_s = timed(self._load, qwen_tts, folder, tu.torch_dtype(dtype), attn,
                                      sync=lambda: tu.synchronize(self.device))
         model = self.engine.model
-        speakers = [str(s).lower() for s in (model.get_supported_speakers() or [])]
-        if speakers and str(self.params["speaker"]).lower() not in speakers:
-            raise UserError(f"speaker {self.params['speaker']!r} is not in this model", field="speaker",
-                            hint="one of: " + ", ".join(sorted(speakers)))
+        for key, known in (("speaker", model.get_supported_speakers()),
+                           ("language", model.get_supported_languages())):
+            names = sorted(str(s).lower() for s in (known or []))
+            if names and str(self.params[key]).lower() not in names:
+                raise UserError(f"{key} {self.params[key]!r} is not in this model", field=key,
+                                hint="one of: " + ", ".join(names))
         n_params = sum(p.numel() for p in model.parameters())
         return {"load_s": load_s, "dtype": dtype, "dtype_reason": dtype_why, "attn_implementation": attn,
                 "attn_reason": attn_why, "weights_source": str(folder) if folder else

@@ -241,9 +241,8 @@ def hf_cache_dir() -> str:
 
 def missing_model(ref: str, what: str = "model", hint: str | None = None) -> UserError:
     """The one-line error for model files that are not here."""
-    return UserError(f"{what} `{ref}` is neither a local path nor in the Hugging Face cache",
-                     field=what, hint=hint or f"download it first: hf download {ref} "
-                                              f"(into {hf_cache_dir()})")
+    return UserError(f"`{ref}` is neither a local path nor in the Hugging Face cache", field=what,
+                     hint=hint or f"download it first with `hf download {ref}`; the cache is {hf_cache_dir()}")
 
 
 def resolve_snapshot(ref: str, required: Sequence[str] = ("config.json",), what: str = "model") -> Path:
@@ -265,7 +264,7 @@ def resolve_snapshot(ref: str, required: Sequence[str] = ("config.json",), what:
             raise missing_model(ref, what) from None
     absent = [name for name in required if not (folder / name).exists()]
     if absent:
-        raise UserError(f"{what} `{ref}` lacks {', '.join(absent)} in {folder}", field=what,
+        raise UserError(f"`{ref}` lacks {', '.join(absent)} in {folder}", field=what,
                         hint=f"download it whole: hf download {ref}")
     return folder
 
@@ -279,8 +278,8 @@ def cached_file(repo: str, filename: str, what: str = "model") -> Path:
     except ImportError:
         raise missing_model(repo, what, "give a local path, or pip install huggingface_hub") from None
     except Exception:  # noqa: BLE001 - not in the cache
-        raise missing_model(repo, what, f"download it first: hf download {repo} {filename} "
-                                        f"(into {hf_cache_dir()})") from None
+        raise missing_model(repo, what, f"download it first with `hf download {repo} {filename}`; "
+                                        f"the cache is {hf_cache_dir()}") from None
 
 
 @contextlib.contextmanager

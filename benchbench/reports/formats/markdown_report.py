@@ -92,7 +92,7 @@ def table_lines(table: Table) -> list[str]:
             text = escape(cell.text)
             if cell.href:
                 text = f"[{text}]({cell.href})"
-            if cell.prov in PROV_MARK:
+            if cell.prov in PROV_MARK and cell.mark:
                 text += f" *{PROV_MARK[cell.prov]}*"
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")

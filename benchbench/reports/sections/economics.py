@@ -156,7 +156,10 @@ def _curve_chart(ctx: Any, model: str, currency: str, rows: list[dict[str, Any]]
     from ...record import slug
 
     def draw(fig: Any) -> None:
+        from ..plots import legend_right, plain_log
+
         ax = fig.subplots()
+        fig.subplots_adjust(left=0.1)
         xs = [u * 100 for u in UTILIZATION]
         for g in rows:
             label = f"{g['series']} · {g['workload']}" if g["workload"] != model else g["series"]
@@ -167,16 +170,18 @@ def _curve_chart(ctx: Any, model: str, currency: str, rows: list[dict[str, Any]]
             ax.annotate(f"{name} {price:g}", (xs[0], price), fontsize=7, va="bottom", color="#333")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plain_log(ax.yaxis)
+        plain_log(ax.xaxis)
         ticks = [1, 2, 5, 10, 20, 50, 100]
         ax.set_xticks(ticks, [f"{t}%" for t in ticks])
         ax.set_xlabel("utilization (share of hours spent generating)")
         ax.set_ylabel(f"all-in {currency} per million tokens")
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        legend_right(ax)
 
     lines = f"horizontal lines: API prices ({', '.join(n for n, _ in apis)}). " if apis else ""
     return Chart(f"economics-utilization-{slug(model).lower()}-{currency.lower()}",
                  f"{model}: all-in cost per million tokens against utilization",
                  f"One curve per machine (dashed: published); {lines}Where a curve lies above an API line, the API "
                  "is cheaper at that utilization. " + provenance_caption(rows, "all_in_per_mtok"), draw,
-                 size=(8.0, 4.5))
+                 size=(10.0, 4.5))

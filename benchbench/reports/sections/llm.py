@@ -33,7 +33,8 @@ def build(ctx: Any) -> Section | None:
         g["tg_tok_s_n"] = g.get("n") if not g["published"] else None
         if g.get("utilization") is not None:
             g["utilization"] = g["utilization"] * 100
-    groups.sort(key=lambda g: row_order(g, "model"))
+    measured_models = {g.get("model") for g in groups if not g["published"]}
+    groups.sort(key=lambda g: (g.get("model") not in measured_models, *row_order(g, "model")))
     unit = currency_unit(groups)
     cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in COLUMNS]
     if unit == "cur.":
@@ -47,8 +48,10 @@ def build(ctx: Any) -> Section | None:
 
 
 def _bar_label(g: dict[str, Any]) -> str:
+    """`model — machine`, with the workload name when it says more than the model's."""
     model, workload = str(g.get("model") or ""), str(g["workload"])
-    name = workload if not model or workload == model else f"{model} · {workload}"
+    same = not model or model.lower() in workload.lower() or workload.lower() in model.lower()
+    name = workload if same else f"{model} · {workload}"
     return f"{name} — {g['machine']}"
 
 
@@ -64,12 +67,12 @@ def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
                          "Decode tokens per second (higher is better); hatched bars are published reference "
                          "figures. " + provenance_caption(part, "tg_tok_s"),
                          lambda fig, bars=bars: hbars(fig, bars, "generation (tok/s)", ctx.palette),
-                         size=(8.0, 1.2 + 0.26 * len(bars))))
+                         size=(10.0, 1.0 + 0.24 * len(bars))))
     return out
 
 
 def cost_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
-    from ..plots import Bar, hbars
+    from ..plots import Bar, hbars, wide_range
 
     out = []
     for currency in sorted({g.get("currency") or "USD" for g in groups}):
@@ -85,7 +88,8 @@ def cost_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
                 f"llm-cost-{currency.lower()}-{i + 1}", f"Cost per million tokens ({currency}){suffix}",
                 "Electricity at load (solid) and all-in with amortization and idle (light), per million generated "
                 "tokens (lower is better). " + provenance_caption(part, "electricity_per_mtok", "all_in_per_mtok"),
-                lambda fig, bars=bars, cur=currency: hbars(fig, bars, f"{cur} per million tokens", ctx.palette,
-                                                           back_label="all-in", front_label="electricity"),
-                size=(8.0, 1.2 + 0.26 * len(bars))))
+                lambda fig, bars=bars, cur=currency: hbars(
+                    fig, bars, f"{cur} per million tokens", ctx.palette,
+                    log=wide_range(b.back or b.value for b in bars), back_label="all-in", front_label="electricity"),
+                size=(10.0, 1.0 + 0.24 * len(bars))))
     return out

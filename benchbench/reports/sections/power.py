@@ -129,4 +129,4 @@ def _chart(run: dict[str, Any], samples: Any, its: Any, record: dict[str, Any]) 
     return Chart(f"power-{slug(run['run_id']).lower()}", f"Power over time: {run['machine']} · {run['workload']}",
                  f"Run {run['run_id']}; {'estimated' if estimated else 'measured'} power samples"
                  + (f" ({'; '.join(described)})" if described else "") + ", iterations shaded.", draw,
-                 size=(8.0, 3.2))
+                 size=(10.0, 3.2))

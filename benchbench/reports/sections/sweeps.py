@@ -8,7 +8,8 @@ from ..model import Chart, Column, Section, Table
 from . import ORIGIN, provenance_caption
 
 STAT_COLUMNS = [
-    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True), Column("pp_tok_s", "prefill", "tok/s", prov=True),
+    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
+    Column("pp_tok_s", "prefill", "tok/s", prov=True),
     Column("ttft_s", "TTFT", "s", prov=True), Column("agg_output_tok_s", "aggregate output", "tok/s"),
 ]
 MAX_CHARTS = 12
@@ -67,10 +68,15 @@ def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[
             key = (g["series"], *(f"{k.removeprefix('options.')}={g['matrix'].get(k)}" for k in others))
             series.setdefault(key, []).append(g)
 
+    variants: dict[tuple, int] = {}
+    for key in series:
+        variants[key] = sum(1 for k in variants if k[0] == key[0])
+
     def line(key: tuple, rows: list[dict[str, Any]], metric: str) -> Line:
         rows = sorted((r for r in rows if r.get(metric) is not None), key=lambda r: float(r["matrix"][axis]))
         return Line(" · ".join(key), [float(r["matrix"][axis]) for r in rows], [r[metric] for r in rows],
-                    color=ctx.palette.get(key[0], "#1f77b4"), dashed=rows[0]["published"] if rows else False)
+                    color=ctx.palette.get(key[0], "#1f77b4"), dashed=rows[0]["published"] if rows else False,
+                    variant=variants[key])
 
     first_lines = [line(k, v, "tg_tok_s") for k, v in series.items()]
     second_lines = [ln for ln in (line(k, v, second) for k, v in series.items()) if ln.xs]
@@ -81,13 +87,14 @@ def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[
         from ..plots import lines
 
         axes = fig.subplots(1, 2 if second_lines else 1, squeeze=False)[0]
-        lines(axes[0], first_lines, name, "generation (tok/s per request)", integer_x=True)
+        lines(axes[0], first_lines, name, "generation (tok/s per request)", integer_x=True,
+              legend=not second_lines)
         if second_lines:
             lines(axes[1], second_lines, name, titles[second], integer_x=True)
 
+    per = "".join(f", {o.removeprefix('options.')}" for o in others)
     return Chart(f"sweep-{_slug(base)}-{_slug(name)}", f"{base}: tok/s against {name}",
-                 f"One line per machine{' and ' + ', '.join(o.removeprefix('options.') for o in others) if others else ''}. "
-                 + provenance_caption(family, "tg_tok_s"), draw, size=(9.0, 3.8))
+                 f"One line per machine{per}. " + provenance_caption(family, "tg_tok_s"), draw, size=(10.0, 3.8))
 
 
 def _slug(text: str) -> str:

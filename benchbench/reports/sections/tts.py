@@ -7,6 +7,7 @@ import statistics
 from typing import Any
 
 from ..model import Chart, Column, Section, Table
+from ..sources import short_label
 from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order
 
 SUMMARY = [
@@ -124,13 +125,15 @@ def rtf_charts(ctx: Any, groups: list[dict[str, Any]], runs: dict[str, list[dict
     from ..plots import Line
 
     lines = []
+    per_series: dict[str, int] = {}
     for g in groups:
         ok = [r for r in runs.get(g["group_id"], []) if r.get("rtf") is not None and not r.get("error")]
         if ok:
-            label = f"{g['series']} · {g['workload']}"
+            label = short_label(g["machine"], g["workload"], g["published"])
+            variant = per_series[g["series"]] = per_series.get(g["series"], -1) + 1
             lines.append((g, Line(label, [r["run"] for r in ok], [r["rtf"] for r in ok],
                                   color=ctx.palette.get(g["series"], "#1f77b4"), dashed=g["published"],
-                                  hollow=[r["warmup"] for r in ok])))
+                                  hollow=[r["warmup"] for r in ok], variant=variant)))
     out = []
     parts = chunks(lines, LINES_PER_CHART)
     for i, part in enumerate(parts):
@@ -147,5 +150,5 @@ def rtf_charts(ctx: Any, groups: list[dict[str, Any]], runs: dict[str, list[dict
         out.append(Chart(f"tts-rtf-{i + 1}", f"RTF by run, per machine{suffix}",
                          "Each point is one generation, in order; hollow points are warmups, dashed lines published "
                          "figures. The first run of a session is often slower (model compilation and caches). "
-                         + provenance_caption([g for g, _ in part], "rtf"), draw, size=(8.0, 4.0)))
+                         + provenance_caption([g for g, _ in part], "rtf"), draw, size=(10.0, 4.0)))
     return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Chart, Column, Section, Table
+from ..sources import short_label
 from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption
 
 STAGES = ("text_encode", "stage1", "upsample", "stage2", "decode")
@@ -74,7 +75,7 @@ def stage_charts(ctx: Any, groups: list[dict[str, Any]], stages: list[str]) -> l
                 split = {"total (no stage breakdown)": g["gen_s"]}
             elif rest > 0.01 * g["gen_s"]:
                 split["other"] = rest
-            labels.append(f"{g['series']} · {g['workload']}")
+            labels.append(short_label(g["machine"], g["workload"], g["published"]))
             values.append({k: v / 60 for k, v in split.items()})
         suffix = f" ({i + 1})" if len(parts) > 1 else ""
 
@@ -85,5 +86,5 @@ def stage_charts(ctx: Any, groups: list[dict[str, Any]], stages: list[str]) -> l
 
         out.append(Chart(f"video-stages-{i + 1}", f"Generation time per clip by stage{suffix}",
                          "Stacked mean stage times; 'other' is the time outside the timed stages. "
-                         + provenance_caption(part, "gen_s"), draw, size=(8.0, 1.3 + 0.3 * len(labels))))
+                         + provenance_caption(part, "gen_s"), draw, size=(10.0, 1.0 + 0.3 * len(labels))))
     return out

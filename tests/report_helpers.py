@@ -1,0 +1,89 @@
+"""Result folders for the report tests: every section has data, built from the analysis helpers'
+generator (records in the real layout, power samples beside them).
+
+    expected = rich_results(tmp_path / "results")
+
+Two machines: `gpu-box` (GPU counters + wall plug, measured idle, power samples) and `mini-pc`
+(GPU power + the profile's overhead: estimated), LLM runs of two models, a num_ctx × concurrency
+matrix, TTS with a slow warmup, video at two clip lengths, a failed iteration, an interrupted run,
+warnings, and API / cloud prices in the suite. `expected` holds the numbers the tests check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from analysis_helpers import idle_record, llm_run, run_record, tts_run, video_run, write_idle, write_run
+
+GPU_BOX = {"electricity_per_kwh": 0.25, "hardware_cost": 4000.0, "amortization_years": 2.0, "idle_w": 95.0,
+           "memory_bandwidth_gbs": 900.0}
+MINI_PC = {"electricity_per_kwh": 0.25, "hardware_cost": 2000.0, "amortization_years": 2.0, "idle_w": 30.0,
+           "non_gpu_overhead_w": 40.0}
+PRICES = {"api": {"fast-api-8b": 0.6}, "cloud_hourly": {"rented-gpu": 1.2}, "tts_per_million_chars": {"cloud-tts": 16}}
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def rich_results(results: Path, *, samples: bool = True) -> dict[str, Any]:
+    """Write the folder; return the inputs the tests assert on."""
+    interval = 0.5 if samples else None
+    common = {"suite_prices": PRICES, "interval_s": interval}
+    box = {"machine": "gpu-box", "profile": GPU_BOX, **common}
+    write_run(results, *llm_run(tok_s=[50.0, 52.0, 51.0], warmup_tok_s=[30.0], gpu_w=250.0, wall_w=400.0,
+                                idle_w=90.0, workload="llama-8b", session="20250301T000000Z-0001",
+                                facts={"model_size_bytes": 4.9e9},
+                                warnings=("high_variance",), started_at="2025-03-01T00:00:00.000Z", **box))
+    write_run(results, *llm_run(tok_s=[120.0, 118.0, 122.0], gpu_w=200.0, wall_w=330.0, idle_w=90.0,
+                                workload="llama-3b", params={"model": "llama3.2:3b"},
+                                session="20250301T000100Z-0002", started_at="2025-03-01T00:01:00.000Z", **box))
+    for k, (ctx, conc, speed) in enumerate([(2048, 1, 55.0), (8192, 1, 48.0), (2048, 4, 40.0), (8192, 4, 33.0)]):
+        rec, frame = llm_run(tok_s=[speed, speed + 1, speed - 1], gpu_w=260.0, wall_w=410.0, idle_w=90.0,
+                             workload=f"ctx[options.num_ctx={ctx},concurrency={conc}]",
+                             params={"model": "llama3.1:8b", "options": {"num_ctx": ctx}, "concurrency": conc},
+                             session=f"20250301T0002{k:02d}Z-01{k:02d}", **{**box, "interval_s": None})
+        rec["workload"]["matrix"] = {"options.num_ctx": ctx, "concurrency": conc}
+        rec["workload"]["base_name"] = "ctx"
+        for it in rec["iterations"]:
+            it["metrics"]["agg_output_tok_s"] = it["metrics"]["tg_tok_s"] * conc * 0.9
+            it["metrics"]["concurrency"] = conc
+        write_run(results, rec, frame)
+    write_run(results, *tts_run(runs=[(40.0, 10.0), (25.0, 10.0), (24.0, 12.0), (26.0, 10.0)], chars=2400,
+                                warmups=1, gpu_w=150.0, wall_w=260.0, idle_w=90.0, workload="qwen3-tts",
+                                backend="qwen3-tts", params={"model": "Qwen3-TTS-1.7B"},
+                                session="20250301T000300Z-0003", **box))
+    write_run(results, *video_run(gen_s=(300.0, 320.0), video_s=4.0, gpu_w=240.0, n_gpus=2, wall_w=600.0,
+                                  idle_w=90.0, workload="ltx 4s", params={"model": "LTX-2.3", "seconds": 4},
+                                  session="20250301T000400Z-0004", **box))
+    write_run(results, *video_run(gen_s=(700.0,), video_s=10.0, gpu_w=240.0, n_gpus=2, wall_w=600.0, idle_w=90.0,
+                                  workload="ltx 10s", params={"model": "LTX-2.3", "seconds": 10},
+                                  session="20250301T000500Z-0005", **box))
+    write_idle(results, idle_record("gpu-box", {"system": 92.0, "gpu0": 20.0}))
+    mini = {"machine": "mini-pc", "profile": MINI_PC, "suite_prices": PRICES}
+    rec, _ = llm_run(tok_s=[40.0, 41.0, 39.0], gpu_w=80.0, overhead_w=40.0, workload="llama-8b",
+                     session="20250302T000000Z-0006", errors={3: "HTTP 500: CUDA error: out of memory"},
+                     warnings=("power_estimated",), **mini)
+    rec["warnings"][0]["message"] = "system power is estimated: gpu0 + 40 W non_gpu_overhead_w from the profile"
+    write_run(results, rec)
+    rec, _ = tts_run(runs=[(30.0, 10.0), (20.0, 10.0)], chars=2400, gpu_w=60.0, overhead_w=40.0,
+                     workload="qwen3-tts", backend="qwen3-tts", params={"model": "Qwen3-TTS-1.7B"},
+                     session="20250302T000100Z-0007", **mini)
+    rec["status"] = "interrupted"
+    write_run(results, rec)
+    return {"gpu_box_8b_tok_s": 51.0, "gpu_box_8b_system_w": 400.0, "mini_8b_tok_s": 40.0,
+            "mini_8b_system_w": 80.0 + 40.0, "tts_rtf_measured": [2.5, 2.0, 2.6], "tts_warmup_rtf": 4.0,
+            "video_10s_gen_s": 700.0}
+
+
+def hostile_results(results: Path) -> None:
+    """Records whose model name, hostname, workload, output and error carry markup and script."""
+    rec, _ = run_record("llm", [{"tg_tok_s": 10.0, "gen_tokens": 5, "gen_s": 0.5}] * 3, machine="evil" + HOSTILE,
+                        workload="w" + HOSTILE, params={"model": HOSTILE, "prompt": HOSTILE},
+                        gpu_w=100.0, wall_w=150.0, idle_w=50.0, errors={2: HOSTILE},
+                        warnings=("high_variance",), session="20250303T000000Z-0009")
+    rec["machine"]["fingerprint"]["hostname"] = HOSTILE
+    rec["machine"]["fingerprint"]["cpu"] = HOSTILE
+    rec["machine"]["fingerprint"]["env"] = {"OLLAMA_HOST": HOSTILE}
+    rec["warnings"][0]["message"] = HOSTILE
+    for it in rec["iterations"]:
+        it["raw"] = {"output": HOSTILE}
+    write_run(results, rec)
