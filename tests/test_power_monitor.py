@@ -117,8 +117,9 @@ def test_samples_csv_long_format(monkeypatch, tmp_path):
     assert set(df["channel"]) == {"gpu0", "gpu1"}
     assert df["t_s"].is_monotonic_increasing
     gpu1 = df[df["channel"] == "gpu1"]
-    assert gpu1["power_w"].eq(9.0).all() and gpu1["energy_j"].is_monotonic_increasing
-    assert gpu1["util_pct"].dropna().eq(0).all()
+    assert gpu1["power_w"].eq(9.0).all()
+    assert gpu1["energy_j"].notna().sum() >= 1   # the counter: first poll, every 10 s, iteration edges
+    assert gpu1["util_pct"].dropna().eq(0).all() and gpu1["util_pct"].notna().sum() >= 1
 
 
 def _iterations(t0: float, t1: float) -> list[dict]:
@@ -130,6 +131,7 @@ def test_warnings_idle_gpu_idle_cards_and_throttling(monkeypatch):
     sampler = _nvml(monkeypatch, gpus, interval_s=0.02)
     with PowerMonitor([([sampler], False)], 0.02, None, ["nvml"]) as mon:
         t0, t1 = _run(mon, 0.6)
+        mon.energy(t0, t1)   # as the runner does after each iteration (reads the edge)
         warnings = {w.code: w.message for w in mon.run_warnings(_iterations(t0, t1), ["gpu0"])}
     assert "gpu0 stayed near idle" in warnings["gpu_idle_during_run"]
     assert warnings["idle_gpus_drawing_power"].startswith("gpu1, gpu2 did no work but drew 9.0 W, 9.5 W")
@@ -142,6 +144,7 @@ def test_busy_gpu_gives_no_idle_warning(monkeypatch):
     sampler = _nvml(monkeypatch, [FakeGpu(300.0, util=97.0)], interval_s=0.02)
     with PowerMonitor([([sampler], False)], 0.02, MachineProfile(name="x", non_gpu_overhead_w=100.0)) as mon:
         t0, t1 = _run(mon, 0.6)
+        mon.energy(t0, t1)
         codes = [w.code for w in mon.run_warnings(_iterations(t0, t1), ["gpu0"])]
     assert codes == ["power_estimated"]
 
@@ -181,7 +184,7 @@ def test_cuda_visible_devices_maps_to_physical_gpus():
 
 
 def test_counter_read_sparsely_but_always_at_iteration_edges(monkeypatch):
-    sampler = _nvml(monkeypatch, [FakeGpu(100.0)], options={"counter_interval_ms": 60_000})
+    sampler = _nvml(monkeypatch, [FakeGpu(100.0)])   # default: the counter every 10 s and at edges
     with PowerMonitor([([sampler], False)], 0.01) as mon:
         t0, _ = _run(mon, 0.0)
         mon.energy(t0 - 0.01, t0)          # an iteration edge: the counter is read

@@ -16,6 +16,7 @@ IDLE_UTIL_PCT = 5.0        # a "working" GPU averages more than this
 NO_WORK_UTIL_PCT = 2.0     # a GPU that "did no work" averages less than this
 IDLE_POWER_MARGIN = 1.15   # without utilization: within 15% (+5 W) of the lowest reading is idle
 DRAW_THRESHOLD_W = 1.0
+EDGE_READ_S = 0.1
 # NVML clock-event reasons that mean "slowed down" (idle, app clocks, sync boost are not)
 THROTTLE_BITS = {0x4: "sw_power_cap (power limit)", 0x8: "hw_slowdown", 0x20: "sw_thermal",
                  0x40: "hw_thermal", 0x80: "hw_power_brake"}
@@ -87,7 +88,8 @@ def _estimated(monitor: PowerMonitor) -> list[RunWarning]:
 def _gpu_stats(series: Any, windows: list[tuple[float, float]]) -> dict[str, Any]:
     tp, p, _, _ = series.snapshot()
     inside = [w for t, w in zip(tp, p, strict=True) if any(a <= t <= b for a, b in windows)]
-    extras = [x for a, b in windows for x in series.extras_between(a, b)]
+    # + the read right after each iteration (NVML utilization covers the last sample period)
+    extras = [x for a, b in windows for x in series.extras_between(a, b + EDGE_READ_S)]
     utils = [x["util_pct"] for x in extras if x.get("util_pct") is not None]
     throttles = [int(x["throttle"]) for x in extras if x.get("throttle") is not None]
     return {"avg_w": fmean(inside) if inside else None, "floor_w": min(p) if p else None,

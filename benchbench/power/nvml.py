@@ -124,8 +124,9 @@ class NvmlSampler(PollingSampler):
                     if self.has_counter[index] and counter_due else None
             except nv.NVMLError as exc:
                 raise SamplerUnavailable(f"NVML read of GPU {index} failed: {exc}") from None
+            t_s = time.monotonic()  # stamped when read (a counter read takes ms), not after the extras
             extra = self._extras(index, handle) if extras_due else {}
-            out.append(Reading(f"gpu{index}", power, energy, extra))
+            out.append(Reading(f"gpu{index}", power, energy, extra, t_s))
         return out
 
     def _extras(self, index: int, handle: Any) -> dict[str, Any]:

@@ -32,9 +32,12 @@ def number(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     try:
-        return format_number(float(value))
+        x = float(value)
     except (TypeError, ValueError):
         return str(value)
+    if abs(x) >= 1000:
+        return f"{x:,.0f}" if x == int(x) or abs(x) >= 100_000 else f"{x:,.1f}"
+    return format_number(x)
 
 
 def cell_text(col: Column, row: dict[str, Any]) -> str:

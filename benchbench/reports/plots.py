@@ -44,10 +44,10 @@ def colors(labels: Iterable[str]) -> dict[str, str]:
 
 def plain_log(axis: Any) -> None:
     """A log axis with plain number tick labels (no mathtext: it is slow and reads worse)."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
+    axis.set_minor_locator(NullLocator())
 
 
 def left_margin(fig: Any, labels: Sequence[str], fontsize: float = 9, right_labels: Sequence[str] = ()) -> None:

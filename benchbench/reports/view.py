@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .fmt import cell_text, missing, provenance_of
-from .model import Table
+from .model import Column, Table
 from .sources import ARTICLES
 
 NUMERIC = {"num", "int", "pct", "stat"}
@@ -30,14 +30,20 @@ class Row:
     classes: str = ""
 
 
+def columns(table: Table) -> list[Column]:
+    """The columns worth showing: those with a value in some row (the first two always)."""
+    return [c for i, c in enumerate(table.columns) if i < 2 or any(not missing(r.get(c.key)) for r in table.rows)]
+
+
 def rows(table: Table) -> list[Row]:
-    """Every row of a table as display cells; row classes: published, warmup, failed."""
+    """Every row of a table as display cells (shown columns only); row classes: published, warmup, failed."""
     out = []
     labelled = any(c.key == "provenance" for c in table.columns)
+    shown = columns(table)
     for row in table.rows:
         cells = []
         published_row = labelled and row.get("provenance") == "published"
-        for col in table.columns:
+        for col in shown:
             if col.kind == "source":
                 cells.append(source_cell(row.get(col.key)))
                 continue

@@ -38,11 +38,11 @@ class HtmlFormat(ReportFormat):
                 "blocks": [self._block(b) for b in section.blocks]}
 
     def _block(self, block: Any) -> dict[str, Any]:
-        from ..view import rows
+        from ..view import columns, rows
 
         if isinstance(block, Table):
             return {"type": "table", "name": block.name, "title": block.title, "note": block.note,
-                    "headers": [c.title for c in block.columns], "rows": rows(block), "collapsed": block.collapsed,
+                    "headers": [c.title for c in columns(block)], "rows": rows(block), "collapsed": block.collapsed,
                     "n": len(block.rows)}
         if isinstance(block, Chart):
             return {"type": "chart", "name": block.name, "title": block.title, "caption": block.caption,

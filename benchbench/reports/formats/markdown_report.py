@@ -81,10 +81,11 @@ class MarkdownFormat(ReportFormat):
 
 def table_lines(table: Table) -> list[str]:
     """A GFM table: numbers right-aligned, provenance marks after the value."""
-    from ..view import rows
+    from ..view import columns, rows
 
-    head = "| " + " | ".join(escape(c.title) for c in table.columns) + " |"
-    align = "|" + "|".join("---:" if c.kind in ("num", "int", "pct", "stat") else "---" for c in table.columns) + "|"
+    shown = columns(table)
+    head = "| " + " | ".join(escape(c.title) for c in shown) + " |"
+    align = "|" + "|".join("---:" if c.kind in ("num", "int", "pct", "stat") else "---" for c in shown) + "|"
     lines = [head, align]
     for row in rows(table):
         cells = []

@@ -57,7 +57,13 @@ def build(ctx: Any) -> Section | None:
             ("payback", "Payback against cloud instances", CLOUD_COLUMNS, ctx.analysis.cloud,
              "Months until the hardware has paid for itself against renting a cloud instance for the same hours.")):
         rows = _rows(ctx, frame)
-        if rows:
+        measured = [r for r in rows if not r["published"]]
+        if measured and len(measured) < len(rows):   # measured open, the published comparison beside it
+            blocks.append(Table(name, title, _units(cols, currency_unit(measured)), measured, note=note))
+            published = [r for r in rows if r["published"]]
+            blocks.append(Table(f"{name}_published", f"{title}: published figures", _units(cols, currency_unit(
+                published)), published))
+        elif rows:
             blocks.append(Table(name, title, _units(cols, currency_unit(rows)), rows, note=note))
     if not blocks:
         return None
@@ -123,7 +129,11 @@ def curve_charts(ctx: Any) -> list[Chart]:
     from ...analysis import formulas as f
 
     by_model: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for g in ctx.groups("llm"):
+    groups = ctx.groups("llm")
+    plain = {(g["series"], g.get("model")) for g in groups if not g.get("matrix")}
+    for g in groups:
+        if g.get("matrix") and (g["series"], g.get("model")) in plain:
+            continue   # matrix combinations are in the sweeps section; one curve per machine here
         inputs = (g.get("hardware_cost"), g.get("amortization_years"), g.get("system_w"), g.get("idle_w"),
                   g.get("electricity_per_kwh"), g.get("tg_tok_s"))
         if any(v is None for v in inputs) or f.all_in_per_mtok(*inputs, 0.5) is None:
@@ -161,10 +171,12 @@ def _curve_chart(ctx: Any, model: str, currency: str, rows: list[dict[str, Any]]
         ax = fig.subplots()
         fig.subplots_adjust(left=0.1)
         xs = [u * 100 for u in UTILIZATION]
+        seen: dict[str, int] = {}
         for g in rows:
             label = f"{g['series']} · {g['workload']}" if g["workload"] != model else g["series"]
-            ax.plot(xs, g["_curve"], "--" if g["published"] else "-", color=ctx.palette.get(g["series"]),
-                    label=label[:60])
+            variant = seen[g["series"]] = seen.get(g["series"], -1) + 1
+            style = "--" if g["published"] else ("-", "-.", ":", (0, (5, 1)))[variant % 4]
+            ax.plot(xs, g["_curve"], linestyle=style, color=ctx.palette.get(g["series"]), label=label[:60])
         for i, (name, price) in enumerate(apis):
             ax.axhline(price, color="#555", linestyle=(0, (1 + i, 2)), linewidth=1)
             ax.annotate(f"{name} {price:g}", (xs[0], price), fontsize=7, va="bottom", color="#333")

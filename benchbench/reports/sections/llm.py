@@ -19,7 +19,7 @@ COLUMNS = [
     Column("j_per_token", "energy", "J/token", prov=True),
     Column("electricity_per_mtok", "electricity", "{cur}/Mtok", prov=True),
     Column("all_in_per_mtok", "all-in", "{cur}/Mtok", prov=True),
-    Column("utilization", "at utilization", kind="pct"),
+    Column("utilization_pct", "at utilization", kind="pct"),
     Column("roofline_pct", "of roofline", kind="pct", prov=True),
     Column("warnings", "warnings", kind="list"),
 ]
@@ -31,8 +31,7 @@ def build(ctx: Any) -> Section | None:
         return None
     for g in groups:
         g["tg_tok_s_n"] = g.get("n") if not g["published"] else None
-        if g.get("utilization") is not None:
-            g["utilization"] = g["utilization"] * 100
+        g["utilization_pct"] = g["utilization"] * 100 if g.get("utilization") is not None else None
     measured_models = {g.get("model") for g in groups if not g["published"]}
     groups.sort(key=lambda g: (g.get("model") not in measured_models, *row_order(g, "model")))
     unit = currency_unit(groups)
@@ -43,16 +42,31 @@ def build(ctx: Any) -> Section | None:
                   note="Generation tok/s is the mean ± sample stdev over measured iterations (warmups and failures "
                        "left out). All-in cost adds hardware amortization and idle power at the utilization shown. "
                        "% of roofline compares decode speed with memory bandwidth ÷ model size.")
-    blocks: list[Any] = [table, *speed_charts(ctx, groups), *cost_charts(ctx, groups)]
+    charted = chart_groups(groups)
+    blocks: list[Any] = [table, *speed_charts(ctx, charted), *cost_charts(ctx, charted)]
     return Section("llm", "LLM", blocks)
 
 
 def _bar_label(g: dict[str, Any]) -> str:
-    """`model — machine`, with the workload name when it says more than the model's."""
+    """`model — machine`, with the workload name when it says more than the model's, or the matrix values."""
     model, workload = str(g.get("model") or ""), str(g["workload"])
-    same = not model or model.lower() in workload.lower() or workload.lower() in model.lower()
-    name = workload if same else f"{model} · {workload}"
+    if g.get("matrix"):
+        name = f"{model} [" + ", ".join(f"{k.split('.')[-1]}={v}" for k, v in g["matrix"].items()) + "]"
+    else:
+        same = not model or _alnum(model) in _alnum(workload) or _alnum(workload) in _alnum(model)
+        name = workload if same else f"{model} · {workload}"
     return f"{name} — {g['machine']}"
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def chart_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Groups for the bar charts: matrix combinations only where the machine has no plain run of that
+    model (the sweeps section charts them)."""
+    plain = {(g["series"], g.get("model")) for g in groups if not g.get("matrix")}
+    return [g for g in groups if not g.get("matrix") or (g["series"], g.get("model")) not in plain]
 
 
 def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:

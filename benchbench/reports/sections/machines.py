@@ -27,8 +27,6 @@ HARDWARE_COLUMNS = [
     Column("os", "OS", kind="text"), Column("python", "Python", kind="text"),
     Column("env", "environment", kind="list"),
 ]
-_PROFILE_KEYS = ("electricity_per_kwh", "hardware_cost", "amortization_years", "load_w", "non_gpu_overhead_w",
-                 "memory_bandwidth_gbs")
 
 
 def build(ctx: Any) -> Section | None:
@@ -42,10 +40,14 @@ def build(ctx: Any) -> Section | None:
     blocks: list[Any] = [Table("machines", "Machine profiles", cols, machines,
                                note="Profile values are declared by you (published: stated by the article); "
                                     "idle power is measured where an idle record or run measured it.")]
-    hardware = [_hardware(ctx, m) for m in machines]
-    hardware = [h for h in hardware if h]
+    hardware: dict[tuple, dict[str, Any]] = {}
+    for m in machines:
+        row = _hardware(ctx, m)
+        if row:
+            hardware.setdefault((row["machine"], row["provenance"], row["source"]), row)
     if hardware:
-        blocks.append(Table("hardware", "Hardware and software (fingerprints)", HARDWARE_COLUMNS, hardware))
+        blocks.append(Table("hardware", "Hardware and software (fingerprints)", HARDWARE_COLUMNS,
+                            list(hardware.values())))
     return Section("machines", "Machines", blocks)
 
 
@@ -63,7 +65,8 @@ def _machines(ctx: Any) -> list[dict[str, Any]]:
                 row[k] = g[k]
                 row["_prov"][k] = label
         if g.get("idle_w") is not None and _better_idle(g.get("idle_provenance"), row["_prov"].get("idle_w")):
-            row.update(idle_w=g["idle_w"], idle_source=g["idle_source"], idle_cost_per_month=g["idle_cost_per_month"])
+            row.update(idle_w=g["idle_w"], idle_source="the article" if g["published"] else g["idle_source"],
+                       idle_cost_per_month=g["idle_cost_per_month"])
             row["_prov"]["idle_w"] = g["idle_provenance"]
             row["_prov"]["idle_cost_per_month"] = (g["_prov"] or {}).get("idle_cost_per_month", g["idle_provenance"])
     for key, row in out.items():
@@ -88,8 +91,9 @@ def _hardware(ctx: Any, machine: dict[str, Any]) -> dict[str, Any] | None:
     if machine["provenance"] == "published":
         from ...analysis.reference import published_data
 
-        desc = (published_data().get("machines") or {}).get(machine["machine"], {}).get("description")
-        return {**base, "cpu": desc} if desc else None
+        entry = (published_data().get("machines") or {}).get(machine["machine"], {})
+        return {**base, "source": entry.get("source") or base["source"], "cpu": entry["description"]} \
+            if entry.get("description") else None
     recs = [r for r in ctx.records if (r.get("machine") or {}).get("name") == machine["machine"]
             and (r.get("machine") or {}).get("fingerprint")]
     if not recs:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..model import Chart, Column, Section, Table
 from ..sources import short_label
-from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order
+from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption
 
 SUMMARY = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
@@ -42,7 +42,7 @@ def build(ctx: Any) -> Section | None:
     groups = [g for g in ctx.groups("tts") if g.get("rtf") is not None or g.get("gen_s") is not None]
     if not groups:
         return None
-    groups.sort(key=lambda g: row_order(g, "model"))
+    groups.sort(key=lambda g: (g["published"], str(g["machine"]), str(g["workload"])))
     runs = per_run_rows(ctx, groups)
     for g in groups:
         g["rtf_n"] = g.get("n")
