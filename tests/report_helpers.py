@@ -11,6 +11,8 @@ warnings, and API / cloud prices in the suite. `expected` holds the numbers the 
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +89,81 @@ def hostile_results(results: Path) -> None:
     for it in rec["iterations"]:
         it["raw"] = {"output": HOSTILE}
     write_run(results, rec)
+
+
+# --- reading reports back --------------------------------------------------------------------------
+
+class _Tables(HTMLParser):
+    """Every <table> inside <div class="table" id="table-NAME">: header → (text, data-provenance)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, list[dict[str, tuple[str, str | None]]]] = {}
+        self.name: str | None = None
+        self.headers: list[str] = []
+        self.row: list[tuple[str, str | None]] | None = None
+        self.cell: list[str] | None = None
+        self.prov: str | None = None
+        self.in_badge = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "div" and (a.get("id") or "").startswith("table-"):
+            self.name = a["id"].removeprefix("table-")
+            self.tables[self.name] = []
+            self.headers = []
+        elif tag in ("th", "td"):
+            self.cell, self.prov = [], a.get("data-provenance")
+        elif tag == "tr":
+            self.row = []
+        elif tag == "span" and "prov" in (a.get("class") or "").split():
+            self.in_badge = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span":
+            self.in_badge = False
+        elif tag == "th" and self.cell is not None:
+            self.headers.append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "td" and self.cell is not None and self.row is not None:
+            self.row.append(("".join(self.cell).strip(), self.prov))
+            self.cell = None
+        elif tag == "tr" and self.row:
+            self.tables[self.name].append(dict(zip(self.headers, self.row)))
+            self.row = None
+
+    def handle_data(self, data: str) -> None:
+        if self.cell is not None and not self.in_badge:
+            self.cell.append(data)
+
+
+def html_tables(html: str) -> dict[str, list[dict[str, tuple[str, str | None]]]]:
+    """The report's tables by name; each row maps a header to (shown text, provenance or None)."""
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def md_tables(text: str) -> dict[str, list[dict[str, str]]]:
+    """GFM tables by the `### title` above them; cells as written (escapes kept)."""
+    out: dict[str, list[dict[str, str]]] = {}
+    title, header = None, None
+    for line in text.splitlines():
+        if line.startswith("### "):
+            title, header = line[4:], None
+        elif line.startswith("|") and title:
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if header is None:
+                header = cells
+            elif not all(set(c) <= set("-:") for c in cells):
+                out.setdefault(title, []).append(dict(zip(header, cells)))
+    return out
+
+
+def find(rows: list[dict[str, Any]], **match: Any) -> dict[str, Any]:
+    """The one row whose cells (or their text) equal `match`."""
+    def text(v: Any) -> Any:
+        return v[0] if isinstance(v, tuple) else v
+    hits = [r for r in rows if all(text(r.get(k)) == v for k, v in match.items())]
+    assert len(hits) == 1, f"{len(hits)} rows match {match}"
+    return hits[0]

@@ -22,6 +22,7 @@ class Cell:
     href: str | None = None
     numeric: bool = False
     mark: bool = True
+    small: bool = False
 
 
 @dataclass
@@ -49,7 +50,7 @@ def rows(table: Table) -> list[Row]:
                 continue
             prov = provenance_of(col, row)
             cells.append(Cell(cell_text(col, row), prov, numeric=col.kind in NUMERIC,
-                              mark=not (published_row and prov == "published")))
+                              mark=not (published_row and prov == "published"), small=col.kind == "list"))
         out.append(Row(cells, row_classes(row)))
     return out
 

@@ -23,13 +23,15 @@ def move(obj: Any, device: Any, cache: dict[int, tuple[Any, Any]] | None = None)
     import torch
 
     if isinstance(obj, torch.Tensor):
-        if obj.device == torch.device(device):
+        target = torch.device(device)
+        if obj.device == target:
             return obj
         if cache is not None:
             hit = cache.get(id(obj))
             if hit is not None and hit[0] is obj:
                 return hit[1]
-        moved = obj.to(device)
+        # GPU to GPU: stream-ordered, no host wait (the host keeps queueing kernels); to or from the CPU: blocking
+        moved = obj.to(target, non_blocking=obj.is_cuda and target.type == "cuda")
         if cache is not None:
             cache[id(obj)] = (obj, moved)
         return moved

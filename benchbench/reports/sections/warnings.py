@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..hints import hint
@@ -14,14 +15,17 @@ COLUMNS = [Column("code", "warning", kind="text"), Column("machine", "machine", 
            Column("workloads", "workloads", kind="list"), Column("runs", "runs", kind="int"),
            Column("message", "what happened", kind="text"), Column("todo", "what to do", kind="text")]
 MAX_NAMES = 5
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def build(ctx: Any) -> Section | None:
     found: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def add(code: str, machine: str, workload: str, message: str, run_id: str) -> None:
-        row = found.setdefault((code, machine, message), {"code": code, "machine": machine, "message": message,
-                                                          "_workloads": {}, "_runs": set(), "todo": hint(code)})
+        key = (code, machine, _NUMBER.sub("#", message))   # the same warning with other numbers: one row
+        row = found.setdefault(key, {"code": code, "machine": machine, "message": message, "_variants": set(),
+                                     "_workloads": {}, "_runs": set(), "todo": hint(code)})
+        row["_variants"].add(message)
         row["_workloads"][workload] = None
         row["_runs"].add(run_id)
 
@@ -38,6 +42,9 @@ def build(ctx: Any) -> Section | None:
         return None
     rows = []
     for row in found.values():
+        others = len(row.pop("_variants")) - 1
+        if others:
+            row["message"] += f" (and {others} similar)"
         names = list(row.pop("_workloads"))
         row["workloads"] = [n for n in names[:MAX_NAMES] if n] + ([f"and {len(names) - MAX_NAMES} more"]
                                                                   if len(names) > MAX_NAMES else [])
@@ -57,10 +64,7 @@ def _record_warnings(rec: dict[str, Any], add: Any) -> None:
     run_id = str(rec.get("run_id"))
     for w in rec.get("warnings") or []:
         if isinstance(w, dict) and w.get("code"):
-            message = str(w.get("message") or w["code"])
-            if w.get("iteration") is not None:
-                message = f"iteration {w['iteration']}: {message}"
-            add(str(w["code"]), machine, workload, message, run_id)
+            add(str(w["code"]), machine, workload, str(w.get("message") or w["code"]), run_id)
     status = rec.get("status")
     if status in ("interrupted", "failed"):
         add(f"run_{status}", machine, workload, f"the run is {status}", run_id)
