@@ -58,13 +58,20 @@ def read_costs(n: int = 200) -> dict[str, Any]:
 
         pynvml.nvmlInit()
         h = pynvml.nvmlDeviceGetHandleByIndex(0)
-        for label, fn in (("nvml_power_read", lambda: pynvml.nvmlDeviceGetPowerUsage(h)),
-                          ("nvml_energy_read", lambda: pynvml.nvmlDeviceGetTotalEnergyConsumption(h))):
+        reads = {"nvml_power_read": lambda: pynvml.nvmlDeviceGetPowerUsage(h),
+                 "nvml_energy_read": lambda: pynvml.nvmlDeviceGetTotalEnergyConsumption(h),
+                 "nvml_util_read": lambda: pynvml.nvmlDeviceGetUtilizationRates(h),
+                 "nvml_memory_read": lambda: pynvml.nvmlDeviceGetMemoryInfo(h),
+                 "nvml_sm_clock_read": lambda: pynvml.nvmlDeviceGetClockInfo(h, pynvml.NVML_CLOCK_SM),
+                 "nvml_temperature_read": lambda: pynvml.nvmlDeviceGetTemperature(h, pynvml.NVML_TEMPERATURE_GPU),
+                 "nvml_clock_reasons_read": lambda: pynvml.nvmlDeviceGetCurrentClocksEventReasons(h)}
+        for label, fn in reads.items():
             w0, c0 = time.perf_counter(), time.process_time()
-            for _ in range(n):
+            for _ in range(n if label != "nvml_energy_read" else n // 4):
                 fn()
-            out[f"{label}_us"] = (time.perf_counter() - w0) / n * 1e6
-            out[f"{label}_cpu_us"] = (time.process_time() - c0) / n * 1e6
+            k = n if label != "nvml_energy_read" else n // 4
+            out[f"{label}_us"] = (time.perf_counter() - w0) / k * 1e6
+            out[f"{label}_cpu_us"] = (time.process_time() - c0) / k * 1e6
         pynvml.nvmlShutdown()
     except Exception as exc:  # noqa: BLE001
         out["nvml_error"] = str(exc)

@@ -84,9 +84,9 @@ def bursty(seconds: float, windows_every: int, monitors: list[PowerMonitor], nv:
             t1 = time.monotonic()
             c1 = counter_j(nv, handle)
             e = monitors[0].energy(t0, t1)["gpu0"]
-            sparse = monitors[1].energy(t0, t1)["gpu0"]
+            dense = monitors[1].energy(t0, t1)["gpu0"]
             windows.append({"t0_s": t0, "t1_s": t1, "reference_j": c1 - c0, **e,
-                            "sparse_counter_j": sparse["joules"], "sparse_source": sparse["source"]})
+                            "dense_counter_j": dense["joules"], "dense_source": dense["source"]})
             time.sleep(0.01)  # the runner's save between iterations
             t0, c0 = time.monotonic(), counter_j(nv, handle)
     return windows
@@ -105,7 +105,7 @@ def main() -> int:
     for ms in (20, 500):
         samplers[f"nvml-instant@{ms}ms"] = InstantNvml(ms / 1000)
     runner_path = NvmlSampler(0.5)
-    sparse_path = NvmlSampler(0.5, {"counter_interval_ms": 10000})
+    dense_path = NvmlSampler(0.5, {"counter_interval_ms": 0})   # the counter at every poll too
     started = {}
     for label, s in samplers.items():
         try:
@@ -115,8 +115,8 @@ def main() -> int:
             print(f"{label}: not started: {exc}")
     monitor = PowerMonitor([([runner_path], False)], 0.5)
     monitor.start()
-    sparse = PowerMonitor([([sparse_path], False)], 0.5)
-    sparse.start()
+    dense = PowerMonitor([([dense_path], False)], 0.5)
+    dense.start()
     nv, handle = runner_path.nv, runner_path.handles[0][1]
     name = runner_path.channels[0].device
     cpu_at_start = {label: s.cpu_s for label, s in started.items()}
@@ -124,7 +124,7 @@ def main() -> int:
     time.sleep(1.0)
     t_start, c_start = time.monotonic(), counter_j(nv, handle)
     time.sleep(args.idle)
-    windows = bursty(args.seconds, 4, [monitor, sparse], nv, handle)
+    windows = bursty(args.seconds, 4, [monitor, dense], nv, handle)
     time.sleep(args.idle)
     t_end, c_end = time.monotonic(), counter_j(nv, handle)
     time.sleep(1.0)
@@ -134,7 +134,7 @@ def main() -> int:
     for s in started.values():
         s.stop()
     monitor.stop()
-    sparse.stop()
+    dense.stop()
 
     reference = c_end - c_start
     print(f"GPU: {name}; span {t_end - t_start:.1f} s; NVML energy counter advanced {reference:.1f} J "
@@ -157,16 +157,17 @@ def main() -> int:
         print(f"{label:22} {len(inside):8d} {row['mean_interval_s'] or 0:8.3f} {integral or 0:13.1f} {err:>10} "
               f"{cpu:8.3f} {row['cpu_pct_core']:9.4f}")
     print(f"nvidia-smi delivery lag (arrival - its timestamp): max {smi.max_lag_s if smi else float('nan'):.3f} s")
-    print(f"\nper-iteration energy, runner path (PowerMonitor.energy, nvml every 500 ms), {len(windows)} windows:")
+    print(f"\nper-iteration energy, runner path (PowerMonitor.energy, nvml defaults: power every 500 ms, counter "
+          f"every 10 s and at iteration edges), {len(windows)} windows:")
     for w in windows:
         w["error_pct"] = (w["joules"] - w["reference_j"]) / w["reference_j"] * 100
-        w["sparse_error_pct"] = (w["sparse_counter_j"] - w["reference_j"]) / w["reference_j"] * 100
+        w["dense_error_pct"] = (w["dense_counter_j"] - w["reference_j"]) / w["reference_j"] * 100
         print(f"  {w['t1_s'] - w['t0_s']:5.2f} s  {w['source']:10} {w['joules']:8.1f} J  counter read directly "
-              f"{w['reference_j']:8.1f} J  {w['error_pct']:+.2f}%  (counter every 10 s + edges: "
-              f"{w['sparse_source']} {w['sparse_error_pct']:+.2f}%)")
+              f"{w['reference_j']:8.1f} J  {w['error_pct']:+.2f}%  (counter at every poll: "
+              f"{w['dense_source']} {w['dense_error_pct']:+.2f}%)")
     worst = max((abs(w["error_pct"]) for w in windows), default=None)
     print(f"  worst window: {worst:.2f}%" if worst is not None else "  no windows")
-    result = {"gpu": name, "span_s": t_end - t_start, "counter_j": reference, "samplers": rows,
+    result = {"t_start": t_start, "gpu": name, "span_s": t_end - t_start, "counter_j": reference, "samplers": rows,
               "windows": windows, "monitor": monitor.record_section(),
               "nvidia_smi_max_delivery_lag_s": smi.max_lag_s if smi else None}
     if args.json:

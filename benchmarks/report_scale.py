@@ -34,8 +34,8 @@ def write_records(folder: Path, n: int) -> int:
     for i in range(n):
         machine = f"box{i % 4}"
         kw = {"machine": machine, "session": f"2025{i // 100:04d}T{i % 100:02d}0000Z-{i:04x}", "idle_w": 80.0 + i % 4,
-              "interval_s": 0.5, "t0_s": 1000.0 + i * 100, "gpu_w": 150.0 + 20 * (i % 4), "wall_w": 300.0 + 30 * (i % 4),
-              "started_at": f"2025-01-{1 + i % 28:02d}T00:00:00.000Z",
+              "interval_s": 0.5, "t0_s": 1000.0 + i * 100, "gpu_w": 150.0 + 20 * (i % 4),
+              "wall_w": 300.0 + 30 * (i % 4), "started_at": f"2025-01-{1 + i % 28:02d}T00:00:00.000Z",
               "suite_prices": {"api": {"hosted-8b": 0.2}, "cloud_hourly": {"gpu-rental": 1.0}}}
         slot = i % 10
         if slot < 5:
@@ -44,7 +44,8 @@ def write_records(folder: Path, n: int) -> int:
                                  params={"model": model}, facts={"model_size_bytes": 4.9e9}, **kw)
         elif slot < 7:
             ctx, conc = (2048, 8192)[slot - 5], 1 + (i // 10) % 3
-            rec, frame = llm_run(tok_s=[50.0 - conc, 49.0, 48.0], workload=f"ctx[options.num_ctx={ctx},concurrency={conc}]",
+            rec, frame = llm_run(tok_s=[50.0 - conc, 49.0, 48.0],
+                                 workload=f"ctx[options.num_ctx={ctx},concurrency={conc}]",
                                  params={"model": "llama3.1:8b", "options": {"num_ctx": ctx}, "concurrency": conc},
                                  **kw)
             rec["workload"]["matrix"] = {"options.num_ctx": ctx, "concurrency": conc}

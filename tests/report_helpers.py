@@ -22,7 +22,8 @@ GPU_BOX = {"electricity_per_kwh": 0.25, "hardware_cost": 4000.0, "amortization_y
            "memory_bandwidth_gbs": 900.0}
 MINI_PC = {"electricity_per_kwh": 0.25, "hardware_cost": 2000.0, "amortization_years": 2.0, "idle_w": 30.0,
            "non_gpu_overhead_w": 40.0}
-PRICES = {"api": {"fast-api-8b": 0.6}, "cloud_hourly": {"rented-gpu": 1.2}, "tts_per_million_chars": {"cloud-tts": 16}}
+PRICES = {"api": {"fast-api-8b": 0.6, "premium-api": 10.0}, "cloud_hourly": {"rented-gpu": 1.2},
+          "tts_per_million_chars": {"cloud-tts": 16}}
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 

@@ -92,7 +92,9 @@ def test_runner_records_energy_per_iteration(write, cli, tmp_path, fake_nvml):
     record = json.loads(record_path.read_text())
     for it in record["iterations"]:
         e = it["energy"]
-        assert e["gpu0"]["source"] == "counter" and e["gpu1"]["avg_w"] == pytest.approx(9.0, rel=0.05)
+        # iterations of a few ms: timing jitter (the GIL's 5 ms switch interval) dominates accuracy here;
+        # tests/test_power_monitor.py checks accuracy on 0.25 s windows
+        assert e["gpu0"]["source"] == "counter" and 4.5 < e["gpu1"]["avg_w"] < 18
         assert e["system"]["basis"] == "gpu+cpu+overhead"
         assert e["system"]["joules"] == pytest.approx(e["gpu0"]["joules"] + e["gpu1"]["joules"]
                                                       + 40 * it["duration_s"], rel=0.02)

@@ -95,3 +95,16 @@ def test_lagging_average_power_alone_underestimates_a_burst(trace):
     burst [3 s, 9 s] misses ~6% that the counter sees (it spills past the window's end)."""
     t, p, e = trace["t_s"], trace["power_w"], trace["energy_j"]
     assert _err_pct(trapezoid(t, p, 3.0, 9.0, 0.1), counter_delta(t, e, 3.0, 9.0)) == pytest.approx(-5.7, abs=0.3)
+
+
+def test_an_edge_far_from_counter_readings_is_bridged_with_power():
+    """Counter read at 0 s and 10 s only (NVML's default: every 10 s and at iteration edges):
+    100 W for 9 s then 1100 W. Linear interpolation would say 200 J for [1 s, 2 s]; bridging from
+    the nearest reading with the power integral gives the true 100 J."""
+    series = Series()
+    for k in range(101):
+        t = k / 10
+        series.add(t, 100.0 if t < 9 else 1100.0, 0.0 if k == 0 else (2000.0 if k == 100 else None))
+    got = window(series, 1.0, 2.0, max_gap_s=0.45, counter=True)
+    assert got["source"] == "counter" and got["joules"] == pytest.approx(100.0)
+    assert counter_delta([0.0, 10.0], [0.0, 2000.0], 1.0, 2.0) == pytest.approx(200.0)  # linear, no power

@@ -51,7 +51,8 @@ def test_fp16_storage_fp32_compute_on_a_transformer():
     assert block.scale_shift_table.dtype == torch.float32 and low.proj_in.weight.dtype == torch.float32
     assert low.dtype == torch.float32  # diffusers reports the compute dtype
     gen = torch.Generator().manual_seed(0)
-    kw = dict(hidden_states=torch.randn(1, 16, 4, generator=gen), audio_hidden_states=torch.randn(1, 5, 4, generator=gen),
+    kw = dict(hidden_states=torch.randn(1, 16, 4, generator=gen),
+              audio_hidden_states=torch.randn(1, 5, 4, generator=gen),
               encoder_hidden_states=torch.randn(1, 8, 32, generator=gen),
               audio_encoder_hidden_states=torch.randn(1, 8, 32, generator=gen), timestep=torch.tensor([500.0]),
               num_frames=1, height=4, width=4, audio_num_frames=5, return_dict=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("diffusers")
@@ -55,7 +57,7 @@ def test_run_records_stages_memory_and_mp4(write, cli, tmp_path):
     assert (m["frames"], m["fps"], m["width"], m["height"]) == (9, 24.0, 64, 64)
     assert m["video_s"] == pytest.approx(9 / 24) and m["audio"] is True
     assert m["peak_mem_gb"] == {} and "CUDA devices only" in it["raw"]["peak_mem"]
-    mp4 = tmp_path / "r" / rec["_path"].rsplit("/", 1)[0].split("/r/", 1)[1] / it["artifacts"][0]
+    mp4 = Path(rec["_path"]).parent / it["artifacts"][0]
     assert mp4.read_bytes()[4:8] == b"ftyp"
 
 
@@ -104,3 +106,17 @@ def test_dummy_needs_an_architecture(write, cli):
     path = write("x.yaml", ENTRY.format(extra="").replace("    architecture: tiny\n", ""))
     code, _, err = cli("run", path, "--dry-run")
     assert code == 2 and "`weights: dummy` needs `architecture`" in err
+
+
+def test_image_to_video(write, cli, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.full((64, 64, 3), 200, dtype=np.uint8)).save(tmp_path / "first.png")
+    code, _, err = cli("run", suite(write, "    image: first.png\n    steps: [1, 1]\n    audio: false\n"),
+                       "--results", tmp_path / "r")
+    assert code == 0, err
+    (rec,) = [r for r in load_records([tmp_path / "r"]) if r.get("type", "run") == "run"]
+    (it,) = rec["iterations"]
+    assert rec["workload"]["params"]["image"] == str(tmp_path / "first.png")
+    assert it["metrics"]["frames"] == 9 and "image_crf" in it["raw"]

@@ -49,7 +49,8 @@ def trapezoid(ts: list[float], ps: list[float], t0: float, t1: float, max_gap_s:
 def counter_at(te: list[float], es: list[float], t: float, max_gap_s: float,
                tp: list[float] | None = None, ps: list[float] | None = None) -> float | None:
     """The counter at t: a reading on t, else linear between readings at most max_gap_s apart, else
-    the nearest reading plus (or minus) the power integral between it and t; None if none applies."""
+    a neighbouring reading plus (or minus) the power integral between it and t, from the side with
+    less energy to bridge (an integral's error grows with it); None if none applies."""
     if not te:
         return None
     i = bisect.bisect_left(te, t)
@@ -63,11 +64,11 @@ def counter_at(te: list[float], es: list[float], t: float, max_gap_s: float,
     if tp and i > 0:
         gap = trapezoid(tp, ps or [], te[i - 1], t, max_gap_s)
         if gap is not None:
-            bridges.append((t - te[i - 1], es[i - 1] + gap))
+            bridges.append((abs(gap), es[i - 1] + gap))
     if tp and i < len(te):
         gap = trapezoid(tp, ps or [], t, te[i], max_gap_s)
         if gap is not None:
-            bridges.append((te[i] - t, es[i] - gap))
+            bridges.append((abs(gap), es[i] - gap))
     if bridges:
         return min(bridges)[1]
     return value_at(te, es, t, 0.0) if bracketed else None

@@ -96,10 +96,13 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
     ctx = Context(analysis=analysis, records=[r for r in loaded if not r.get("reference")], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
-    machines = sorted({str(m) for m in analysis.runs["machine"]})
+    runs = analysis.runs
+    machines = sorted({str(m) for m in runs.loc[runs["provenance"] != "published", "machine"]})
+    published = sorted({str(m) for m in runs.loc[runs["provenance"] == "published", "machine"]})
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
+                  published_machines=published,
                   options={"utilization": utilization, "hours_per_day": hours_per_day,
                            "api_models": list(api_models)}, skipped=skipped)
 

@@ -105,7 +105,8 @@ class Report:
     sources: list[Source]
     reference: bool
     n_records: int
-    machines: list[str]
+    machines: list[str]                  # measured
+    published_machines: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 

@@ -60,7 +60,7 @@ def source_cell(value: Any) -> Cell:
     if missing(value):
         return Cell("")
     short, _title, url = ARTICLES.get(str(value), (str(value), str(value), None))
-    return Cell(short, href=url)
+    return Cell(short, href=url, small=True)
 
 
 def row_classes(row: dict[str, Any]) -> str:

@@ -30,7 +30,8 @@ def document(report: Report) -> dict[str, Any]:
     own = {t.name: [{k: v for k, v in row.items() if not k.startswith("_")} for row in t.rows]
            for t in report.tables()}
     return {"benchbench_version": report.version, "generated_at": report.generated_at, "reference": report.reference,
-            "records": report.n_records, "machines": report.machines, "options": report.options,
+            "records": report.n_records, "machines": report.machines,
+            "published_machines": report.published_machines, "options": report.options,
             "sources": [{"file": s.file, "title": s.title, "url": s.url} for s in report.sources],
             "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
             "tables": _clean(tables), "report_tables": _clean(own)}

@@ -47,9 +47,11 @@ class MarkdownFormat(ReportFormat):
     def text(self, report: Report, images: dict[str, str] | None) -> str:
         """The document; charts link to `images` (None: charts are left out, with a note)."""
         out = [f"# {escape(report.title)}", "",
-               f"{report.n_records} records, {len(report.machines)} machines; published reference figures "
-               f"{'included' if report.reference else 'left out'}. Generated {report.generated_at} by benchbench "
-               f"{report.version}.", "",
+               f"{report.n_records} records measured on {len(report.machines)} machines"
+               + (f" ({escape(', '.join(report.machines))})" if report.machines else "") + "; published reference "
+               + (f"figures for {escape(', '.join(report.published_machines))} from {len(report.sources)} articles"
+                  if report.reference else "figures left out")
+               + f". Generated {report.generated_at} by benchbench {report.version}.", "",
                "Figures are measured unless marked *est.* (estimated), *decl.* (declared in a profile) or *pub.* "
                "(published by an article; the source column names it).", ""]
         if images is None and report.charts():

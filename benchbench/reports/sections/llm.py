@@ -10,17 +10,17 @@ from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_ord
 COLUMNS = [
     Column("model", "model", kind="text"), Column("machine", "machine", kind="text"),
     Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
-    Column("pp_tok_s", "prefill", "tok/s", prov=True),
     Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
+    Column("pp_tok_s", "prefill", "tok/s", prov=True),
     Column("ttft_s", "TTFT", "s", prov=True),
     Column("gpu_w", "GPU", "W", prov=True), Column("system_w", "system", "W", prov=True),
-    Column("system_basis", "system power from", kind="text"),
     Column("tok_s_per_w", "tok/s per system W", prov=True), Column("tok_s_per_gpu_w", "tok/s per GPU W", prov=True),
     Column("j_per_token", "energy", "J/token", prov=True),
     Column("electricity_per_mtok", "electricity", "{cur}/Mtok", prov=True),
     Column("all_in_per_mtok", "all-in", "{cur}/Mtok", prov=True),
     Column("utilization_pct", "at utilization", kind="pct"),
     Column("roofline_pct", "of roofline", kind="pct", prov=True),
+    Column("system_basis", "system power from", kind="text"),
     Column("warnings", "warnings", kind="list"),
 ]
 
@@ -33,7 +33,8 @@ def build(ctx: Any) -> Section | None:
         g["tg_tok_s_n"] = g.get("n") if not g["published"] else None
         g["utilization_pct"] = g["utilization"] * 100 if g.get("utilization") is not None else None
     measured_models = {g.get("model") for g in groups if not g["published"]}
-    groups.sort(key=lambda g: (g.get("model") not in measured_models, *row_order(g, "model")))
+    groups.sort(key=lambda g: (g.get("model") not in measured_models, str(g.get("model")), g["published"],
+                               bool(g.get("matrix")), *row_order(g)))
     unit = currency_unit(groups)
     cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in COLUMNS]
     if unit == "cur.":

@@ -19,6 +19,7 @@ PROFILE_COLUMNS = [
     Column("load_w", "declared load", "W", prov=True),
     Column("non_gpu_overhead_w", "non-GPU overhead", "W", prov=True),
     Column("memory_bandwidth_gbs", "memory bandwidth", "GB/s", prov=True),
+    Column("cloud_hourly", "cloud instance price", "{cur}/h", prov=True),
 ]
 HARDWARE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE, Column("hostname", "hostname", kind="text"),
@@ -73,7 +74,7 @@ def _machines(ctx: Any) -> list[dict[str, Any]]:
         sel = runs[(runs["machine"] == key[0]) & (runs["provenance"] == key[1])]
         sel = sel[sel["source"].isna()] if key[2] is None else sel[sel["source"] == key[2]]
         last = sel.iloc[-1] if len(sel) else None
-        for k in ("load_w", "non_gpu_overhead_w", "memory_bandwidth_gbs"):
+        for k in ("load_w", "non_gpu_overhead_w", "memory_bandwidth_gbs", "cloud_hourly"):
             value = None if last is None else last[k]
             if value is not None and value == value:
                 row[k] = float(value)
