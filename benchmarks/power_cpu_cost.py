@@ -1,7 +1,9 @@
 """CPU cost of each power sampler: one at a time, at 500 ms, on an otherwise idle process.
 
-For in-process samplers the process's CPU time (the main thread only sleeps) over the run; for
-streaming samplers also their child's CPU (resource.getrusage of reaped children). Prints CPU
+The process's CPU time over the run, read before the sampler stops (the main thread only sleeps,
+so this is the sampler's thread; start-up and shutdown are left out), plus, for streaming
+samplers, the child's CPU over its whole life, start-up included (resource.getrusage of reaped
+children, so read after the stop). Prints CPU
 seconds per hour of sampling and the share of one core; with --reads, the cost of single reads
 (NVML power, NVML energy counter, one nvidia-smi spawn).
 
@@ -44,10 +46,13 @@ def cost(spec: str, seconds: float, interval_s: float) -> dict[str, Any]:
     time.sleep(seconds)
     wall = time.monotonic() - t0
     polls = sampler.polls - polls0
+    inprocess = time.process_time() - cpu0
     sampler.stop()  # reaps a streaming child, so its CPU shows in RUSAGE_CHILDREN
-    cpu = time.process_time() - cpu0 + children_cpu_s() - child0
+    child = children_cpu_s() - child0
+    cpu = inprocess + child
     return {"sampler": spec, "interval_s": sampler.interval_s, "wall_s": wall, "polls": polls,
-            "cpu_s": cpu, "cpu_s_per_hour": cpu / wall * 3600, "pct_of_one_core": cpu / wall * 100,
+            "cpu_s": cpu, "cpu_inprocess_s": inprocess, "cpu_child_s": child,
+            "cpu_s_per_hour": cpu / wall * 3600, "pct_of_one_core": cpu / wall * 100,
             "cpu_ms_per_reading": cpu / polls * 1000 if polls else None}
 
 

@@ -92,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         for fmt in args.formats:
             out = Path(tmp) / ("out" if fmt == "csv" else f"report.{fmt}")
             times[fmt] = time_format(folder, out, fmt)
-            size = sum(f.stat().st_size for f in Path(tmp).glob(f"{out.name}*") if f.is_file()) if fmt != "csv" \
-                else sum(f.stat().st_size for f in out.iterdir())
+            files = [out] if out.is_file() else list(out.iterdir())
+            files += list(out.with_name(f"{out.stem}_files").glob("*"))     # the Markdown report's charts
+            size = sum(f.stat().st_size for f in files)
             print(f"  {fmt:>4}: {times[fmt]:.2f} s, {size / 1e6:.1f} MB", flush=True)
     if "html" in times and times["html"] > args.limit_s:
         print(f"HTML report took {times['html']:.2f} s, over the {args.limit_s:g} s limit", file=sys.stderr)

@@ -109,3 +109,19 @@ def test_nvidia_smi_sampler_streams_the_documented_format(smi):
     assert extras[0] == {"util_pct": 97.0, "mem_used_gb": 1.074, "sm_clock_mhz": 1410.0, "temp_c": 51.0,
                          "throttle": 0}
     assert sampler.proc.poll() is not None and not sampler.alive
+
+
+def test_a_stream_that_dies_is_reported(tmp_path):
+    from benchbench.power.monitor import PowerMonitor
+    from benchbench.power.nvidia_smi import NvidiaSmiSampler
+
+    smi = fake_nvidia_smi(tmp_path, watts=150.0)
+    smi.write_text(smi.read_text().replace("    time.sleep(ms / 1000)",
+                                           "    time.sleep(ms / 1000)\n    sys.exit(3)"))
+    sampler = NvidiaSmiSampler(0.05, {"binary": str(smi)})
+    with PowerMonitor([([sampler], False)], 0.05, None, ["nvidia-smi"]) as mon:
+        deadline = time.monotonic() + 5
+        while sampler.alive and time.monotonic() < deadline:
+            time.sleep(0.02)
+        warnings = [w.message for w in mon.run_warnings([], []) if w.code == "power_unavailable"]
+    assert warnings and "stopped during the run" in warnings[0] and "exit 3" in warnings[0]

@@ -195,3 +195,11 @@ def test_counter_read_sparsely_but_always_at_iteration_edges(monkeypatch):
     assert len(te) == 3                   # first poll + two edges, not one per 10 ms poll
     assert e["gpu0"]["source"] == "counter"
     assert e["gpu0"]["joules"] == pytest.approx(100 * (t1 - t0), rel=0.03)
+
+
+def test_failed_open_releases_nvml(monkeypatch):
+    lib = FakePynvml([])   # NVML starts but lists no GPU
+    monkeypatch.setattr(FakeNvml, "library", lib)
+    with PowerMonitor([([FakeNvml(0.5)], False)], 0.5, None, ["nvml"]) as mon:
+        assert "sees 0 GPU(s)" in mon.unavailable[0]["reason"]
+    assert lib.inits == 0

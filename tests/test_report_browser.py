@@ -57,7 +57,7 @@ def test_report_opens_offline_clean_and_complete(browser, tmp_path):
     shot = page.screenshot(path=str(tmp_path / "report.png"))
     target = os.environ.get("BENCHBENCH_REPORT_SCREENSHOT")
     if target:
-        page.set_viewport_size({"width": 1680, "height": 1050})
+        page.set_viewport_size({"width": 1760, "height": 1000})
         page.evaluate("document.getElementById('llm').scrollIntoView()")
         page.screenshot(path=target)
     page.close()

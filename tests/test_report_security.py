@@ -78,7 +78,7 @@ def test_hostile_strings_are_escaped_in_html(hostile):
     assert HOSTILE not in html and "<script" not in html.lower() and "<img src=x" not in html
     for where in ('id="table-llm"', 'id="table-warnings"', 'id="table-hardware"'):   # model, error, hostname
         start = html.index(where)
-        assert ESCAPED in html[start:html.index("</table>", start)], where
+        assert ESCAPED in html[start:html.index("</table>", start)].replace("<wbr>", ""), where
     assert_loads_nothing(html)
     assert f'alt="{ESCAPED}: all-in cost per million tokens against utilization"' in html   # a chart title
 

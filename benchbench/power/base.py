@@ -95,7 +95,9 @@ class Sampler(ABC):
         self.channels: list[Channel] = []
         self.series: dict[str, Series] = {}
         self.declared_system_w: float | None = None
-        self.cpu_s = 0.0
+        self.ended_early: str | None = None   # a stream that stopped on its own, and why
+        self.edge_cpu_s = 0.0             # CPU of sample_now() reads, in the caller's thread
+        self._thread_cpu_s = 0.0          # the sampling thread's CPU once it has ended
         self.polls = 0
         self.errors = 0
         self.last_error: str | None = None
@@ -127,7 +129,11 @@ class Sampler(ABC):
         """Open the source and start the background thread."""
         if self._started:
             return
-        self.channels = self.open()
+        try:
+            self.channels = self.open()
+        except BaseException:
+            self._close_quietly()  # release what a failed open had acquired
+            raise
         for ch in self.channels:
             self.series[ch.name] = Series()
         self._started = True
@@ -146,11 +152,14 @@ class Sampler(ABC):
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
         if self._started:
-            try:
-                self.close()
-            except Exception as exc:  # noqa: BLE001 - closing must not mask the run's outcome
-                self._note_error(exc)
+            self._close_quietly()
         _LIVE.discard(self)
+
+    def _close_quietly(self) -> None:
+        try:
+            self.close()
+        except Exception as exc:  # noqa: BLE001 - closing must not mask the run's outcome
+            self._note_error(exc)
 
     def _halt(self) -> None:
         """Unblock the thread (streams terminate their subprocess)."""
@@ -160,13 +169,12 @@ class Sampler(ABC):
         return self._thread is not None and self._thread.is_alive()
 
     def _run_thread(self) -> None:
-        cpu0 = time.thread_time()
         try:
             self._loop()
         except Exception as exc:  # noqa: BLE001 - a broken source ends its thread, not the run
             self._note_error(exc)
         finally:
-            self.cpu_s += time.thread_time() - cpu0
+            self._thread_cpu_s = time.thread_time()
 
     @abstractmethod
     def _loop(self) -> None:
@@ -185,6 +193,17 @@ class Sampler(ABC):
             series = self.series.get(r.channel)
             if series is not None:
                 series.add(now if r.t_s is None else r.t_s, r.power_w, r.energy_j, r.extra)
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds this sampler has used so far: its thread (read live on Linux) plus edge reads."""
+        thread = self._thread
+        if thread is not None and thread.is_alive() and thread.ident is not None:
+            try:
+                return time.clock_gettime(time.pthread_getcpuclockid(thread.ident)) + self.edge_cpu_s
+            except (AttributeError, OSError, OverflowError):
+                pass
+        return self._thread_cpu_s + self.edge_cpu_s
 
     def _note_error(self, exc: BaseException) -> None:
         self.errors += 1
@@ -238,7 +257,7 @@ class PollingSampler(Sampler):
                 self._poll()
             finally:
                 self.forced = False
-            self.cpu_s += time.thread_time() - cpu0
+            self.edge_cpu_s += time.thread_time() - cpu0
 
 
 class StreamSampler(Sampler):
@@ -303,9 +322,13 @@ class StreamSampler(Sampler):
             if self._stop.is_set():
                 break
         if not self._stop.is_set():
+            try:  # the pipe closes a moment before the process can be reaped
+                code: int | None = self.proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                code = None
             self._collect_stderr()
-            code = self.proc.poll()
-            self._note_error(PowerError(f"{self.command()[0]} ended (exit {code}): {self.stderr_tail}"))
+            self.ended_early = f"{self.command()[0]} ended (exit {code}): {self.stderr_tail}"
+            self._note_error(PowerError(self.ended_early))
 
     def _collect_stderr(self) -> None:
         if self.proc is not None and self.proc.stderr is not None and self.proc.poll() is not None:

@@ -56,7 +56,10 @@ def _availability(monitor: PowerMonitor) -> list[RunWarning]:
         out.append(RunWarning("power_unavailable", f"no power sampler works on this host ({why}); energy "
                               "is not measured: add `declared` with load_w in the profile, or a smart plug"))
     for s in monitor.active:
-        if s.declared_system_w is None and s.polls == 0:
+        if s.ended_early and s.polls:
+            out.append(RunWarning("power_unavailable", f"power sampler `{s.name}` stopped during the run "
+                                  f"({s.ended_early}); iterations after that have no {s.name} energy"))
+        elif s.declared_system_w is None and s.polls == 0:
             out.append(RunWarning("power_unavailable", f"power sampler `{s.name}` started but never read "
                                   f"({s.last_error or 'no output'})"))
         elif s.errors > max(3, s.polls // 10):

@@ -62,6 +62,7 @@ def measure_idle(monitor: Any, seconds: float, settle_s: float = DEFAULT_SETTLE_
     sleep(settle_s)
     started_at = utc_now()
     t0 = time.monotonic()
+    monitor.read_edge(t0)
     sleep(seconds)
     t1 = time.monotonic()
     per = monitor.energy(t0, t1)

@@ -102,9 +102,7 @@ class PowerMonitor:
     # --- energy -------------------------------------------------------------------------------
     def energy(self, t0_s: float, t1_s: float) -> dict[str, dict[str, Any]]:
         """Per channel {"joules", "avg_w", "source"} over [t0_s, t1_s], plus the derived `system`."""
-        for sampler in self.active:
-            sampler.sample_now()
-            sampler.wait_past(t1_s)
+        self.read_edge(t1_s)
         out: dict[str, dict[str, Any]] = {}
         for public, sampler, ch in self.channels:
             w = en.window(sampler.series[ch.name], t0_s, t1_s, max_gap(sampler), ch.counter,
@@ -115,6 +113,13 @@ class PowerMonitor:
         if system is not None:
             out["system"] = system
         return out
+
+    def read_edge(self, t_s: float) -> None:
+        """Read every in-process source now (counters included) and wait for streams to pass t_s:
+        an iteration's edge then sits within milliseconds of a reading."""
+        for sampler in self.active:
+            sampler.sample_now()
+            sampler.wait_past(t_s)
 
     @property
     def overhead_w(self) -> float | None:

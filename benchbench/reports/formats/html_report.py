@@ -64,5 +64,18 @@ def environment() -> Any:
     """The Jinja2 environment: autoescape on for every template, undefined names are errors."""
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["breakable"] = breakable
+    return env
+
+
+def breakable(text: str) -> Any:
+    """Escaped text with line-break opportunities (<wbr>) after `,` `+` `[` and `=`, so that long
+    identifiers such as `ctx[options.num_ctx=2048,concurrency=1]` can wrap in a narrow column."""
+    from markupsafe import Markup, escape
+
+    out = escape(str(text))
+    for ch in (",", "+", "[", "="):
+        out = out.replace(ch, Markup(ch + "<wbr>"))
+    return out

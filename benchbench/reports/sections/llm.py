@@ -31,7 +31,8 @@ def build(ctx: Any) -> Section | None:
         return None
     for g in groups:
         g["tg_tok_s_n"] = g.get("n") if not g["published"] else None
-        g["utilization_pct"] = g["utilization"] * 100 if g.get("utilization") is not None else None
+        shown = g.get("utilization") is not None and g.get("all_in_per_mtok") is not None
+        g["utilization_pct"] = g["utilization"] * 100 if shown else None
     measured_models = {g.get("model") for g in groups if not g["published"]}
     groups.sort(key=lambda g: (g.get("model") not in measured_models, str(g.get("model")), g["published"],
                                bool(g.get("matrix")), *row_order(g)))
