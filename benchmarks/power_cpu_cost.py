@@ -7,7 +7,7 @@ children, so read after the stop). Prints CPU
 seconds per hour of sampling and the share of one core; with --reads, the cost of single reads
 (NVML power, NVML energy counter, one nvidia-smi spawn).
 
-    python benchmarks/power_cpu_cost.py --seconds 15 [--samplers nvml nvml:counter_interval_ms=10000]
+    python benchmarks/power_cpu_cost.py --seconds 15 [--samplers nvml nvml:counter_interval_ms=0]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def children_cpu_s() -> float:
 
 
 def cost(spec: str, seconds: float, interval_s: float) -> dict[str, Any]:
-    """spec: a sampler name, optionally with options: `nvml:counter_interval_ms=10000`."""
+    """spec: a sampler name, optionally with options: `nvml:counter_interval_ms=0`."""
     name, _, opts = spec.partition(":")
     options = {k: float(v) for k, _, v in (o.partition("=") for o in opts.split(",") if o)}
     sampler = sampler_class(name)(interval_s, options)

@@ -18,7 +18,7 @@ mkdir -p "$OUT"
   timeout 180 $PY benchmarks/power_validate_nvml.py --seconds 30 --json "$OUT/validate.json" \
     --samples "$OUT/validate-samples.csv"
   echo "== CPU cost at 500 ms"
-  timeout 90 $PY benchmarks/power_cpu_cost.py --seconds 15 --samplers nvml nvml:counter_interval_ms=10000 nvidia-smi rapl --reads \
+  timeout 90 $PY benchmarks/power_cpu_cost.py --seconds 15 --samplers nvml nvml:counter_interval_ms=0 nvidia-smi rapl --reads \
     --json "$OUT/cost.json"
   echo "== benchbench idle"
   timeout 60 $PY -m benchbench idle --seconds 10 --settle 3 --samplers nvml --results "$RES"
