@@ -272,6 +272,8 @@ class Runner:
     def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
              index: int, warmup: bool) -> dict[str, Any]:
         ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}")
+        if hasattr(monitor, "mark"):
+            monitor.mark()
         started = utc_now()
         t0 = time.monotonic()
         try:

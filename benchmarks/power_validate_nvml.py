@@ -71,6 +71,8 @@ def bursty(seconds: float, windows_every: int, monitors: list[PowerMonitor], nv:
     b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
     (a @ b).sum().item()
     windows, end, n = [], time.monotonic() + seconds, 0
+    for m in monitors:
+        m.mark()  # as the runner does before every iteration
     t0, c0 = time.monotonic(), counter_j(nv, handle)
     while time.monotonic() < end:
         start = time.monotonic()
@@ -88,6 +90,8 @@ def bursty(seconds: float, windows_every: int, monitors: list[PowerMonitor], nv:
             windows.append({"t0_s": t0, "t1_s": t1, "reference_j": c1 - c0, **e,
                             "dense_counter_j": dense["joules"], "dense_source": dense["source"]})
             time.sleep(0.01)  # the runner's save between iterations
+            for m in monitors:
+                m.mark()
             t0, c0 = time.monotonic(), counter_j(nv, handle)
     return windows
 

@@ -114,6 +114,12 @@ class PowerMonitor:
             out["system"] = system
         return out
 
+    def mark(self) -> None:
+        """Read every in-process source now, without waiting: called just before an iteration starts,
+        so its start edge sits next to a counter reading even after a long model load."""
+        for sampler in self.active:
+            sampler.sample_now()
+
     def read_edge(self, t_s: float) -> None:
         """Read every in-process source now (counters included) and wait for streams to pass t_s:
         an iteration's edge then sits within milliseconds of a reading."""
