@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/setup.sh torch espeak-ng
 benchbench run suites/quickstart.yaml
-benchbench report results -o report.md
-echo "report: $(pwd)/report.md"
+benchbench report results -o report.html
+echo "report: $(pwd)/report.html"

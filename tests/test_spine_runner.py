@@ -87,7 +87,8 @@ def test_failed_workload_is_recorded_and_suite_goes_on(write, cli, tmp_path):
     suite = tiny_suite(write, warmups=0, repetitions=1, extra=extra)
     code, out, err = cli("run", suite, "--results", tmp_path / "r")
     assert code == 2   # the suite goes on; a missing model is bad input (UserError): exit 2
-    assert "error: broken: model: `/nonexistent/model/folder` is not a local folder nor in the Hugging Face cache (no such folder)" in err
+    assert ("error: broken: model: `/nonexistent/model/folder` is not a local folder nor in the "
+            "Hugging Face cache (no such folder)") in err
     recs = {r["workload"]["name"]: r for r in _records(tmp_path / "r")}
     assert recs["tiny"]["status"] == "complete"
     assert recs["broken"]["status"] == "failed"
