@@ -111,6 +111,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Connections the tests cut on purpose (a dying server) are not errors worth a traceback."""
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, OSError)):
+            super().handle_error(request, client_address)
+
+
 class _FakeServer:
     """The HTTP plumbing and the failure controls shared by both fakes."""
 
@@ -127,7 +137,7 @@ class _FakeServer:
         self.generations = 0
         self.dead = False
         self._conns: set[socket.socket] = set()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd = _QuietServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.fake = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
@@ -135,6 +145,16 @@ class _FakeServer:
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._stopped = False
+
+    def last_log(self, timeout_s: float = 2.0) -> dict[str, Any]:
+        """The newest generation's server-side timings; the handler logs just after its last write,
+        so the client can finish first: wait for it."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while not self.log and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return self.log[-1]
 
     def __enter__(self) -> _FakeServer:
         self._thread.start()

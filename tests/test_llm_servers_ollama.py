@@ -53,7 +53,7 @@ def test_metrics_come_from_the_server_counters(tmp_path, target):
     assert facts["server_version"] and facts["model_size_bytes"] > 0 and facts["context_length"] == 2048
     assert facts["parameter_size"] and facts["quantization_level"] and facts["family"]
     if target.fake:
-        truth = target.fake.log[-1]
+        truth = target.fake.last_log()
         m = results[-1].metrics
         assert m["gen_s"] == pytest.approx(truth["eval_s"], rel=1e-6)
         assert m["tg_tok_s"] == pytest.approx(1000, rel=0.25)   # the fake's rate, on a busy CI box

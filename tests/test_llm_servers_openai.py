@@ -45,7 +45,7 @@ def test_stream_metrics_follow_vllm_definitions(tmp_path, target):
     assert m["done_reason"] in ("stop", "length") and m["load_s"] is None
     assert r.raw["requests"][0]["usage"]["completion_tokens"] == n
     if target.fake:
-        truth = target.fake.log[-1]
+        truth = target.fake.last_log()
         assert m["tg_tok_s"] == pytest.approx(1000, rel=0.6)  # loose: a loaded 2-core CI box lags the fake
         assert truth["true_ttft_s"] <= m["ttft_s"] < truth["true_ttft_s"] + 0.05
         assert m["pp_tok_s"] == pytest.approx(50_000, rel=1e-6)   # llama.cpp timings
