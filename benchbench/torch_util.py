@@ -73,3 +73,23 @@ def device_facts(device: str) -> dict[str, Any]:
         facts["compute_capability"] = ".".join(map(str, torch.cuda.get_device_capability(dev)))
         facts["hip"] = getattr(torch.version, "hip", None)
     return facts
+
+
+def gpu_channels(devices: list[str], env: dict[str, str] | None = None) -> list[str]:
+    """Power channel names (`gpu<N>`, NVML's physical index) for torch device names like `cuda:1`.
+    CUDA_VISIBLE_DEVICES renumbers what torch sees; map back when it lists plain indices."""
+    import os
+
+    visible = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES", "")
+    physical = [v.strip() for v in visible.split(",")] if visible.strip() else []
+    out = []
+    for name in devices:
+        if not name.startswith("cuda"):
+            continue
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if physical and index < len(physical) and physical[index].isdigit():
+            index = int(physical[index])
+        channel = f"gpu{index}"
+        if channel not in out:
+            out.append(channel)
+    return out

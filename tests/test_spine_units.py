@@ -116,3 +116,12 @@ def test_help_imports_no_heavy_modules():
     help_run = subprocess.run([sys.executable, "-m", "benchbench", "--help"], cwd=ROOT,
                               capture_output=True, text=True, check=True)
     assert "run" in help_run.stdout and "report" in help_run.stdout
+
+
+def test_gpu_channels_follow_cuda_visible_devices():
+    from benchbench.torch_util import gpu_channels
+
+    assert gpu_channels(["cpu", "cuda", "cuda:1"], env={}) == ["gpu0", "gpu1"]
+    assert gpu_channels(["cuda:0", "cuda:1"], env={"CUDA_VISIBLE_DEVICES": "2,3"}) == ["gpu2", "gpu3"]
+    assert gpu_channels(["cuda:0"], env={"CUDA_VISIBLE_DEVICES": "GPU-8c1f"}) == ["gpu0"]
+    assert gpu_channels(["mps"], env={}) == []

@@ -161,10 +161,9 @@ class TransformersLLM(Workload):
         return IterationResult(metrics)
 
     def devices(self) -> list[str]:
-        dev = getattr(self, "device", "cpu")
-        if dev.startswith("cuda"):
-            return [f"gpu{dev.split(':')[1] if ':' in dev else 0}"]
-        return []
+        from ..torch_util import gpu_channels
+
+        return gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         self.model = None

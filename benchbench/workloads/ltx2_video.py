@@ -323,8 +323,9 @@ class LTX2Video(Workload):
         }
 
     def devices(self) -> list[str]:
-        names = getattr(self, "device_names", None) or []
-        return [f"gpu{n.split(':')[1] if ':' in n else 0}" for n in names if n.startswith("cuda")]
+        from ..torch_util import gpu_channels
+
+        return gpu_channels(getattr(self, "device_names", None) or [])
 
     def teardown(self) -> None:
         runner = getattr(self, "runner", None)

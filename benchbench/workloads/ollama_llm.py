@@ -29,6 +29,7 @@ from .servers import (
     one_line,
     output_warnings,
     repetition,
+    retried_request,
     run_parallel,
     same_ollama_model,
     transport_errors,
@@ -211,10 +212,7 @@ class OllamaLLM(Workload):
         def attempt() -> dict[str, Any]:
             with self._errors():
                 return self._stream(self.clients[j], prompt, stop)
-        result, retries = with_retries(attempt, int(self.params["retries"]),
-                                       float(self.params["retry_backoff_s"]))
-        result["metrics"]["retries"] = retries
-        return result
+        return retried_request(attempt, self.params)
 
     def _stream(self, client: Any, prompt: str, stop: threading.Event) -> dict[str, Any]:
         kwargs = {"model": self.model, "options": self._options(), "stream": True,

@@ -33,6 +33,7 @@ from .servers import (
     output_warnings,
     public_url,
     repetition,
+    retried_request,
     run_parallel,
     scrub,
     transport_errors,
@@ -181,10 +182,7 @@ class OpenAILLM(Workload):
         def attempt() -> dict[str, Any]:
             with self._errors():
                 return self._stream(self.clients[j], prompt, stop)
-        result, retries = with_retries(attempt, int(self.params["retries"]),
-                                       float(self.params["retry_backoff_s"]))
-        result["metrics"]["retries"] = retries
-        return result
+        return retried_request(attempt, self.params)
 
     @contextmanager
     def _errors(self) -> Any:

@@ -110,6 +110,13 @@ def with_retries(call: Callable[[], Any], retries: int, backoff_s: float) -> tup
     raise AssertionError("unreachable")
 
 
+def retried_request(call: Callable[[], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """One streamed request with the workload's `retries`/`retry_backoff_s`; the count lands in its metrics."""
+    result, retries = with_retries(call, int(params["retries"]), float(params["retry_backoff_s"]))
+    result["metrics"]["retries"] = retries
+    return result
+
+
 class StreamClock:
     """Client-side stream timing: request sent, each chunk that carries text, end of stream."""
 

@@ -336,10 +336,9 @@ class TTSWorkload(Workload):
         return [warning] if warning else []
 
     def devices(self) -> list[str]:
-        dev = getattr(self, "device", "cpu")
-        if dev.startswith("cuda"):
-            return [f"gpu{dev.split(':')[1] if ':' in dev else 0}"]
-        return []
+        from ..torch_util import gpu_channels
+
+        return gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         """Drop the loaded model (attribute `engine`) and return cached GPU memory."""
