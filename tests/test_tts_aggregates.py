@@ -10,7 +10,7 @@ import yaml
 
 from benchbench.workloads import tts_common as tc
 
-PUBLISHED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "published-figures.yaml"
+PUBLISHED = Path(__file__).resolve().parents[1] / "benchbench" / "reference" / "published-figures.yaml"
 
 
 def runs(rtfs: list[float], warmups: int = 0, chars: int = 2411, audio_s: float = 190.0) -> list[dict]:
