@@ -8,7 +8,9 @@ from typing import Any, TextIO
 
 
 def use_bars(stream: TextIO) -> bool:
-    return stream.isatty() and os.environ.get("TERM") != "dumb" and not os.environ.get("CI")
+    """Bars only on a terminal: the progress stream and stdout (the contract: none when stdout is piped)."""
+    return (stream.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+            and not os.environ.get("CI"))
 
 
 class Progress:

@@ -133,6 +133,12 @@ def validate_record(record: Any) -> dict[str, Any]:
         raise RecordError(f"missing {', '.join(missing)}")
     if kind == "run" and record["status"] not in STATUSES:
         raise RecordError(f"unknown status {record['status']!r}")
+    wrong = [k for k, t in (("machine", dict), ("workload", dict), ("iterations", list), ("warnings", list),
+                            ("errors", list)) if k in record and not isinstance(record[k], t)]
+    if kind == "run" and "iterations" not in wrong and not all(isinstance(it, dict) for it in record["iterations"]):
+        wrong.append("iterations")
+    if wrong:
+        raise RecordError(f"malformed {', '.join(wrong)}")
     return record
 
 
@@ -151,15 +157,20 @@ def load_record(path: Path | str) -> dict[str, Any]:
 
 
 def record_files(paths: Iterable[Path | str]) -> Iterator[Path]:
-    """Every *.json under the given files or folders, in a stable order."""
+    """Every *.json under the given files or folders, in a stable order, each file once."""
+    seen: set[Path] = set()
     for item in paths:
         item = Path(item)
         if item.is_dir():
-            yield from sorted(p for p in item.rglob("*.json") if not p.name.startswith("."))
+            found = sorted(p for p in item.rglob("*.json") if not p.name.startswith("."))
         elif item.exists():
-            yield item
+            found = [item]
         else:
             raise UserError("no such file or folder", file=str(item))
+        for path in found:  # `report results results/x/run.json` must not count a run twice
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                yield path
 
 
 def load_records(paths: Iterable[Path | str], on_skip: Callable[[Path, str], None] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -76,7 +77,8 @@ def unknown_key(data: Mapping, key: str, allowed: list[str], where: Where) -> Us
 
 def require_mapping(data: Any, where: Where, what: str) -> Mapping:
     if not isinstance(data, Mapping):
-        found = "nothing" if data is None else type(data).__name__
+        found = "nothing" if data is None else next(
+            (name for t, name in TYPE_NAMES.items() if type_ok(data, (t,))), type(data).__name__)
         raise UserError(f"{what} must be a mapping, found {found}", file=where.file,
                         line=line_of(data), field=where.prefix.rstrip(".") or None)
     return data
@@ -87,7 +89,7 @@ def check_value(data: Mapping, key: str, value: Any, spec: Field, where: Where) 
     line = line_of(data, key)
     if not type_ok(value, spec.types):
         raise UserError(f"must be {describe_types(spec.types)}, found {value!r}", file=where.file,
-                        line=line, field=where.field(key))
+                        line=line, field=where.field(key), hint=_number_hint(value, spec.types))
     if spec.choices is not None and value not in spec.choices:
         hint = suggest(str(value), [str(c) for c in spec.choices]) or (
             "one of: " + ", ".join(map(str, spec.choices)))
@@ -98,6 +100,17 @@ def check_value(data: Mapping, key: str, value: Any, spec: Field, where: Where) 
         if problem:
             raise UserError(problem, file=where.file, line=line, field=where.field(key))
     return value
+
+
+def _number_hint(value: Any, types: tuple[type, ...]) -> str | None:
+    """For text that is a number (quoted, or YAML 1.1's `1e3`, which needs `1.0e+3`): how to write it."""
+    if not isinstance(value, str) or float not in types:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return f"write it unquoted, as {number:g}" if math.isfinite(number) else None
 
 
 def validate(data: Any, fields: Mapping[str, Field], where: Where, what: str,
@@ -124,10 +137,14 @@ def validate(data: Any, fields: Mapping[str, Field], where: Where, what: str,
 
 
 def positive(value: Any) -> str | None:
+    if not math.isfinite(value):
+        return f"must be a finite number, found {value!r}"
     return None if value > 0 else f"must be greater than 0, found {value!r}"
 
 
 def non_negative(value: Any) -> str | None:
+    if not math.isfinite(value):
+        return f"must be a finite number, found {value!r}"
     return None if value >= 0 else f"must be 0 or more, found {value!r}"
 
 

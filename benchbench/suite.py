@@ -226,8 +226,9 @@ def _resolve_paths(params: dict, entry: Any, fields: dict[str, Field], suite_dir
     for key, spec in fields.items():
         if spec.path and params.get(key) is not None:
             resolved = (suite_dir / str(params[key])).resolve()
-            if not resolved.exists():
-                raise UserError(f"file not found: {params[key]}", file=where.file,
+            if not resolved.is_file():
+                what = "is a folder, not a file" if resolved.is_dir() else "file not found"
+                raise UserError(f"{what}: {params[key]}", file=where.file,
                                 line=line_of(entry, key), field=where.field(key),
                                 hint=f"paths are relative to the suite file ({suite_dir})")
             params[key] = str(resolved)

@@ -27,13 +27,31 @@ def pick_device(requested: str = "auto") -> str:
     import torch
 
     if requested != "auto":
-        return requested
+        return _checked_device(torch, requested)
     if torch.cuda.is_available():
         return "cuda"
     mps = getattr(torch.backends, "mps", None)
     if mps is not None and mps.is_available():
         return "mps"
     return "cpu"
+
+
+def _checked_device(torch: Any, requested: str) -> str:
+    """`requested` when torch knows it and this machine has it; a UserError (field `device`) otherwise."""
+    from .errors import UserError
+
+    try:
+        device = torch.device(requested)
+    except (RuntimeError, ValueError):
+        raise UserError(f"unknown device {requested!r}", field="device",
+                        hint="auto, cpu, cuda, cuda:N or mps") from None
+    mps = getattr(torch.backends, "mps", None)
+    have = {"cpu": 1, "cuda": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+            "mps": int(mps is not None and mps.is_available())}.get(device.type)
+    if have is not None and (have == 0 or (device.index or 0) >= have):
+        raise UserError(f"{requested} not available here", field="device",
+                        hint="use auto or a device this machine has (nvidia-smi), or cpu")
+    return requested
 
 
 def capability(device: str) -> tuple[int, int] | None:

@@ -323,8 +323,10 @@ def choose_idle(runs: Any, idle: Any) -> tuple[float | None, str | None, str | N
         newest = mine.sort_values("started_at", na_position="first").iloc[-1]
         return float(newest["watts"]), "measured", f"idle record {newest['run_id']}"
     for run_id, watts, label in own:
-        if _ok(watts):
-            return float(watts), label or "declared", f"run record {run_id}"
+        if _ok(watts):   # the runner copies a declared idle from the profile's idle_w
+            label = label or "declared"
+            where = f"profile idle_w (run record {run_id})" if label == "declared" else f"run record {run_id}"
+            return float(watts), label, where
     profile_idle = _last(runs["idle_w"])
     if _ok(profile_idle):
         return float(profile_idle), "declared", "profile idle_w"

@@ -64,6 +64,11 @@ def _problems(fp: dict[str, Any]) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.suite:  # a bad suite is bad input (one line, exit 2), not a warning from every section
+        from ..suite import load_suite
+        from .run import find_suite
+
+        load_suite(find_suite(args.suite))
     report = collect(args.suite)
     if args.json:
         json.dump(report, sys.stdout, indent=1, default=str)
@@ -87,7 +92,8 @@ def main(args: argparse.Namespace) -> int:
             continue
         print(f"{key}:")
         for item in value if isinstance(value, list) else [value]:
-            print(f"  {item}")
+            # a plain mapping reads as `key: value; ...` (classes with their own __str__ keep it)
+            print(f"  {'; '.join(f'{k}: {v}' for k, v in item.items()) if type(item) is dict else item}")
     for problem in report["problems"]:
         print(f"warning: {problem}")
     return 0

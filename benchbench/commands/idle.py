@@ -28,10 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check(args: argparse.Namespace) -> None:
     from ..power.registry import SAMPLERS
 
-    if not args.seconds > 0:
-        raise UserError(f"must be more than 0, found {args.seconds:g}", field="--seconds")
-    if args.settle < 0:
-        raise UserError(f"must be 0 or more, found {args.settle:g}", field="--settle")
+    if not 0 < args.seconds < float("inf"):
+        raise UserError(f"must be more than 0 and finite, found {args.seconds:g}", field="--seconds")
+    if not 0 <= args.settle < float("inf"):
+        raise UserError(f"must be 0 or more and finite, found {args.settle:g}", field="--settle")
     if not 1 <= args.interval_ms <= 60_000:
         raise UserError(f"must be between 1 and 60000, found {args.interval_ms:g}", field="--interval-ms")
     for name in args.samplers:
@@ -65,6 +65,9 @@ def main(args: argparse.Namespace) -> int:
     from ..suite import PowerConfig
 
     _check(args)
+    from . import ensure_folder
+
+    ensure_folder(args.results)  # before a minute of measuring, not after
     profile = resolve_profile(args.machine) if args.machine else None
     config = PowerConfig(samplers=list(args.samplers), interval_ms=args.interval_ms,
                          options=_plug_options(args.url, args.samplers))

@@ -37,10 +37,26 @@ def main(args: argparse.Namespace) -> int:
     if fmt is None:
         raise UserError("cannot tell the report format from the file name", file=str(args.output),
                         hint="use .html, .md, .csv or .json, or give --format")
+    if args.output is not None and args.output.is_dir() and fmt != "csv":
+        raise UserError(f"is a folder; the {fmt} format writes one file", file=str(args.output), field="-o",
+                        hint=f"give a file name, e.g. -o {args.output / ('report.' + fmt)}")
     paths = [p for p in args.paths or [Path("results")] if p.exists() or p != Path("results")]
     if fmt == "text":
         return _summary(args, paths)
     return _report(args, paths, fmt)
+
+
+def _write(output: Path, write) -> list[Path]:
+    """Run `write()`; a file system error (no such folder, read-only, a file in the way) is a UserError."""
+    from ..errors import UserError
+
+    try:
+        return write()
+    except OSError as exc:
+        what, hint = exc.strerror or str(exc), "check the path and its permissions"
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            what, hint = f"{exc.filename} is a file, not a folder", "choose another -o"
+        raise UserError(f"cannot write the report: {what}", file=str(output), field="-o", hint=hint) from None
 
 
 def _skip(path: Path | str, why: str) -> None:
@@ -56,10 +72,10 @@ def _summary(args: argparse.Namespace, paths: list[Path]) -> int:
     if args.reference:
         from ..analysis.reference import reference_records
 
-        records += reference_records()
+        records += [{**rec, "status": "published"} for rec in reference_records()]  # labelled as such
     text = render_text(summary_rows(records))
     if args.output:
-        args.output.write_text(text, encoding="utf-8")
+        _write(args.output, lambda: args.output.write_text(text, encoding="utf-8"))
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -84,6 +100,6 @@ def _report(args: argparse.Namespace, paths: list[Path], fmt: str) -> int:
     if args.output is None:
         sys.stdout.write(writer.render(report))
         return 0
-    for path in writer.write(report, args.output):
+    for path in _write(args.output, lambda: writer.write(report, args.output)):
         print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,19 +51,40 @@ def main(args: argparse.Namespace) -> int:
         from ..remote import run_remote  # part 9
 
         return run_remote(suite, args)
-    profile_ref = args.machine or suite.machine
-    profile = resolve_profile(profile_ref, suite_path) if profile_ref else None
+    profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
     from ..progress import Progress
     from ..runner import Runner, RunOptions
 
     progress = Progress(quiet=args.quiet or args.json)
+    if not progress.bars:  # nor the model libraries' own (transformers' "Loading weights", hub downloads)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     runner = Runner(suite, profile, RunOptions(results=args.results, resume=args.resume,
                                                only=args.only), progress)
     if args.dry_run:
         return _dry_run(runner, args.json)
+    from . import ensure_folder
+
+    ensure_folder(args.results)
     outcome = runner.run()
     _report(outcome, args.json)
     return outcome.exit_code
+
+
+def _suite_profile(suite):
+    """The profile the suite's `machine:` names; a bad name points at that line of the suite."""
+    from ..profile import resolve_profile
+    from ..yamlio import load_yaml
+
+    if not suite.machine:
+        return None
+    try:
+        return resolve_profile(suite.machine, suite.path)
+    except UserError as exc:
+        if exc.file and exc.file != suite.machine:  # the profile file itself is wrong: its own file and line
+            raise
+        line = load_yaml(suite.path, what="suite").line_of("machine")
+        what = exc.message if exc.file is None else f"{exc.message}: {suite.machine}"
+        raise UserError(what, file=str(suite.path), line=line, field="machine", hint=exc.hint) from None
 
 
 def _dry_run(runner, as_json: bool) -> int:

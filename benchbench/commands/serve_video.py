@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import socket
 import sys
@@ -48,7 +49,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
 
     for flag, value in (("--max-duration", args.max_duration), ("--max-upload-mb", args.max_upload_mb),
                         ("--max-queue", args.max_queue), ("--job-timeout", args.job_timeout)):
-        if value <= 0:
+        if not value > 0:  # NaN too
             raise UserError(f"must be greater than 0, found {value:g}", field=flag)
     workload: dict[str, Any] = dict(TINY) if args.tiny else {}
     workload.update(parse_sets(args.set))
@@ -100,6 +101,10 @@ def check_config(config: Any) -> None:
                             f"{exc.message}", field="--model/--devices/--set", hint=exc.hint) from None
         if config.model:
             _check_model(suite)
+    if config.machine:  # every job would fail on a profile that is not there
+        from ..profile import resolve_profile
+
+        resolve_profile(config.machine)
 
 
 def _check_model(suite_path: Path) -> None:
@@ -118,6 +123,8 @@ def _check_model(suite_path: Path) -> None:
 
 def listen(host: str, port: int) -> socket.socket:
     """Bind the listening socket ourselves, so a busy port is a one-line error."""
+    if not 0 <= port <= 65535:
+        raise UserError(f"must be between 0 and 65535, found {port}", field="--port", hint="0 picks a free one")
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
@@ -125,8 +132,10 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family, reuse_port=False)
     except OSError as exc:
-        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--port",
-                        hint="is another server using it? pick another --port") from None
+        busy = exc.errno == errno.EADDRINUSE
+        raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--port" if busy else "--host",
+                        hint="is another server using it? pick another --port" if busy
+                        else "give an address of this machine, e.g. 127.0.0.1 or 0.0.0.0") from None
 
 
 def main(args: argparse.Namespace) -> int:
@@ -142,6 +151,9 @@ def main(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     check_config(config)
+    from . import ensure_folder
+
+    ensure_folder(config.results)
     service = Service(config)
     recovered = service.open()
     try:

@@ -43,6 +43,11 @@ def check_options(name: str, options: dict[str, Any]) -> str | None:
     interval = options.get("interval_ms")
     if interval is not None and (not isinstance(interval, (int, float)) or not 1 <= interval <= 60_000):
         return f"{name}.interval_ms must be a number between 1 and 60000, found {interval!r}"
+    urls = options.get("url")
+    urls = [urls] if isinstance(urls, str) else urls
+    if urls is not None and not (isinstance(urls, list) and urls and all(
+            isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls)):
+        return f"{name}.url must be an http:// address or a list of them, found {options['url']!r}"
     return None
 
 

@@ -75,6 +75,7 @@ class TransformersLLM(Workload):
         dtype_name, why = choose_dtype(self.params["dtype"], self.device.split(":")[0],
                                        tu.capability(self.device))
         torch.manual_seed(self.params.get("seed") or 0)
+        self._import_model_code()
         t0 = time.perf_counter()
         self.model, self.tokenizer, source = self._load(tu.torch_dtype(dtype_name))
         self.model.to(self.device).eval()
@@ -88,6 +89,18 @@ class TransformersLLM(Workload):
                 "architecture": getattr(cfg, "model_type", None), "vocab_size": cfg.vocab_size,
                 "tokenizer": "model tokenizer" if self.tokenizer else "byte ids (no tokenizer with dummy weights)",
                 **tu.device_facts(self.device)}
+
+    def _import_model_code(self) -> None:
+        """Import transformers (and, with dummy weights, the architecture's modeling code) before the clock
+        starts: `load_s` is the model's load, not the library's first import in this process (seconds)."""
+        from transformers import AutoConfig, AutoModelForCausalLM  # noqa: F401
+        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+        if self.params.get("weights") == "dummy":
+            from .architectures import resolve
+
+            cfg = resolve(self.params["architecture"])
+            MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
 
     def _load(self, dtype: Any) -> tuple[Any, Any, str]:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer

@@ -47,6 +47,33 @@ def _keep_alive_ok(value: Any) -> str | None:
         "must be a duration like 5m, 1h or -1, or seconds as a number"
 
 
+# The server takes these beside the client's `ollama.Options` fields (api/types.go in Ollama).
+SERVER_ONLY_OPTIONS = ("min_p",)
+
+
+def check_options(options: dict[str, Any]) -> tuple[str, ...] | None:
+    """Option names and types, against the ollama client's `Options` model: a server ignores a name it
+    does not know (a typo in num_ctx would silently benchmark the default context)."""
+    try:
+        import ollama
+        import pydantic
+    except ImportError:  # the backend says it is unavailable; nothing to check against
+        return None
+    known = [*ollama.Options.model_fields, *SERVER_ONLY_OPTIONS]
+    for key in options:
+        if key not in known:
+            from ..schema import suggest
+
+            return ("options", f"unknown Ollama option `{key}`",
+                    suggest(str(key), known) or "see PARAMETER in Ollama's Modelfile docs")
+    try:
+        ollama.Options(**{k: v for k, v in options.items() if k not in SERVER_ONLY_OPTIONS})
+    except pydantic.ValidationError as exc:
+        err = exc.errors()[0]
+        return ("options", f"{err['loc'][0]}: {err['msg'][0].lower()}{err['msg'][1:]}, found {err['input']!r}")
+    return None
+
+
 class OllamaLLM(Workload):
     """Streaming generate (or chat) against an Ollama server, warm or cold, one or N requests."""
 
@@ -71,6 +98,9 @@ class OllamaLLM(Workload):
             return ("model", "needs `model` (an Ollama model name such as llama3.2:3b)")
         if "num_predict" in (params.get("options") or {}):
             return ("options", "`options.num_predict` is set from `max_tokens`", "use max_tokens")
+        problem = check_options(params.get("options") or {})
+        if problem:
+            return problem
         num_ctx = (params.get("options") or {}).get("num_ctx")
         if isinstance(num_ctx, int) and (params.get("prompt_tokens") or 0) + params["max_tokens"] > num_ctx:
             return ("prompt_tokens", f"prompt_tokens + max_tokens exceed options.num_ctx ({num_ctx}): "

@@ -111,8 +111,9 @@ def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
     for row in frame.to_dict("records"):
         row = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
         g = groups.get(row["group_id"], {})
-        row["provenance"] = g.get("provenance")
         row["published"] = g.get("published", False)
+        # the figures keep the analyzer's label (estimated where power or idle is); the row's `provenance`
+        # is set below to its data origin (measured/published), as in every other table
         row["_prov"] = {k: row.get("provenance") for k in ("marginal_per_mtok", "monthly_fixed",
                                                            "capacity_mtok_per_month", "breakeven_mtok_per_month",
                                                            "payback_months")}

@@ -115,7 +115,9 @@ def _cloud_rows(ctx: Any) -> list[dict[str, Any]]:
     for row in frame.to_dict("records"):
         row = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
         g = prov.get(row["group_id"], {})
-        row["_prov"] = {"cloud_per_audio_hour": row.get("provenance"), "local_per_audio_hour": row.get("provenance")}
+        # the cloud figure is a price × the characters per audio second (no power): their label
+        cloud = g.get("_prov", {}).get("chars_per_audio_s") or row.get("provenance")
+        row["_prov"] = {"cloud_per_audio_hour": cloud, "local_per_audio_hour": row.get("provenance")}
         row["published"] = g.get("published", False)
         out.append(row)
     return out

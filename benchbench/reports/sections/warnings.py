@@ -92,6 +92,6 @@ def _analysis_warnings(ctx: Any, add: Any) -> None:
 def _message(code: str, g: dict[str, Any]) -> str:
     if code == "far_below_roofline" and g.get("roofline_tok_s"):
         size = (g.get("model_size_bytes") or 0) / 1e9
-        return (f"decode at {g['roofline_pct']:.0f}% of the memory-bandwidth bound: {g['tg_tok_s']:.1f} of "
-                f"{g['roofline_tok_s']:.1f} tok/s ({g['memory_bandwidth_gbs']:g} GB/s ÷ {size:.1f} GB)")
+        return (f"decode at {g['roofline_pct']:.2g}% of the memory-bandwidth bound: {g['tg_tok_s']:.1f} of "
+                f"{g['roofline_tok_s']:.1f} tok/s ({g['memory_bandwidth_gbs']:g} GB/s ÷ {size:.3g} GB)")
     return code.replace("_", " ")
