@@ -92,7 +92,12 @@ def per_run_rows(ctx: Any, groups: list[dict[str, Any]]) -> dict[str, list[dict[
 
 
 def _num(value: Any) -> float | None:
-    return None if value is None or value != value else float(value)
+    """A finite float, or None for missing, NaN or non-numeric values (a hand-edited record)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number else None
 
 
 def first_run_penalty(rows: list[dict[str, Any]]) -> float | None:
