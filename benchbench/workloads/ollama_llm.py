@@ -14,14 +14,13 @@ from typing import Any
 from ..errors import ServerError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
+from .llm_common import PROMPT_KEYS, check_prompt, rate
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
     RetryableError,
     StreamClock,
-    aggregate,
-    check_failures,
+    fan_out,
     gpu_fraction,
     http_timeout,
     merge_warnings,
@@ -30,7 +29,6 @@ from .servers import (
     output_warnings,
     repetition,
     retried_request,
-    run_parallel,
     same_ollama_model,
     transport_errors,
     with_retries,
@@ -221,12 +219,7 @@ class OllamaLLM(Workload):
 
     # --- one iteration -------------------------------------------------------------------------
     def run_once(self, ctx: IterationContext) -> IterationResult:
-        n = int(self.params["concurrency"])
-        vary = bool(self.params["vary_prompt"])
-        prompts = [prompt_text(self.params, ctx.index * n + j, vary) for j in range(n)]
-        results = run_parallel(lambda j, stop: self._request(j, prompts[j], stop), n)
-        check_failures(results)
-        metrics = aggregate(results)
+        results, metrics = fan_out(self.params, ctx.index, self._request)
         placed = self._ps_entry()
         metrics.update({"gpu_fraction": self._placement(placed)["gpu_fraction"]})
         if self.params["load"] == "cold":

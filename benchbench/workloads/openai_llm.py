@@ -19,22 +19,20 @@ from typing import Any
 from ..errors import ServerError, UserError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
+from .llm_common import PROMPT_KEYS, check_prompt, rate
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
     RetryableError,
     StreamClock,
-    aggregate,
-    check_failures,
     error_text,
+    fan_out,
     http_timeout,
     merge_warnings,
     output_warnings,
     public_url,
     repetition,
     retried_request,
-    run_parallel,
     scrub,
     transport_errors,
     with_retries,
@@ -165,12 +163,7 @@ class OpenAILLM(Workload):
 
     # --- one iteration -------------------------------------------------------------------------
     def run_once(self, ctx: IterationContext) -> IterationResult:
-        n = int(self.params["concurrency"])
-        vary = bool(self.params["vary_prompt"])
-        prompts = [prompt_text(self.params, ctx.index * n + j, vary) for j in range(n)]
-        results = run_parallel(lambda j, stop: self._request(j, prompts[j], stop), n)
-        check_failures(results)
-        metrics = aggregate(results)
+        results, metrics = fan_out(self.params, ctx.index, self._request)
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
             values = [r["metrics"].get(key) for r in results]
             metrics[key] = sum(values) if all(v is not None for v in values) else None

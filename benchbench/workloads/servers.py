@@ -247,6 +247,20 @@ def run_parallel(fn: Callable[[int, threading.Event], Any], n: int) -> list[Any]
     return [f.exception() or f.result() for f in futures]
 
 
+def fan_out(params: dict[str, Any], index: int,
+            request: Callable[[int, str, threading.Event], dict[str, Any]]) -> tuple[list[dict[str, Any]], dict]:
+    """One iteration's `concurrency` requests (each with its own prompt), started together.
+    Returns the per-request results and their aggregate metrics; any failure raises ServerError."""
+    from .llm_common import prompt_text
+
+    n = int(params["concurrency"])
+    vary = bool(params["vary_prompt"])
+    prompts = [prompt_text(params, index * n + j, vary) for j in range(n)]
+    results = run_parallel(lambda j, stop: request(j, prompts[j], stop), n)
+    check_failures(results)
+    return results, aggregate(results)
+
+
 def check_failures(results: list[Any]) -> None:
     """Raise one ServerError when any request of the iteration failed."""
     failed = [r for r in results if isinstance(r, BaseException)]
