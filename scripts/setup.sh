@@ -28,6 +28,8 @@ install_apt() {
 python=${PYTHON:-python3}
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { say "benchbench needs Python 3.11 or newer"; exit 2; }
 if [ -z "${VIRTUAL_ENV:-}" ]; then
+  # Debian and Ubuntu split venv/ensurepip out of the interpreter package.
+  "$python" -c 'import ensurepip, venv' 2>/dev/null || install_apt python3-venv
   [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
   # shellcheck disable=SC1091
   source .venv/bin/activate
