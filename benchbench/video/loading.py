@@ -127,7 +127,7 @@ def encode_prompt(model: Path, prompt: str, choice: PrecisionChoice, devices: li
         encoder.to(devices[0])
     tokenizer = AutoTokenizer.from_pretrained(model, subfolder="tokenizer")
     load_s = time.perf_counter() - t0
-    where = sorted({str(v) for v in (getattr(encoder, "hf_device_map", None) or {"": devices[0]}).values()})
+    where = _placed_on(encoder, devices[0])
     pipe = LTX2Pipeline(scheduler=None, vae=None, audio_vae=None, text_encoder=encoder, tokenizer=tokenizer,
                         connectors=None, transformer=None, vocoder=None)
     with torch.inference_mode():
@@ -139,6 +139,12 @@ def encode_prompt(model: Path, prompt: str, choice: PrecisionChoice, devices: li
         torch.cuda.empty_cache()
     return embeds, mask, {"text_encoder_load_s": load_s, "text_encoder_devices": where,
                           "text_encoder_dtype": choice.text_encoder}
+
+
+def _placed_on(encoder: Any, default: str) -> list[str]:
+    """The devices holding the encoder's weights; accelerate's device map names GPUs by bare index."""
+    placed = getattr(encoder, "hf_device_map", None) or {"": default}
+    return sorted({f"cuda:{v}" if isinstance(v, int) else str(v) for v in placed.values()})
 
 
 def _device_map(devices: list[str]) -> dict[str, Any]:
