@@ -20,6 +20,7 @@ from .servers import (
     SERVER_KEYS,
     RetryableError,
     StreamClock,
+    StreamingRequests,
     fan_out,
     gpu_fraction,
     http_timeout,
@@ -28,7 +29,6 @@ from .servers import (
     one_line,
     output_warnings,
     repetition,
-    retried_request,
     same_ollama_model,
     transport_errors,
     with_retries,
@@ -72,7 +72,7 @@ def check_options(options: dict[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
-class OllamaLLM(Workload):
+class OllamaLLM(StreamingRequests, Workload):
     """Streaming generate (or chat) against an Ollama server, warm or cold, one or N requests."""
 
     kind = "llm"
@@ -230,12 +230,6 @@ class OllamaLLM(Workload):
             raw["ps"] = {"size": int(placed.size or 0), "size_vram": int(placed.size_vram or 0),
                          "context_length": placed.context_length}
         return IterationResult(metrics, raw=raw, warnings=merge_warnings([r["warnings"] for r in results]))
-
-    def _request(self, j: int, prompt: str, stop: threading.Event) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            with self._errors():
-                return self._stream(self.clients[j], prompt, stop)
-        return retried_request(attempt, self.params)
 
     def _stream(self, client: Any, prompt: str, stop: threading.Event) -> dict[str, Any]:
         kwargs = {"model": self.model, "options": self._options(), "stream": True,

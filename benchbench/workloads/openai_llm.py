@@ -25,6 +25,7 @@ from .servers import (
     SERVER_KEYS,
     RetryableError,
     StreamClock,
+    StreamingRequests,
     error_text,
     fan_out,
     http_timeout,
@@ -32,7 +33,6 @@ from .servers import (
     output_warnings,
     public_url,
     repetition,
-    retried_request,
     scrub,
     transport_errors,
     with_retries,
@@ -58,7 +58,7 @@ def _env_name_ok(value: Any) -> str | None:
     return None
 
 
-class OpenAILLM(Workload):
+class OpenAILLM(StreamingRequests, Workload):
     """Streaming /v1/chat/completions or /v1/completions, one or N requests in flight."""
 
     kind = "llm"
@@ -170,12 +170,6 @@ class OpenAILLM(Workload):
         raw = {"requests": [{k: r[k] for k in ("metrics", "model", "usage", "timings", "finish_reason",
                                                "text_head", "repetition")} for r in results]}
         return IterationResult(metrics, raw=raw, warnings=merge_warnings([r["warnings"] for r in results]))
-
-    def _request(self, j: int, prompt: str, stop: threading.Event) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            with self._errors():
-                return self._stream(self.clients[j], prompt, stop)
-        return retried_request(attempt, self.params)
 
     @contextmanager
     def _errors(self) -> Any:

@@ -117,6 +117,17 @@ def retried_request(call: Callable[[], dict[str, Any]], params: dict[str, Any]) 
     return result
 
 
+class StreamingRequests:
+    """Mixin for server backends: `_request` = one streamed request through the backend's own
+    `_errors()` translation and `_stream()`, retried as the workload's settings say."""
+
+    def _request(self, j: int, prompt: str, stop: threading.Event) -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
+            with self._errors():  # type: ignore[attr-defined]
+                return self._stream(self.clients[j], prompt, stop)  # type: ignore[attr-defined]
+        return retried_request(attempt, self.params)  # type: ignore[attr-defined]
+
+
 class StreamClock:
     """Client-side stream timing: request sent, each chunk that carries text, end of stream."""
 
