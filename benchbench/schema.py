@@ -24,6 +24,7 @@ class Field:
     choices: tuple | None = None
     doc: str = ""
     path: bool = False  # a file path, resolved relative to the suite file
+    nested: Mapping[str, Field] | None = None   # a mapping value is checked key by key (no defaults filled)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def require_mapping(data: Any, where: Where, what: str) -> Mapping:
 def check_value(data: Mapping, key: str, value: Any, spec: Field, where: Where) -> Any:
     """Type, choices and the custom check of one value; returns it (ints promoted where floats)."""
     line = line_of(data, key)
+    if spec.nested is not None and isinstance(value, Mapping):
+        return validate_nested(value, spec.nested, where.nested(key), f"`{where.field(key)}`", spec.check)
     if not type_ok(value, spec.types):
         raise UserError(f"must be {describe_types(spec.types)}, found {value!r}", file=where.file,
                         line=line, field=where.field(key), hint=_number_hint(value, spec.types))
@@ -133,6 +136,20 @@ def validate(data: Any, fields: Mapping[str, Field], where: Where, what: str,
     for key in data:
         if key not in fields:
             out[key] = data[key]
+    return out
+
+
+def validate_nested(data: Mapping, fields: Mapping[str, Field], where: Where, what: str,
+                    check: Check | None = None) -> dict[str, Any]:
+    """A nested mapping (e.g. `load:`): known keys, each value checked; only the keys given are kept
+    (their defaults belong to whoever reads them). `check` sees the whole mapping afterwards."""
+    for key in data:
+        if key not in fields:
+            raise unknown_key(data, key, list(fields), where)
+    out = {str(k): check_value(data, k, v, fields[k], where) for k, v in data.items() if v is not None}
+    problem = check(out) if check is not None else None
+    if problem:
+        raise UserError(problem, file=where.file, line=line_of(data), field=where.prefix.rstrip(".") or None)
     return out
 
 

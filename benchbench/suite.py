@@ -241,9 +241,12 @@ def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> 
     forbidden = {"name", "kind", "backend", "matrix"}
     for key, values in matrix.items():
         key = str(key)
-        top_key = key.split(".", 1)[0]
-        if key in forbidden or (top_key not in fields) or ("." in key and top_key != "options"):
-            allowed = [k for k in fields if k not in forbidden] + ["options.<name>"]
+        top_key, _, sub = key.partition(".")
+        nested = fields[top_key].nested if top_key in fields else None
+        if key in forbidden or (top_key not in fields) or (sub and top_key != "options" and (
+                nested is None or sub not in nested)):
+            allowed = [k for k in fields if k not in forbidden] + ["options.<name>"] + [
+                f"{k}.{n}" for k, f in fields.items() if f.nested for n in f.nested]
             raise unknown_key(raw, key, allowed, mwhere)
         if not isinstance(values, list) or not values:
             raise UserError("matrix values must be a non-empty list", file=where.file,
@@ -252,10 +255,11 @@ def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> 
         if len({repr(v) for v in values}) != len(values):
             raise UserError("matrix values repeat", file=where.file, line=line_of(raw, key),
                             field=mwhere.field(key))
-        if "." not in key:
+        if "." not in key or nested is not None:
+            spec = fields[key] if "." not in key else nested[sub]   # type: ignore[index]
             for value in values:
                 from .schema import check_value
-                check_value(raw, key, value, fields[key], mwhere)
+                check_value(raw, key, value, spec, mwhere)
         axes[key] = list(values)
     return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
 
@@ -263,9 +267,10 @@ def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> 
 def _apply(params: dict[str, Any], combo: dict[str, Any]) -> dict[str, Any]:
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in params.items()}
     for key, value in combo.items():
-        if key.startswith("options."):
-            out.setdefault("options", {})
-            out["options"] = {**(out["options"] or {}), key.split(".", 1)[1]: value}
+        top, dot, sub = key.partition(".")
+        if dot:   # options.num_ctx, load.concurrency: set one key of a mapping
+            base = out.get(top) if isinstance(out.get(top), dict) else {}
+            out[top] = {**base, sub: value}
         else:
             out[key] = value
     return out
