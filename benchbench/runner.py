@@ -190,6 +190,7 @@ class Runner:
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
+        dropped = [it for it in record["iterations"] if it.get("error")]
         record["iterations"] = [it for it in record["iterations"] if not it.get("error")]
         record["errors"] = []
         record["status"] = "interrupted"
@@ -197,6 +198,8 @@ class Runner:
             rerun = spec.warmups if any(i >= spec.warmups for i in todo) and not all(
                 i in todo for i in range(spec.warmups)) else 0
             record["resumes"].append({"at": utc_now(), "missing": todo, "warmups_rerun": rerun})
+            if dropped:   # redone now; what they had finished stays on record
+                record["resumes"][-1]["replaced"] = dropped
         else:
             rerun = 0
         workload: Workload | None = None
@@ -271,7 +274,7 @@ class Runner:
 
     def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
              index: int, warmup: bool) -> dict[str, Any]:
-        ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}")
+        ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}", energy=monitor.energy)
         if hasattr(monitor, "mark"):
             monitor.mark()
         started = utc_now()
@@ -279,14 +282,29 @@ class Runner:
         try:
             result = workload.run_once(ctx)
             error = None
-        except Interrupted:
+        except Interrupted as exc:
+            partial = getattr(exc, "partial_result", None)
+            if partial is not None:   # keep what finished (e.g. a load point's finished requests)
+                it = self._iteration(index, warmup, started, t0, time.monotonic(), monitor, partial,
+                                     f"interrupted: {exc}")
+                it["interrupted"] = True
+                record["iterations"].append(it)
             raise
         except BenchError as exc:
             result, error = None, str(exc)
-        t1 = time.monotonic()
+        return self._iteration(index, warmup, started, t0, time.monotonic(), monitor, result, error)
+
+    @staticmethod
+    def _iteration(index: int, warmup: bool, started: str, t0: float, t1: float, monitor: Any,
+                   result: Any, error: str | None) -> dict[str, Any]:
+        w0, w1 = result.window_s if result is not None and result.window_s else (t0, t1)
         it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
                               "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
-                              "metrics": {}, "energy": monitor.energy(t0, t1)}
+                              "metrics": {}, "energy": monitor.energy(w0, w1)}
+        if (w0, w1) != (t0, t1):
+            it["energy_window"] = {"mono_start_s": w0, "mono_end_s": w1, "duration_s": w1 - w0}
+        if result is not None and result.points is not None:
+            it["load_points"] = clean_floats(result.points)
         if result is not None:
             it["metrics"] = clean_floats(result.metrics)
             if result.raw:

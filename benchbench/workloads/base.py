@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,6 +37,8 @@ class IterationContext:
     warmup: bool
     artifact_dir: Path          # the folder of the record; artifacts go beside it
     artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
+    # energy over [t0, t1] (time.monotonic(), the power samples' clock): {channel: {joules, avg_w, source}}
+    energy: Callable[[float, float], dict[str, Any]] | None = None
 
     def artifact_path(self, suffix: str) -> Path:
         self.artifact_dir.mkdir(parents=True, exist_ok=True)   # a new run's folder exists only after its first save
@@ -50,6 +53,10 @@ class IterationResult:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
+    # the measured window (time.monotonic()) when it is not the whole iteration, e.g. a load test's
+    # steady state: the iteration's energy is integrated over it
+    window_s: tuple[float, float] | None = None
+    points: list[dict[str, Any]] | None = None           # a load sweep's load points (record: load_points)
 
 
 class Workload(ABC):

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ServerError
+from ..load.config import LOAD_FIELDS, LOAD_KEYS
+from ..load.config import check_params as check_load
+from ..load.hook import LoadCapable
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import PROMPT_KEYS, check_prompt, rate
@@ -72,7 +75,7 @@ def check_options(options: dict[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
-class OllamaLLM(StreamingRequests, Workload):
+class OllamaLLM(LoadCapable, StreamingRequests, Workload):
     """Streaming generate (or chat) against an Ollama server, warm or cold, one or N requests."""
 
     kind = "llm"
@@ -85,7 +88,9 @@ class OllamaLLM(StreamingRequests, Workload):
         **SERVER_KEYS,
         "host": Field((str,), doc="Ollama server URL; default OLLAMA_HOST or http://localhost:11434"),
         "api": Field((str,), default="generate", choices=("generate", "chat")),
-        "load": Field((str,), default="warm", choices=("warm", "cold")),
+        **LOAD_KEYS,
+        "load": Field((str, dict), default="warm", choices=("warm", "cold"), nested=LOAD_FIELDS,
+                      doc="warm, cold, or a load test: {concurrency: N} / {request_rate: R} / {mode: sweep}"),
         "keep_alive": Field((str, int, float), check=_keep_alive_ok),
         "think": Field((bool,), doc="thinking models: turn thinking on or off"),
     }
@@ -94,6 +99,9 @@ class OllamaLLM(StreamingRequests, Workload):
     def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
         if not params.get("model"):
             return ("model", "needs `model` (an Ollama model name such as llama3.2:3b)")
+        problem = check_load(params)
+        if problem:
+            return problem
         if "num_predict" in (params.get("options") or {}):
             return ("options", "`options.num_predict` is set from `max_tokens`", "use max_tokens")
         problem = check_options(params.get("options") or {})
@@ -141,7 +149,9 @@ class OllamaLLM(StreamingRequests, Workload):
         self.placement = self._placement(placed)
         if self.params["load"] == "cold":
             self._unload()
-        return {"server": "ollama", "server_url": self.url, "server_version": version,
+        load = self.start_load("ollama", self.url, self.model, {}, self.timeout_s, self.url) \
+            if self.under_load else {}
+        return {**load, "server": "ollama", "server_url": self.url, "server_version": version,
                 "api": self.params["api"], "load": self.params["load"],
                 "load_s": load_s, "model_was_loaded": was_loaded,
                 **self._model_facts(show, entry), **self.placement}
@@ -219,6 +229,8 @@ class OllamaLLM(StreamingRequests, Workload):
 
     # --- one iteration -------------------------------------------------------------------------
     def run_once(self, ctx: IterationContext) -> IterationResult:
+        if self.under_load:
+            return self.load_iteration(ctx)
         results, metrics = fan_out(self.params, ctx.index, self._request)
         placed = self._ps_entry()
         metrics.update({"gpu_fraction": self._placement(placed)["gpu_fraction"]})

@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import ServerError, UserError
+from ..load.config import LOAD_KEYS
+from ..load.config import check_params as check_load
+from ..load.hook import LoadCapable
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import PROMPT_KEYS, check_prompt, rate
@@ -58,7 +61,7 @@ def _env_name_ok(value: Any) -> str | None:
     return None
 
 
-class OpenAILLM(StreamingRequests, Workload):
+class OpenAILLM(LoadCapable, StreamingRequests, Workload):
     """Streaming /v1/chat/completions or /v1/completions, one or N requests in flight."""
 
     kind = "llm"
@@ -69,6 +72,7 @@ class OpenAILLM(StreamingRequests, Workload):
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,
+        **LOAD_KEYS,
         "base_url": Field((str,), required=True, check=_base_url_ok,
                           doc="the API root, e.g. http://localhost:8080/v1"),
         "api": Field((str,), default="chat", choices=("chat", "completions")),
@@ -80,6 +84,9 @@ class OpenAILLM(StreamingRequests, Workload):
     def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
         if not params.get("model"):
             return ("model", "needs `model` (the model name the server serves)")
+        problem = check_load(params)
+        if problem:
+            return problem
         options = params.get("options") or {}
         for key in RESERVED:
             if key in options:
@@ -98,7 +105,8 @@ class OpenAILLM(StreamingRequests, Workload):
     def plan(self) -> dict[str, Any]:
         env = self.params.get("api_key_env")
         key = "none" if not env else (f"${env} (set)" if os.environ.get(env) else f"${env} (NOT SET)")
-        return {"endpoint": self._endpoint(), "api_key": key, "concurrency": self.params["concurrency"]}
+        return {"endpoint": self._endpoint(), "api_key": key, "concurrency": self.params["concurrency"],
+                **({"load": self.params["load"]} if self.under_load else {})}
 
     def _endpoint(self) -> str:
         path = "chat/completions" if self.params["api"] == "chat" else "completions"
@@ -118,6 +126,9 @@ class OpenAILLM(StreamingRequests, Workload):
                                  "api_key_env": self.params.get("api_key_env")}
         facts.update(self._model_facts())
         facts["server_version"] = self._server_version()
+        if self.under_load:
+            facts.update(self.start_load("openai", self.base, self.model, headers, self.timeout_s,
+                                         re.sub(r"/v1$", "", self.base)))
         return facts
 
     def _api_key(self) -> str | None:
@@ -163,6 +174,8 @@ class OpenAILLM(StreamingRequests, Workload):
 
     # --- one iteration -------------------------------------------------------------------------
     def run_once(self, ctx: IterationContext) -> IterationResult:
+        if self.under_load:
+            return self.load_iteration(ctx)
         results, metrics = fan_out(self.params, ctx.index, self._request)
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
             values = [r["metrics"].get(key) for r in results]
