@@ -89,7 +89,7 @@ def check_value(data: Mapping, key: str, value: Any, spec: Field, where: Where) 
     """Type, choices and the custom check of one value; returns it (ints promoted where floats)."""
     line = line_of(data, key)
     if spec.nested is not None and isinstance(value, Mapping):
-        return validate_nested(value, spec.nested, where.nested(key), f"`{where.field(key)}`", spec.check)
+        return validate_nested(value, spec.nested, where.nested(key), f"`{where.field(key)}`")
     if not type_ok(value, spec.types):
         raise UserError(f"must be {describe_types(spec.types)}, found {value!r}", file=where.file,
                         line=line, field=where.field(key), hint=_number_hint(value, spec.types))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
 import subprocess
 import sys
@@ -104,7 +103,7 @@ class _Server:
                 raw = await reader.readexactly(length) if length else b""
                 body = json.loads(raw) if raw else {}
                 await self.route(method, path.split("?")[0], body, writer, t_recv)
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
             pass
         finally:
             writer.close()

@@ -25,7 +25,7 @@ DEFAULT_PERCENTILE = 90.0
 def _rate_ok(value: Any) -> str | None:
     """A positive number, or inf (`.inf` or "inf"): everything at once."""
     if isinstance(value, str):
-        return None if value.strip().lower() in ("inf", "infinity") else \
+        return None if value.strip().lower() in ("inf", ".inf", "infinity") else \
             f"must be a number of requests per second or inf, found {value!r}"
     if value != value:
         return f"must be a number, found {value!r}"
@@ -183,6 +183,10 @@ def check_params(params: dict[str, Any]) -> tuple[str, ...] | None:
         problem = _check_dist(lengths.get(key))
         if problem:
             return ("prompt_lengths", f"{key}: {problem[0]}", *problem[1:])
+    if params.get("prompts_file"):
+        from .prompts import read_jsonl   # raises the file's own file:line: field: error
+
+        read_jsonl(params["prompts_file"])
     if isinstance(params.get("concurrency"), int) and params["concurrency"] > 1:
         return ("concurrency", "`concurrency` runs parallel requests without a load test",
                 "with a load block use load.concurrency")
@@ -208,7 +212,7 @@ def _check_load(block: dict[str, Any]) -> tuple[str, ...] | None:
         if extra:
             return (f"`{extra[0]}` applies to an open loop (request_rate) or a sweep",)
     if block.get("burstiness") is not None and block.get("arrival", "gamma") != "gamma":
-        return ("`burstiness` needs `arrival: gamma`",)
+        return ("`burstiness` needs `arrival: gamma` (leave arrival out and it is implied)",)
     if block.get("points") is not None and inferred != "sweep":
         return ("`points` applies to `mode: sweep`",)
     duration, ramp = block.get("duration_s"), (block.get("ramp_up_s") or 0) + (block.get("cool_down_s") or 0)
@@ -253,7 +257,7 @@ def load_config(params: dict[str, Any]) -> LoadConfig:
     default_arrival = "constant" if mode == "sweep" else "poisson"   # GuideLLM's sweep / vLLM's rate
     return LoadConfig(
         mode=mode, concurrency=block.get("concurrency"), request_rate=rate_value(block.get("request_rate")),
-        arrival=block.get("arrival") or default_arrival, burstiness=float(block.get("burstiness") or 1.0),
+        arrival=block.get("arrival") or ("gamma" if block.get("burstiness") is not None else default_arrival), burstiness=float(block.get("burstiness") or 1.0),
         max_concurrency=block.get("max_concurrency"), requests=block.get("requests"),
         duration_s=block.get("duration_s"), ramp_up_s=float(block.get("ramp_up_s") or 0.0),
         cool_down_s=float(block.get("cool_down_s") or 0.0),
