@@ -194,14 +194,14 @@ class Runner:
         record["iterations"] = [it for it in record["iterations"] if not it.get("error")]
         record["errors"] = []
         record["status"] = "interrupted"
+        rerun = 0
         if len(todo) < total:
             rerun = spec.warmups if any(i >= spec.warmups for i in todo) and not all(
                 i in todo for i in range(spec.warmups)) else 0
+        if len(todo) < total or dropped:
             record["resumes"].append({"at": utc_now(), "missing": todo, "warmups_rerun": rerun})
             if dropped:   # redone now; what they had finished stays on record
                 record["resumes"][-1]["replaced"] = dropped
-        else:
-            rerun = 0
         workload: Workload | None = None
         self.progress.start_workload(spec.name, total, total - len(todo))
         try:

@@ -286,8 +286,18 @@ class Pool:
                 raise
         raise AssertionError("unreachable")
 
-    async def _acquire(self) -> tuple[_Conn, bool]:
-        while self.idle:
+    async def warm(self, n: int) -> None:
+        """Open up to n idle connections ahead (so the first requests do not pay for the connect)."""
+        async def one() -> None:
+            conn, _ = await self._acquire(fresh=True)
+            self._release(conn)
+        results = await asyncio.gather(*(one() for _ in range(max(0, n - len(self.idle)))), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed and len(failed) == len(results):
+            raise failed[0]
+
+    async def _acquire(self, fresh: bool = False) -> tuple[_Conn, bool]:
+        while self.idle and not fresh:
             conn = self.idle.pop()
             if not conn.closed:
                 self.busy.add(conn)
