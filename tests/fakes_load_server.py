@@ -169,7 +169,7 @@ class _Server:
         self.counters["predicted"] += n
         self.counters["requests"] += 1
         self.log.append({"recv_s": t_recv, "admitted_s": t_adm, "first_s": first, "last_s": last, "n": n,
-                         "prompt_tokens": prompt_tokens})
+                         "prompt_tokens": prompt_tokens, "tag": prompt_tag(body)})
 
     def _piece(self, ollama: bool, chat: bool, body: dict[str, Any], text: str) -> bytes:
         if ollama:
@@ -265,6 +265,13 @@ def count_prompt(body: dict[str, Any], chat: bool) -> int:
     if chat:
         return sum(len(str(m.get("content", "")).split()) for m in body.get("messages") or [])
     return len(str(body.get("prompt", "")).split())
+
+
+def prompt_tag(body: dict[str, Any]) -> str:
+    """The first 24 characters of the prompt (benchbench's `[nonce-index]` prefix)."""
+    messages = body.get("messages")
+    text = messages[0].get("content", "") if messages else body.get("prompt", "")
+    return str(text)[:24]
 
 
 def _chunk(data: bytes) -> bytes:

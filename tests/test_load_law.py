@@ -180,3 +180,35 @@ def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path
     assert rec["status"] == "complete" and rec["iterations"][0]["metrics"]["completed"] == 40
     assert rec["resumes"][-1]["replaced"][0]["interrupted"]              # what finished stays on record
     assert len(list((tmp_path / "r").rglob("*.requests.csv"))) == 2      # nothing overwritten
+
+
+def test_report_puts_machines_on_one_chart_and_marks_the_knee(tmp_path: Path, cli) -> None:
+    law = Law(slots=8, ttft0_s=0.05, step0_s=0.010, step_per_seq_s=0.004)
+    with LawServer(law) as server:
+        entry = base_entry(server.url, load={"requests": 4}, matrix={"load.concurrency": [1, 2, 4]},
+                           slo={"tpot_s": 0.0195})           # step(1)=14 ms, step(2)=18 ms, step(4)=26 ms
+        entry["prompt_lengths"] = {"input": 10, "output": 8}
+        code, _, err = cli("run", write_suite(tmp_path, entry), "--results", tmp_path / "r")
+        assert code == 0, err
+    for path in list((tmp_path / "r").rglob("*.json")):     # the same records as if from a second machine
+        rec = json.loads(path.read_text())
+        rec["machine"]["name"], rec["run_id"] = "second-box", rec["run_id"] + "-b"
+        (tmp_path / "r" / f"{rec['run_id']}.json").write_text(json.dumps(rec))
+    from benchbench.reports.build import build_report
+    from benchbench.reports.plots import render
+
+    report = build_report([tmp_path / "r"], reference=False)
+    section = report.section("load")
+    assert section is not None
+    table = section.tables()[0]
+    assert len(table.rows) == 6 and {r["machine"] for r in table.rows} == {"second-box", table.rows[0]["machine"]} | \
+        {r["machine"] for r in table.rows}
+    knees = [r for r in table.rows if r["knee"]]
+    assert len(knees) == 2 and all(r["concurrency"] == 2 for r in knees)    # 18 ms ≤ 19.5 ms < 26 ms
+    names = [c.name for c in section.charts()]
+    assert any("latency-vs-throughput" in n for n in names) and any("energy-vs-load" in n for n in names)
+    for chart in section.charts():
+        assert render(chart, "svg").startswith(b"<?xml")
+    code, _, err = cli("report", tmp_path / "r", "-o", tmp_path / "report.html", "--no-reference")
+    assert code == 0, err
+    assert "Load tests" in (tmp_path / "report.html").read_text()
