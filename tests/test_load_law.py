@@ -51,7 +51,6 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
     with LawServer(LAW) as server:
         entry = base_entry(server.url, load={"requests": 4}, matrix={"load.concurrency": [1, 2, 4]},
                            slo={"ttft_s": 0.5, "tpot_s": 0.030})
-        entry["load"] = {"requests": 4}
         code, out, err = cli("run", write_suite(tmp_path, entry), "--results", tmp_path / "r")
         assert code == 0, err
         # requests per point: 4 per user, so every user runs four full cycles
@@ -78,8 +77,7 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         assert m["j_per_output_token"] == pytest.approx(100 / m["output_tok_s"])
         assert m["load_w"] == pytest.approx(100)
         # per-request rows beside the record, the server's own counts in them
-        rows = read_rows(Path(rec["_path"] if "_path" in rec else "") if False else
-                         next((tmp_path / "r").rglob(it["artifacts"][0])))
+        rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
         assert len(rows) == 4 and all(r["output_tokens"] == OUTPUT and r["input_tokens"] == PROMPT for r in rows)
         assert all(r["server_tpot_s"] == pytest.approx(LAW.step(n), rel=TOL) for r in rows)
 

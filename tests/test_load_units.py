@@ -16,10 +16,9 @@ import yaml
 
 from benchbench.errors import UserError
 from benchbench.load.arrivals import arrival_times, ks_exponential
-from benchbench.load.config import SLO, load_config
+from benchbench.load.config import SLO, Dist, load_config
 from benchbench.load.http import Pool
 from benchbench.load.prompts import PromptSource, Tokenizer, read_jsonl, sample_length, set_path
-from benchbench.load.config import Dist
 from benchbench.load.rows import Row, read_rows, write_rows
 from benchbench.load.stats import concurrency, percentile, point_metrics
 from benchbench.suite import load_suite
@@ -45,7 +44,8 @@ def suite(tmp_path: Path, **entry) -> Path:
     ({"load": {"concurrency": 2, "request_rate": 1, "requests": 5}}, "workloads[0].load", "both"),
     ({"load": {"concurrency": 2}}, "workloads[0].load", "requests` or `duration_s"),
     ({"slo": {"ttft_s": 1}}, "workloads[0].slo", "needs a `load:` block"),
-    ({"load": {"request_rate": 2, "requests": 5, "burstiness": 0.5, "arrival": "poisson"}}, "workloads[0].load", "arrival: gamma"),
+    ({"load": {"request_rate": 2, "requests": 5, "burstiness": 0.5, "arrival": "poisson"}}, "workloads[0].load",
+     "arrival: gamma"),
     ({"load": {"concurrency": 2, "requests": 5}, "prompt_lengths": {"input": {"dist": "uniform", "min": 5}}},
      "workloads[0].prompt_lengths", "needs min and max"),
 ])

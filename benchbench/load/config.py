@@ -184,7 +184,7 @@ def check_params(params: dict[str, Any]) -> tuple[str, ...] | None:
         if problem:
             return ("prompt_lengths", f"{key}: {problem[0]}", *problem[1:])
     if params.get("prompts_file"):
-        from .prompts import read_jsonl   # raises the file's own file:line: field: error
+        from .prompts import read_jsonl  # raises the file's own file:line: field: error
 
         read_jsonl(params["prompts_file"])
     if isinstance(params.get("concurrency"), int) and params["concurrency"] > 1:
@@ -257,7 +257,8 @@ def load_config(params: dict[str, Any]) -> LoadConfig:
     default_arrival = "constant" if mode == "sweep" else "poisson"   # GuideLLM's sweep / vLLM's rate
     return LoadConfig(
         mode=mode, concurrency=block.get("concurrency"), request_rate=rate_value(block.get("request_rate")),
-        arrival=block.get("arrival") or ("gamma" if block.get("burstiness") is not None else default_arrival), burstiness=float(block.get("burstiness") or 1.0),
+        arrival=block.get("arrival") or ("gamma" if block.get("burstiness") is not None else default_arrival),
+        burstiness=float(block.get("burstiness") or 1.0),
         max_concurrency=block.get("max_concurrency"), requests=block.get("requests"),
         duration_s=block.get("duration_s"), ramp_up_s=float(block.get("ramp_up_s") or 0.0),
         cool_down_s=float(block.get("cool_down_s") or 0.0),

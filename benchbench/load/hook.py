@@ -34,7 +34,8 @@ class LoadCapable:
             tokenizer = None
         else:
             api = OpenAIApi(model, self.params)
-            wants_lengths = bool((self.params.get("prompt_lengths") or {}).get("input") or self.params.get("prompt_tokens"))
+            lengths = self.params.get("prompt_lengths") or {}
+            wants_lengths = bool(lengths.get("input") or self.params.get("prompt_tokens"))
             tokenizer = server_tokenizer(root_url, model, headers) if wants_lengths else None
         view = ServerView(root_url, kind, headers)
         self.load_test = LoadTest(self.params, api, url, headers, timeout_s, tokenizer, view)
