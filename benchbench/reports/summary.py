@@ -11,6 +11,8 @@ KEY_METRICS = {
     "tts": ("rtf", "gen_s", "audio_s"),
     "video": ("gen_s", "video_s", "fps"),
 }
+LOAD_METRICS = ("output_tok_s", "req_s", "ttft_p90_s", "tpot_p90_s", "goodput_req_s", "max_output_tok_s",
+                "knee_req_s")      # a load test (params.load): the point's aggregates, or a sweep's summary
 COLUMNS = ("machine", "workload", "backend", "model", "status", "n", "metrics", "warnings")
 
 
@@ -23,7 +25,9 @@ def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         wl = rec["workload"]
         kept = measured(rec.get("iterations", []))
         cells = []
-        for metric in KEY_METRICS.get(wl.get("kind"), ()):
+        keys = LOAD_METRICS if isinstance((wl.get("params") or {}).get("load"), dict) else \
+            KEY_METRICS.get(wl.get("kind"), ())
+        for metric in keys:
             st = summarize(metric_values(kept, metric))
             if st["n"]:
                 cells.append(f"{metric} {format_stat(st)}")

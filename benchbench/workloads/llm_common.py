@@ -38,9 +38,10 @@ def check_prompt(params: dict[str, Any]) -> tuple[str, ...] | None:
 DEFAULT_PROMPT = "Explain the Jevons paradox in three short paragraphs."
 
 
-def prompt_text(params: dict[str, Any], index: int = 0, vary: bool = True) -> str:
+def prompt_text(params: dict[str, Any], index: int = 0, vary: bool = True, nonce: str | None = None) -> str:
     """The prompt for iteration `index`; with `vary`, its first words differ per iteration so
-    servers cannot reuse a cached prefix."""
+    servers cannot reuse a cached prefix; `nonce` (a random value per run) makes them differ from
+    every other run's too (a server's prompt cache outlives a run)."""
     if params.get("prompt_tokens"):
         body = synthetic_words(int(params["prompt_tokens"]), seed=int(params.get("seed") or 0))
     elif params.get("prompt_file"):
@@ -49,6 +50,8 @@ def prompt_text(params: dict[str, Any], index: int = 0, vary: bool = True) -> st
         body = params.get("prompt") or DEFAULT_PROMPT
     if not vary:
         return body
+    if nonce is not None:
+        return f"[run {nonce}-{index}] {body}"
     return f"[run {index} #{random.Random(index * 7919 + 1).randrange(10**6):06d}] {body}"
 
 

@@ -231,7 +231,7 @@ class OllamaLLM(LoadCapable, StreamingRequests, Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         if self.under_load:
             return self.load_iteration(ctx)
-        results, metrics = fan_out(self.params, ctx.index, self._request)
+        results, metrics = fan_out(self.params, ctx.index, self._request, self.nonce)
         placed = self._ps_entry()
         metrics.update({"gpu_fraction": self._placement(placed)["gpu_fraction"]})
         if self.params["load"] == "cold":

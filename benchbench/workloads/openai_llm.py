@@ -176,7 +176,7 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         if self.under_load:
             return self.load_iteration(ctx)
-        results, metrics = fan_out(self.params, ctx.index, self._request)
+        results, metrics = fan_out(self.params, ctx.index, self._request, self.nonce)
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
             values = [r["metrics"].get(key) for r in results]
             metrics[key] = sum(values) if all(v is not None for v in values) else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import statistics
 import threading
 import time
@@ -120,6 +121,13 @@ def retried_request(call: Callable[[], dict[str, Any]], params: dict[str, Any]) 
 class StreamingRequests:
     """Mixin for server backends: `_request` = one streamed request through the backend's own
     `_errors()` translation and `_stream()`, retried as the workload's settings say."""
+
+    @property
+    def nonce(self) -> str:
+        """A random value of this run, in every prompt prefix (no other run's cache can serve them)."""
+        if getattr(self, "_nonce", None) is None:
+            self._nonce = secrets.token_hex(4)
+        return self._nonce
 
     def _request(self, j: int, prompt: str, stop: threading.Event) -> dict[str, Any]:
         def attempt() -> dict[str, Any]:
@@ -258,15 +266,15 @@ def run_parallel(fn: Callable[[int, threading.Event], Any], n: int) -> list[Any]
     return [f.exception() or f.result() for f in futures]
 
 
-def fan_out(params: dict[str, Any], index: int,
-            request: Callable[[int, str, threading.Event], dict[str, Any]]) -> tuple[list[dict[str, Any]], dict]:
+def fan_out(params: dict[str, Any], index: int, request: Callable[[int, str, threading.Event], dict[str, Any]],
+            nonce: str | None = None) -> tuple[list[dict[str, Any]], dict]:
     """One iteration's `concurrency` requests (each with its own prompt), started together.
     Returns the per-request results and their aggregate metrics; any failure raises ServerError."""
     from .llm_common import prompt_text
 
     n = int(params["concurrency"])
     vary = bool(params["vary_prompt"])
-    prompts = [prompt_text(params, index * n + j, vary) for j in range(n)]
+    prompts = [prompt_text(params, index * n + j, vary, nonce) for j in range(n)]
     results = run_parallel(lambda j, stop: request(j, prompts[j], stop), n)
     check_failures(results)
     return results, aggregate(results)
