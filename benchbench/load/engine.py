@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..workloads.servers import error_text
+from ..workloads.servers import error_text, scrub
 from .apis import Api, Stream
 from .arrivals import arrival_times
 from .http import HTTPFailure, Pool
@@ -94,8 +94,8 @@ class Engine:
     """Sends a load point's requests through `api` to the server at `url`."""
 
     def __init__(self, api: Api, url: str, source: PromptSource, headers: dict[str, str] | None = None,
-                 timeout_s: float = 600.0) -> None:
-        self.api, self.url, self.source = api, url, source
+                 timeout_s: float = 600.0, secret: str | None = None) -> None:
+        self.api, self.url, self.source, self.secret = api, url, source, secret
         self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.timeout_s = timeout_s
 
@@ -258,6 +258,8 @@ class _State:
             if slots is not None:
                 slots.release()
             self._finish(row, stream)
+            if row.error and self.e.secret:
+                row.error = scrub(row.error, self.e.secret)   # never the API key in rows or records
             self.rows.append(row)
 
     def _finish(self, row: Row, s: Stream) -> None:

@@ -26,7 +26,7 @@ class LoadCapable:
         return has_load(self.params)
 
     def start_load(self, kind: str, url: str, model: str, headers: dict[str, str], timeout_s: float,
-                   root_url: str) -> dict[str, Any]:
+                   root_url: str, secret: str | None = None) -> dict[str, Any]:
         """Build the load test (probing the server's tokenizer where lengths are asked); its facts."""
         self.primary_metrics = LOAD_PRIMARY
         if kind == "ollama":
@@ -38,7 +38,7 @@ class LoadCapable:
             wants_lengths = bool(lengths.get("input") or self.params.get("prompt_tokens"))
             tokenizer = server_tokenizer(root_url, model, headers) if wants_lengths else None
         view = ServerView(root_url, kind, headers)
-        self.load_test = LoadTest(self.params, api, url, headers, timeout_s, tokenizer, view)
+        self.load_test = LoadTest(self.params, api, url, headers, timeout_s, tokenizer, view, secret)
         return {"load": self.load_test.facts()}
 
     def load_iteration(self, ctx: IterationContext) -> IterationResult:

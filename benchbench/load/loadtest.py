@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Interrupted
+from ..errors import Interrupted, ServerError
 from ..workloads.base import IterationContext, IterationResult, RunWarning
 from .apis import Api
 from .config import LoadConfig, load_config
@@ -30,11 +30,11 @@ class LoadTest:
 
     def __init__(self, params: dict[str, Any], api: Api, url: str, headers: dict[str, str] | None = None,
                  timeout_s: float = 600.0, tokenizer: Tokenizer | None = None,
-                 view: ServerView | None = None) -> None:
+                 view: ServerView | None = None, secret: str | None = None) -> None:
         self.params = params
         self.cfg: LoadConfig = load_config(params)
         self.source = PromptSource(params, self.cfg, tokenizer=tokenizer)
-        self.engine = Engine(api, url, self.source, headers, timeout_s)
+        self.engine = Engine(api, url, self.source, headers, timeout_s, secret)
         self.view = view
         self.next_index = 0
 
@@ -69,6 +69,10 @@ class LoadTest:
             exc.partial = point   # type: ignore[attr-defined]
             exc.partial_result = _as_result(point)   # type: ignore[attr-defined]
             raise exc
+        if run.rows and point["metrics"]["completed"] == 0:
+            first = next((r.error for r in run.rows if r.error), "no answer")
+            raise ServerError(f"{plan.label}: every request failed ({len(run.rows)}; first: {first}); "
+                              f"rows in {point['requests_file']}")
         return point
 
     def _entry(self, run: PointRun, ctx: IterationContext, tag: str, before: Any) -> dict[str, Any]:

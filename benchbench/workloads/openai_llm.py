@@ -128,7 +128,7 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
         facts["server_version"] = self._server_version()
         if self.under_load:
             facts.update(self.start_load("openai", self.base, self.model, headers, self.timeout_s,
-                                         re.sub(r"/v1$", "", self.base)))
+                                         re.sub(r"/v1$", "", self.base), secret=self.key))
         return facts
 
     def _api_key(self) -> str | None:
