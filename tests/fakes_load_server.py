@@ -21,6 +21,7 @@ The server logs each generation (receipt, admission, first and last token, all t
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import os
 import subprocess
@@ -62,6 +63,23 @@ class Law:
         return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": e2e, "req_s": n / e2e, "output_tok_s": n * output_tokens / e2e}
 
 
+@dataclass
+class _Stream:
+    """One generation in progress: its next token is due at `due` (scheduled, not actual, times)."""
+
+    w: asyncio.StreamWriter
+    ollama: bool
+    chat: bool
+    body: dict[str, Any]
+    n: int
+    due: float
+    done: asyncio.Future[None]
+    k: int = 0
+    first: float | None = None
+    last: float | None = None
+    cancelled: bool = False
+
+
 class _Server:
     def __init__(self, law: Law, model: str) -> None:
         self.law, self.model = law, model
@@ -70,6 +88,10 @@ class _Server:
         self.log: list[dict[str, Any]] = []
         self.counters = {"prompt_tokens": 0, "predicted": 0, "requests": 0}
         self.fail_next: list[int] = []
+        self.heap: list[tuple[float, int, _Stream]] = []
+        self._seq = 0
+        self._ticker: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
 
     # --- admission -----------------------------------------------------------------------------
     async def admit(self) -> None:
@@ -142,34 +164,72 @@ class _Server:
         t_adm = loop.time()
         w.write(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nTransfer-Encoding: chunked\r\n\r\n"
                 % (b"application/x-ndjson" if ollama else b"text/event-stream"))
-        t = t_adm + self.law.prefill(prompt_tokens)
-        first = last = None
-        c = self.law.tokens_per_chunk
+        st = _Stream(w, ollama, chat, body, n, t_adm + self.law.prefill(prompt_tokens), loop.create_future())
+        self._schedule(st)
         try:
-            for start in range(0, n, c):
-                count = min(c, n - start)
-                if start:
-                    for _ in range(count):
-                        t += self.law.step(self.active)
-                delay = t - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                text = "".join(" " + WORDS[(start + k) % len(WORDS)] for k in range(count))
-                w.write(_chunk(self._piece(ollama, chat, body, text)))
-                last = loop.time()
-                first = first or last
+            await st.done
+            first, last = st.first, st.last
             w.write(_chunk(self._final(ollama, chat, body, n, prompt_tokens, finish, t_adm, first, last)))
             if not ollama:
                 w.write(_chunk(b"data: [DONE]\n\n"))
             w.write(b"0\r\n\r\n")
             await w.drain()
         finally:
+            st.cancelled = True
             self.release()
         self.counters["prompt_tokens"] += prompt_tokens
         self.counters["predicted"] += n
         self.counters["requests"] += 1
         self.log.append({"recv_s": t_recv, "admitted_s": t_adm, "first_s": first, "last_s": last, "n": n,
                          "prompt_tokens": prompt_tokens, "tag": prompt_tag(body)})
+
+    # --- one scheduler for every stream's tokens (cheap: no task switch per token) ---------------
+    def _schedule(self, st: _Stream) -> None:
+        self._seq += 1
+        heapq.heappush(self.heap, (st.due, self._seq, st))
+        if self._ticker is None or self._ticker.done():
+            self._ticker = asyncio.get_running_loop().create_task(self._tick())
+        elif st.due < self.heap[0][0] + 1e-9 or len(self.heap) == 1:
+            self._wake.set()
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.heap:
+            delay = self.heap[0][0] - loop.time()
+            if delay > 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                except TimeoutError:
+                    pass
+                continue
+            now = loop.time()
+            while self.heap and self.heap[0][0] <= now:
+                _, _, st = heapq.heappop(self.heap)
+                if not st.cancelled:
+                    self._emit(st, now)
+
+    def _emit(self, st: _Stream, now: float) -> None:
+        c = min(self.law.tokens_per_chunk, st.n - st.k)
+        text = "".join(" " + WORDS[(st.k + j) % len(WORDS)] for j in range(c))
+        try:
+            st.w.write(_chunk(self._piece(st.ollama, st.chat, st.body, text)))
+        except (ConnectionError, RuntimeError):
+            st.cancelled = True
+            if not st.done.done():
+                st.done.set_exception(ConnectionError("client went away"))
+            return
+        st.k += c
+        st.last = now
+        st.first = st.first or now
+        if st.k >= st.n:
+            if not st.done.done():
+                st.done.set_result(None)
+            return
+        step = self.law.step(self.active)
+        st.due += step * min(self.law.tokens_per_chunk, st.n - st.k)
+        self._seq += 1
+        heapq.heappush(self.heap, (st.due, self._seq, st))
 
     def _piece(self, ollama: bool, chat: bool, body: dict[str, Any], text: str) -> bytes:
         if ollama:
