@@ -210,3 +210,30 @@ def test_report_puts_machines_on_one_chart_and_marks_the_knee(tmp_path: Path, cl
     code, _, err = cli("report", tmp_path / "r", "-o", tmp_path / "report.html", "--no-reference")
     assert code == 0, err
     assert "Load tests" in (tmp_path / "report.html").read_text()
+
+
+def test_duration_bound_point_cancels_what_runs_past_it(tmp_path: Path, cli) -> None:
+    law = Law(slots=8, ttft0_s=0.05, step0_s=0.050, step_per_seq_s=0.0)      # 20 tok/s a stream
+    with LawServer(law) as server:
+        entry = base_entry(server.url, load={"concurrency": 2, "duration_s": 1.5, "ramp_up_s": 0.5})
+        entry["prompt_lengths"] = {"input": 10, "output": 100}             # 5 s a request: none finishes
+        code, _, err = cli("run", write_suite(tmp_path, entry, watts=None), "--results", tmp_path / "r")
+    assert code == 1, err                                                   # nothing completed: the point failed
+    it = records(tmp_path / "r")[0]["iterations"][0]
+    rows = read_rows(next((tmp_path / "r").rglob("*.requests.csv")))
+    assert [r["status"] for r in rows] == ["cancelled", "cancelled"]
+    assert all(18 <= r["chunks"] <= 32 for r in rows)                        # ~1.5 s of 20 tok/s each
+    assert "every request failed" in it["error"]
+
+
+def test_rate_inf_sends_everything_at_once_within_max_concurrency(tmp_path: Path, cli) -> None:
+    law = Law(slots=8, ttft0_s=0.30, step0_s=0.020, step_per_seq_s=0.0)
+    with LawServer(law) as server:
+        entry = base_entry(server.url, load={"request_rate": float("inf"), "requests": 8, "max_concurrency": 2})
+        entry["prompt_lengths"] = {"input": 10, "output": 10}
+        code, _, err = cli("run", write_suite(tmp_path, entry, watts=None), "--results", tmp_path / "r")
+        assert code == 0, err
+    m = records(tmp_path / "r")[0]["iterations"][0]["metrics"]
+    assert m["peak_concurrency"] == 2 and m["completed"] == 8
+    e2e = law.prefill(10) + 9 * law.step(2)
+    assert m["req_s"] == pytest.approx(2 / e2e, rel=TOL)      # four rounds of two
