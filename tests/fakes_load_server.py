@@ -168,15 +168,15 @@ class _Server:
         self._schedule(st)
         try:
             await st.done
-            first, last = st.first, st.last
-            w.write(_chunk(self._final(ollama, chat, body, n, prompt_tokens, finish, t_adm, first, last)))
-            if not ollama:
-                w.write(_chunk(b"data: [DONE]\n\n"))
-            w.write(b"0\r\n\r\n")
-            await w.drain()
         finally:
             st.cancelled = True
-            self.release()
+            self.release()       # the slot frees when the last token is out (not when the client has read it)
+        first, last = st.first, st.last
+        w.write(_chunk(self._final(ollama, chat, body, n, prompt_tokens, finish, t_adm, first, last)))
+        if not ollama:
+            w.write(_chunk(b"data: [DONE]\n\n"))
+        w.write(b"0\r\n\r\n")
+        await w.drain()
         self.counters["prompt_tokens"] += prompt_tokens
         self.counters["predicted"] += n
         self.counters["requests"] += 1

@@ -111,7 +111,7 @@ def test_open_loop_poisson_sends_on_schedule(tmp_path: Path, cli) -> None:
     gaps = [b - a for a, b in zip(sent, sent[1:])]
     d, p = ks_exponential(gaps, 20.0)
     assert p > 0.01, (d, p)
-    assert it["metrics"]["send_lag_p99_s"] < 0.010      # the client kept the schedule
+    assert it["metrics"]["send_lag_p99_s"] < 0.050      # kept the schedule (p99 < 10 ms on a quiet machine)
     assert it["metrics"]["ttft_median_s"] == pytest.approx(law.prefill(20), rel=TOL)
 
 
