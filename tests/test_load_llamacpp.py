@@ -37,14 +37,16 @@ def server4(llamacpp_bin, llama_server_factory):
 def run_suite(cli, folder: Path, server: Any, results: Path, **load: Any) -> list[dict[str, Any]]:
     entry = {"name": "llamacpp-load", "kind": "llm", "backend": "openai", "model": server.model,
              "base_url": server.base_url, "api": "completions",
-             "options": {"ignore_eos": True, "temperature": 0}, "prompt_lengths": {"input": 64, "output": 32},
+             # random weights: keep the model off the special tokens llama-server does not stream
+             "options": {"ignore_eos": True, "temperature": 0,
+                         "logit_bias": [[token, False] for token in ("<|im_start|>", "<|im_end|>", "<|endoftext|>")]}, "prompt_lengths": {"input": 64, "output": 128},
              "load": {"requests": 8, **load}, "matrix": {"load.concurrency": [1, 2, 4]}}
     suite = folder / "load-llamacpp.yaml"
     suite.write_text(yaml.safe_dump({"name": "load-llamacpp", "warmups": 0, "repetitions": 1,
                                      "power": {"samplers": ["none"]}, "workloads": [entry]}, sort_keys=False))
     code, _, err = cli("run", suite, "--results", results)
     assert code == 0, err
-    return [json.loads(p.read_text()) for p in sorted(results.rglob("*.json"))]
+    return [json.loads(p.read_text()) | {"_dir": str(p.parent)} for p in sorted(results.rglob("*.json"))]
 
 
 def test_concurrency_sweep_agrees_with_the_server_timings(tmp_path: Path, cli, server4) -> None:
@@ -56,12 +58,22 @@ def test_concurrency_sweep_agrees_with_the_server_timings(tmp_path: Path, cli, s
         assert m["completed"] == 8 and m["failures"] == 0
         assert m["input_tokens_mean"] >= 64                         # the server's own count (template included)
         rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
-        assert all(r["input_tokens_asked"] == 64 and r["server_prompt_tokens"] == r["input_tokens"] for r in rows)
-        assert all(r["output_tokens"] == 32 == r["server_output_tokens"] for r in rows)
-        # client TPOT (chunk arrivals) against llama.cpp's predicted_ms / (predicted_n − 1), request by request
-        for r in rows:
-            assert r["tpot_s"] == pytest.approx(r["server_tpot_s"], rel=TOL), r
-        assert m["tpot_mean_s"] == pytest.approx(m["server_tpot_mean_s"], rel=TOL)
+        for r in rows:   # the server's own counts: prompt = processed + reused; nothing but BOS + a digit reused
+            assert r["input_tokens_asked"] == 64 and abs(r["input_tokens"] - 64) <= 2, r
+            assert r["server_prompt_tokens"] + r["cached_tokens"] == r["input_tokens"] and r["cached_tokens"] <= 2, r
+        assert all(r["output_tokens"] == 128 == r["server_output_tokens"] for r in rows)
+        # client TPOT (chunk arrivals) against llama.cpp's predicted_ms / (predicted_n − 1), over the requests
+        # streamed one chunk per token: a random-weight model also samples byte tokens that do not complete a
+        # UTF-8 character, which llama-server holds back and sends with a later one, so the first chunk may
+        # come some tokens late; over the requests with at most two such merges: the mean within 2%, each
+        # within 5%
+        single = [r for r in rows if r["chunks"] >= r["output_tokens"] - 2]
+        assert len(single) >= 4, [(r["chunks"], r["output_tokens"]) for r in rows]
+        client = sum(r["tpot_s"] for r in single) / len(single)
+        server = sum(r["server_tpot_s"] for r in single) / len(single)
+        assert client == pytest.approx(server, rel=TOL)
+        for r in single:
+            assert r["tpot_s"] == pytest.approx(r["server_tpot_s"], rel=0.05), r
         # the /metrics counters saw exactly the tokens the client counted
         assert m["server_output_tokens_delta"] == sum(r["output_tokens"] for r in rows)
         assert m["peak_concurrency"] == rec["workload"]["params"]["load"]["concurrency"]
@@ -72,5 +84,8 @@ def test_second_run_reports_no_cached_prompts(tmp_path: Path, cli, server4) -> N
     second = run_suite(cli, tmp_path, server4, tmp_path / "r2", concurrency=2)
     for rec in first + second:
         m = rec["iterations"][0]["metrics"]
-        assert m["cached_tokens"] == 0, m["cached_tokens"]
+        # llama.cpp reuses a slot's matching prefix: at most the BOS token and the prefix's first digits
+        assert m["cached_share"] < 0.05, m
         assert not any(w["code"] == "prompt_cached" for w in rec["warnings"])
+        rows = read_rows(next(p for p in Path(rec["_dir"]).glob("*.requests.csv")))
+        assert all(r["cached_tokens"] <= 2 for r in rows), [r["cached_tokens"] for r in rows]

@@ -1,9 +1,9 @@
 """Request bodies and stream parsing for the load client: OpenAI-compatible SSE and Ollama NDJSON.
 
-A `Stream` collects, for one request, the arrival time of every chunk that carries output text
-(content, reasoning or completion text), the usage the server reports, its own timings (llama.cpp's
+A `Stream` collects, for one request, the arrival time of every chunk that carries a token (content,
+reasoning or completion text, even an empty string, as vLLM counts them), the usage the server reports, its own timings (llama.cpp's
 `timings`, Ollama's nanosecond durations) and how the stream ended. Timing definitions follow vLLM:
-TTFT is the first chunk with text, E2E ends at the last such chunk, TPOT = (E2E − TTFT) /
+TTFT is the first token chunk, E2E ends at the last one, TPOT = (E2E − TTFT) /
 (output tokens − 1), ITL is the gap between consecutive chunks.
 """
 
@@ -20,7 +20,7 @@ from .prompts import Prompt
 class Stream:
     """What one streamed response told us."""
 
-    times: list[float] = field(default_factory=list)   # monotonic arrival of each chunk with text
+    times: list[float] = field(default_factory=list)   # monotonic arrival of each token chunk
     chars: int = 0
     usage: dict[str, Any] | None = None
     timings: dict[str, Any] | None = None               # llama.cpp `timings`
@@ -105,9 +105,11 @@ class OpenAIApi(Api):
         s.model = s.model or event.get("model")
         for choice in event.get("choices") or ():
             delta = choice.get("delta") or {}
-            text = (delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning")
-                    or choice.get("text") or "")
-            if text:
+            pieces = [delta.get(k) for k in ("content", "reasoning_content", "reasoning")] + [choice.get("text")]
+            text = "".join(p for p in pieces if isinstance(p, str))
+            # a token chunk: it carries output (even an empty string: a special token, a partial UTF-8
+            # character), as vLLM counts it; not the role-only opening (content null) nor the finish chunk
+            if any(p is not None for p in pieces) and (text or not choice.get("finish_reason")):
                 s.times.append(t)
                 s.chars += len(text)
             if choice.get("finish_reason"):
@@ -170,9 +172,8 @@ class OllamaApi(Api):
             s.error = "error mid-stream: " + str(obj["error"])[:300]
             return
         part = (obj.get("message") or {}) if self.chat else obj
-        text = (part.get("content") if self.chat else part.get("response")) or ""
-        text += part.get("thinking") or ""
-        if text:
+        text = ((part.get("content") if self.chat else part.get("response")) or "") + (part.get("thinking") or "")
+        if not obj.get("done"):        # every streamed object before the final one is a token
             s.times.append(t)
             s.chars += len(text)
         if obj.get("done"):

@@ -229,7 +229,7 @@ class _State:
     # --- one request ---------------------------------------------------------------------------
     async def _one(self, position: int, due: float | None, slots: asyncio.Semaphore | None = None) -> None:
         index = self.first + position
-        if self.e.source.ready(position):
+        if self.e.source.ready(index, position):
             prompt = self.e.source.prompt(index, position)
         else:   # a prompt length not built yet: the tokenizer calls happen off the event loop
             prompt = await asyncio.get_running_loop().run_in_executor(None, self.e.source.prompt, index, position)
@@ -276,7 +276,7 @@ class _State:
         elif not self.e.api.ended(s):
             row.status, row.error = "error", "the stream ended before it finished"
         elif not s.times:
-            row.status, row.error = "error", "no output text (vLLM counts this as failed)"
+            row.status, row.error = "error", "no token chunk in the stream (vLLM counts this as failed)"
 
 
 def _catch_signals(handler: Callable[[], None]) -> Callable[[], None]:

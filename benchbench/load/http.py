@@ -273,11 +273,12 @@ class Pool:
             self._watchdog = asyncio.get_running_loop().create_task(self._watch())
         data = self._encode(method, path, body, headers)
         for attempt in range(2):
-            conn, reused = await self._acquire()
+            conn, reused = await self._acquire(fresh=attempt > 0)
             try:
                 return await conn.send(data, sink)
             except HTTPFailure:
-                # a kept-alive connection the server had just closed: nothing was answered, try a new one
+                # a kept-alive connection the server had just closed (llama-server closes idle ones after
+                # 5 s, and each streamed one after its response): nothing was answered, try a new one
                 if reused and not conn.got_bytes and attempt == 0:
                     continue
                 raise

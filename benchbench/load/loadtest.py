@@ -59,7 +59,7 @@ class LoadTest:
 
     def _point(self, plan: PointPlan, ctx: IterationContext, tag: str) -> dict[str, Any]:
         """Run one load point and turn it into its record entry; Interrupted carries the partial entry."""
-        self.source.warm(range(plan.requests or _estimate(plan)))
+        self.source.warm(self.next_index, plan.requests or _estimate(plan))
         before = self.view.snapshot() if self.view else None
         run = self.engine.run(plan, self.next_index)
         self.next_index += len(run.rows) + 1

@@ -1,8 +1,8 @@
 """Prompts of a load test: from token-length distributions, a JSONL file, or a shipped prompt set.
 
-Every prompt starts with a prefix unique to its run and request (`[<8 random digits>-<index>] `), so
-no server can answer it from a prompt cache filled by an earlier run or request. The prefix is digits
-of fixed width, so its token count does not change from request to request.
+Every prompt starts with a prefix unique to its run and request (12 digits drawn from a per-run random
+value and the request index, then the index), so no server can answer it from a prompt cache filled by
+an earlier run or request. The prefix is digits of fixed width, so its token count stays the same.
 
 Lengths are drawn per request from a RNG seeded by (seed, request index): the same suite asks for the
 same shapes in every run, in any order. With a server tokenizer (`/tokenize` + `/detokenize` on
@@ -49,12 +49,16 @@ class Prompt:
 
 
 def new_nonce() -> str:
-    """8 random digits: the run's part of every prompt prefix."""
+    """8 random digits: the run's part of every prompt prefix (recorded in the run's facts)."""
     return f"{secrets.randbelow(10**8):08d}"
 
 
 def prefix(nonce: str, index: int) -> str:
-    return f"[{nonce}-{index:06d}] "
+    """`<12 digits> <index>:` and a newline: the digits are drawn from (run nonce, index), so two prompts share at most
+    their first digits' token (a prompt cache keyed on the first tokens finds nothing to reuse), and
+    their fixed width keeps the prefix's token count constant."""
+    digits = random.Random(f"{nonce}-{index}").randrange(10**12)
+    return f"{digits:012d} {index:06d}:\n"
 
 
 # --- JSONL files ------------------------------------------------------------------------------
@@ -180,6 +184,7 @@ class PromptSource:
         else:
             self.text = params.get("prompt") or DEFAULT_PROMPT
         self._fillers: dict[int, str] = {}
+        self._heads: dict[int, int] = {}
         self.exact = tokenizer is not None and self.input is not None
 
     def describe(self) -> dict[str, Any]:
@@ -202,19 +207,18 @@ class PromptSource:
         n = sample_length(self.input, rng) if self.input is not None else None
         return n, max_tokens
 
-    def ready(self, position: int) -> bool:
+    def ready(self, index: int, position: int) -> bool:
         """True when building this prompt needs no call to the server's tokenizer."""
         if not self.exact:
             return True
-        return self.length(position)[0] in self._fillers
+        n = self.length(position)[0]
+        return index in self._heads and (n is None or max(1, n - self._heads[index]) in self._fillers)
 
-    def warm(self, positions: range) -> None:
-        """Build the exact-length fillers of these positions now (before the clock starts)."""
+    def warm(self, first: int, count: int) -> None:
+        """Build the exact-length prompts of requests first … first + count − 1 now (before the clock)."""
         if self.exact:
-            for position in positions:
-                n = self.length(position)[0]
-                if n is not None:
-                    self.filler(n)
+            for position in range(count):
+                self.prompt(first + position, position)
 
     def prompt(self, index: int, position: int | None = None) -> Prompt:
         """The prompt of request `index` (unique in the run: its prefix) at `position` in its point."""
@@ -229,29 +233,36 @@ class PromptSource:
                 return Prompt(index, None, messages, max_tokens)
             return Prompt(index, head + entry["prompt"], None, max_tokens)
         if n is not None:
-            return Prompt(index, head + self.filler(n), None, max_tokens, n)
+            if self.exact:   # exactly n tokens: the prefix's own count, then a filler of the rest
+                return Prompt(index, head + self.filler(max(1, n - self._head_tokens(index, head))), None,
+                              max_tokens, n)
+            return Prompt(index, head + self.filler(max(1, n - 8)), None, max_tokens, n)
         return Prompt(index, head + str(self.text), None, max_tokens)
 
+    def _head_tokens(self, index: int, head: str) -> int:
+        if index not in self._heads:
+            assert self.tokenizer is not None
+            self._heads[index] = len(self.tokenizer.encode(head))
+        return self._heads[index]
+
     def filler(self, n: int) -> str:
-        """Text that, after the prefix, makes n tokens in all (exactly, with a tokenizer)."""
+        """Text of n tokens (exactly, with a tokenizer: it starts a line, so the prefix's newline keeps
+        the two from merging at the boundary)."""
         if n not in self._fillers:
-            self._fillers[n] = self._exact(n) if self.exact else _words(max(1, n - 4), n)
+            self._fillers[n] = self._exact(n) if self.exact else _words(n, n)
         return self._fillers[n]
 
     def _exact(self, n: int) -> str:
         assert self.tokenizer is not None
-        head = prefix(self.nonce, 0)
-        head_n = len(self.tokenizer.encode(head))
-        words = _words(n + 16, n)
-        ids = self.tokenizer.encode(words)
-        want = max(1, n - head_n)
-        text = self.tokenizer.decode(ids[:want])
-        for _ in range(3):   # a decoded cut can re-tokenize one token longer or shorter
-            got = len(self.tokenizer.encode(head + text)) - n
+        ids = self.tokenizer.encode(_words(n + 16, n))
+        want = n
+        text = self.tokenizer.decode(ids[:want]).lstrip(" ")
+        for _ in range(4):   # a decoded cut can re-tokenize a token longer or shorter
+            got = len(self.tokenizer.encode(text)) - n
             if got == 0:
                 break
             want = max(1, want - got)
-            text = self.tokenizer.decode(ids[:want])
+            text = self.tokenizer.decode(ids[:want]).lstrip(" ")
         return text
 
 

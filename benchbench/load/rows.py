@@ -23,7 +23,7 @@ class Row:
     queued_s: float                 # ready to send (after its prompt was built)
     sent_s: float = 0.0
     end_s: float | None = None      # response complete (or failed / cancelled)
-    times: list[float] = field(default_factory=list)   # arrival of each chunk carrying text
+    times: list[float] = field(default_factory=list)   # arrival of each token chunk
     status: str = "ok"              # ok | error | cancelled
     http_status: int | None = None
     error: str | None = None
@@ -46,7 +46,7 @@ class Row:
 
     @property
     def e2e_s(self) -> float | None:
-        """Sent → last chunk with text (vLLM's E2EL)."""
+        """Sent → last token chunk (vLLM's E2EL)."""
         return self.times[-1] - self.sent_s if self.times else None
 
     @property
