@@ -39,7 +39,8 @@ def run_suite(cli, folder: Path, server: Any, results: Path, **load: Any) -> lis
              "base_url": server.base_url, "api": "completions",
              # random weights: keep the model off the special tokens llama-server does not stream
              "options": {"ignore_eos": True, "temperature": 0,
-                         "logit_bias": [[token, False] for token in ("<|im_start|>", "<|im_end|>", "<|endoftext|>")]}, "prompt_lengths": {"input": 64, "output": 128},
+                         "logit_bias": [[token, False] for token in ("<|im_start|>", "<|im_end|>", "<|endoftext|>")]},
+             "prompt_lengths": {"input": 64, "output": 128},
              "load": {"requests": 8, **load}, "matrix": {"load.concurrency": [1, 2, 4]}}
     suite = folder / "load-llamacpp.yaml"
     suite.write_text(yaml.safe_dump({"name": "load-llamacpp", "warmups": 0, "repetitions": 1,

@@ -1,9 +1,10 @@
 """Request bodies and stream parsing for the load client: OpenAI-compatible SSE and Ollama NDJSON.
 
 A `Stream` collects, for one request, the arrival time of every chunk that carries a token (content,
-reasoning or completion text, even an empty string, as vLLM counts them), the usage the server reports, its own timings (llama.cpp's
-`timings`, Ollama's nanosecond durations) and how the stream ended. Timing definitions follow vLLM:
-TTFT is the first token chunk, E2E ends at the last one, TPOT = (E2E − TTFT) /
+reasoning or completion text, even an empty string, as vLLM counts them), the usage the server
+reports, its own timings (llama.cpp's `timings`, Ollama's nanosecond durations) and how the stream
+ended. Timing definitions follow vLLM: TTFT is the first token chunk, E2E ends at the last one,
+TPOT = (E2E − TTFT) /
 (output tokens − 1), ITL is the gap between consecutive chunks.
 """
 
