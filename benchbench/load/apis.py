@@ -4,8 +4,7 @@ A `Stream` collects, for one request, the arrival time of every chunk that carri
 reasoning or completion text, even an empty string, as vLLM counts them), the usage the server
 reports, its own timings (llama.cpp's `timings`, Ollama's nanosecond durations) and how the stream
 ended. Timing definitions follow vLLM: TTFT is the first token chunk, E2E ends at the last one,
-TPOT = (E2E − TTFT) /
-(output tokens − 1), ITL is the gap between consecutive chunks.
+TPOT = (E2E − TTFT) / (output tokens − 1), ITL is the gap between consecutive chunks.
 """
 
 from __future__ import annotations
