@@ -10,7 +10,7 @@ is what the server did: per request, TTFT = server's first write − client's se
 second over the client's measured window. Errors are the client's measurements minus that truth;
 the nominal law is printed beside it.
 
-    python benchmarks/load_client.py [--streams 256] [--stream-tok-s 80] [--tokens 200] [--rounds 4] [--json]
+    python benchmarks/load_client.py [--streams 256] [--stream-tok-s 90] [--tokens 200] [--rounds 4] [--json]
 
 Run it on a quiet machine (`uptime`); the load average is printed with the result.
 """
@@ -94,7 +94,7 @@ def _tokens_between(entry: dict[str, Any], w0: float, w1: float) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--streams", type=int, default=256)
-    ap.add_argument("--stream-tok-s", type=float, default=80.0)
+    ap.add_argument("--stream-tok-s", type=float, default=90.0)
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--ttft0-s", type=float, default=0.05)

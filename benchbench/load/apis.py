@@ -21,7 +21,6 @@ class Stream:
     """What one streamed response told us."""
 
     times: list[float] = field(default_factory=list)   # monotonic arrival of each token chunk
-    chars: int = 0
     usage: dict[str, Any] | None = None
     timings: dict[str, Any] | None = None               # llama.cpp `timings`
     final: dict[str, Any] | None = None                 # Ollama's last object
@@ -85,6 +84,9 @@ class OpenAIApi(Api):
     def line(self, s: Stream, line: bytes, t: float) -> None:
         if not line.startswith(b"data:"):
             return                       # blank separators, comments, event:/id: fields
+        if _plain_token(line):
+            s.times.append(t)            # most chunks: one token, nothing else to read (no JSON parse)
+            return
         data = line[5:].strip()
         if data == b"[DONE]":
             s.done = True
@@ -111,7 +113,6 @@ class OpenAIApi(Api):
             # character), as vLLM counts it; not the role-only opening (content null) nor the finish chunk
             if any(p is not None for p in pieces) and (text or not choice.get("finish_reason")):
                 s.times.append(t)
-                s.chars += len(text)
             if choice.get("finish_reason"):
                 s.finish_reason = choice["finish_reason"]
 
@@ -134,6 +135,21 @@ class OpenAIApi(Api):
 
     def ended(self, s: Stream) -> bool:
         return s.done or s.finish_reason is not None
+
+
+_FINISH_NULL = (b'"finish_reason":null', b'"finish_reason": null')
+_NEEDS_PARSE = (b'"usage":{', b'"usage": {', b'"timings"', b'"error"', b'"role"', b'"content":null',
+                b'"content": null', b'"text":null', b'"text": null')
+
+
+def _plain_token(line: bytes) -> bool:
+    """An ordinary token chunk: not finished, no usage, timings, error or role opening; with one choice
+    carrying content or text. Anything else is parsed in full."""
+    if not (_FINISH_NULL[0] in line or _FINISH_NULL[1] in line):
+        return False
+    if any(marker in line for marker in _NEEDS_PARSE) or line.count(b'"index"') != 1:
+        return False
+    return b'"content"' in line or b'"text"' in line or b'"reasoning' in line
 
 
 class OllamaApi(Api):
@@ -175,7 +191,6 @@ class OllamaApi(Api):
         text = ((part.get("content") if self.chat else part.get("response")) or "") + (part.get("thinking") or "")
         if not obj.get("done"):        # every streamed object before the final one is a token
             s.times.append(t)
-            s.chars += len(text)
         if obj.get("done"):
             s.done, s.final = True, obj
             s.finish_reason = obj.get("done_reason")
