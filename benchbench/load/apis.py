@@ -187,8 +187,6 @@ class OllamaApi(Api):
         if obj.get("error"):
             s.error = "error mid-stream: " + str(obj["error"])[:300]
             return
-        part = (obj.get("message") or {}) if self.chat else obj
-        text = ((part.get("content") if self.chat else part.get("response")) or "") + (part.get("thinking") or "")
         if not obj.get("done"):        # every streamed object before the final one is a token
             s.times.append(t)
         if obj.get("done"):
