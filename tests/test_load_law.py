@@ -188,7 +188,10 @@ def test_report_puts_machines_on_one_chart_and_marks_the_knee(tmp_path: Path, cl
         entry = base_entry(server.url, load={"requests": 4}, matrix={"load.concurrency": [1, 2, 4]},
                            slo={"tpot_s": 0.0195})           # step(1)=14 ms, step(2)=18 ms, step(4)=26 ms
         entry["prompt_lengths"] = {"input": 10, "output": 8}
-        code, _, err = cli("run", write_suite(tmp_path, entry), "--results", tmp_path / "r")
+        profile = tmp_path / "box-a.yaml"
+        profile.write_text(yaml.safe_dump({"name": "box-a", "electricity_per_kwh": 0.30, "currency": "EUR",
+                                           "hardware_cost": 2000, "amortization_years": 2}))
+        code, _, err = cli("run", write_suite(tmp_path, entry), "--results", tmp_path / "r", "--machine", profile)
         assert code == 0, err
     for path in list((tmp_path / "r").rglob("*.json")):     # the same records as if from a second machine
         rec = json.loads(path.read_text())
@@ -203,6 +206,10 @@ def test_report_puts_machines_on_one_chart_and_marks_the_knee(tmp_path: Path, cl
     table = section.tables()[0]
     assert len(table.rows) == 6 and {r["machine"] for r in table.rows} == {"second-box", table.rows[0]["machine"]} | \
         {r["machine"] for r in table.rows}
+    for r in table.rows:       # 100 W declared: electricity = 100 W / r tok/s · 1e6 / 3.6e6 J/kWh · 0.30 EUR
+        assert r["electricity_per_mtok"] == pytest.approx(100 / r["output_tok_s"] * 1e6 / 3.6e6 * 0.30, rel=1e-6)
+        amortization = 2000 / (2 * 8760) * 1e6 / r["output_tok_s"] / 3600
+        assert r["all_in_per_mtok"] == pytest.approx(r["electricity_per_mtok"] + amortization, rel=1e-6)
     knees = [r for r in table.rows if r["knee"]]
     assert len(knees) == 2 and all(r["concurrency"] == 2 for r in knees)    # 18 ms ≤ 19.5 ms < 26 ms
     names = [c.name for c in section.charts()]

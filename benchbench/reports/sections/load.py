@@ -1,12 +1,14 @@
 """Load tests: per model and machine, p90 TTFT and TPOT against throughput and against concurrency,
-goodput against load, J per output token and electricity per million tokens against load, the knee
-(the highest load point meeting the SLOs) starred; machines share each chart, one color each."""
+goodput against load, J per output token and electricity (and, with hardware cost and amortization in the
+profile, all-in cost at full use) per million tokens against load, the knee (the highest load point
+meeting the SLOs) starred; machines share each chart, one color each."""
 
 from __future__ import annotations
 
 import statistics
 from typing import Any
 
+from ...analysis import formulas as f
 from ..model import Chart, Column, Section, Table
 
 COLUMNS = [
@@ -16,7 +18,8 @@ COLUMNS = [
     Column("output_tok_s", "output", "tok/s"), Column("ttft_p90_s", "TTFT p90", "s"),
     Column("tpot_p90_s", "TPOT p90", "s"), Column("goodput_req_s", "goodput", "req/s"),
     Column("load_w", "power", "W"), Column("j_per_output_token", "energy", "J/token"),
-    Column("electricity_per_mtok", "electricity", "{cur}/Mtok"), Column("knee", "knee", kind="bool"),
+    Column("electricity_per_mtok", "electricity", "{cur}/Mtok"),
+    Column("all_in_per_mtok", "all-in at full use", "{cur}/Mtok"), Column("knee", "knee", kind="bool"),
     Column("n", "repetitions", kind="int"),
 ]
 METRICS = ("req_s", "output_tok_s", "ttft_p90_s", "tpot_p90_s", "goodput_req_s", "load_w", "j_per_output_token",
@@ -49,8 +52,10 @@ def points_of(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             plan = entries[0][0].get("plan") or {}
             row["concurrency"] = plan.get("concurrency") or row.get("concurrency_mean")
             row["meets_slo"] = None if row["meets_slo"] is None else row["meets_slo"] >= 0.5
-            j = row.get("j_per_output_token")
-            row["electricity_per_mtok"] = j * 1e6 / 3.6e6 * row["price_kwh"] if j and row["price_kwh"] else None
+            w, r, c = row.get("load_w"), row.get("output_tok_s"), row["price_kwh"]
+            row["electricity_per_mtok"] = f.electricity_per_mtok(w, r, c)
+            row["all_in_per_mtok"] = f.all_in_per_mtok(profile.get("hardware_cost"), profile.get("amortization_years"),
+                                                       w, None, c, r)
             out.append(row)
     _mark_knees(out)
     return out
@@ -106,7 +111,8 @@ def charts(model: str, rows: list[dict[str, Any]], cur: str) -> list[Chart]:
         ("goodput-vs-load", f"{model}: goodput against load", "req_s", "requests/s completed",
          [("goodput_req_s", "goodput (req/s)")]),
         ("energy-vs-load", f"{model}: energy and electricity cost against load", "output_tok_s", "output tok/s",
-         [("j_per_output_token", "J per output token"), ("electricity_per_mtok", f"electricity ({cur}/Mtok)")]),
+         [("j_per_output_token", "J per output token"), ("electricity_per_mtok", f"electricity ({cur}/Mtok)"),
+          ("all_in_per_mtok", f"all-in at full use ({cur}/Mtok)")]),
     ]
     out = []
     for name, title, xkey, xlabel, panels in specs:
