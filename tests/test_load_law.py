@@ -73,6 +73,8 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         assert m["goodput_req_s"] == pytest.approx(expect, rel=TOL, abs=1e-9), n
         assert m["meets_slo"] is (expect > 0)
         assert m["peak_concurrency"] == n
+        # the server's own view: its Prometheus counters moved by exactly what the client counted
+        assert m["server_output_tokens_delta"] == 4 * OUTPUT and m["server_prompt_tokens_delta"] == 4 * PROMPT
         # energy over the measured window: a declared 100 W
         assert it["energy_window"]["duration_s"] == pytest.approx(m["window_s"])
         assert it["energy"]["system"]["joules"] == pytest.approx(100 * m["window_s"])

@@ -225,6 +225,15 @@ def test_rows_round_trip_and_never_overwrite(tmp_path: Path) -> None:
     assert back[1]["ttft_s"] == pytest.approx(0.1) and len(back[1]["itl_s"]) == 4
 
 
+def test_rows_as_parquet(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    rows = [synthetic_row(i, i * 0.5, 0.1, 0.02, 5) for i in range(3)]
+    path = write_rows(rows, 0.0, tmp_path / "x.it0.requests.csv", "parquet")
+    assert path.name == "x.it0.requests.parquet"
+    back = read_rows(path)
+    assert [r["position"] for r in back] == [0, 1, 2] and len(back[2]["itl_s"]) == 4
+
+
 # --- HTTP framing -------------------------------------------------------------------------------
 
 def test_client_reassembles_chunks_split_anywhere() -> None:
