@@ -14,6 +14,7 @@ from typing import Any
 from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
+from .metrics import check_declared
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
@@ -288,6 +289,7 @@ class Runner:
                               "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
                               "metrics": {}, "energy": monitor.energy(t0, t1)}
         if result is not None:
+            check_declared(result.metrics, workload.emits, workload.backend)
             it["metrics"] = clean_floats(result.metrics)
             if result.raw:
                 it["raw"] = clean_floats(result.raw)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..metrics import check_names
 from ..schema import Field
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ class IterationResult:
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
 
+    def __post_init__(self) -> None:
+        check_names(self.metrics)     # an unregistered name fails in strict mode (the test suite)
+
 
 class Workload(ABC):
     """One backend of one kind. Subclasses set `kind`, `backend`, `keys`, and implement run_once.
@@ -66,6 +70,7 @@ class Workload(ABC):
     requires: ClassVar[tuple[str, ...]] = ()     # importable modules needed (for doctor)
     primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
     summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
+    emits: ClassVar[tuple[str, ...]] = ()   # metric names run_once records, each in benchbench.metrics
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec

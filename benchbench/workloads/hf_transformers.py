@@ -11,7 +11,7 @@ from ..schema import Field
 from ..torch_util import DTYPES, choose_dtype
 from .architectures import ARCHITECTURES
 from .base import IterationContext, IterationResult, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, prompt_text, rate
 
 
 def _arch_ok(value: Any) -> str | None:
@@ -34,6 +34,7 @@ class TransformersLLM(Workload):
     backend = "transformers"
     requires = ("torch", "transformers")
     primary_metrics = ("tg_tok_s", "pp_tok_s")
+    emits = (*(m for m in LLM_METRICS if m != "load_s"), *ITERATION_METRICS)
     keys = {
         **PROMPT_KEYS,
         "architecture": Field((str, dict), check=_arch_ok, doc="known name or inline config"),

@@ -91,6 +91,8 @@ class LTX2Video(Workload):
     requires = ("torch", "diffusers", "transformers", "imageio_ffmpeg")
     primary_metrics = ("gen_s",)
     summary_metrics = ("gen_s", "video_s", "frames")
+    emits = ("gen_s", "stages_s", "step_s", "mean_step_s", "peak_mem_gb", "weights_gb", "frames", "fps", "video_s",
+             "width", "height", "audio", "text_encoder_load_s")
     keys = {
         "prompt": Field((str,), default=DEFAULT_PROMPT),
         "image": Field((str,), path=True, doc="first frame for image-to-video"),

@@ -41,6 +41,8 @@ class LTXJobs(Workload):
     requires = ("requests",)
     primary_metrics = ("gen_s", "e2e_s")
     summary_metrics = ("queue_s", "gen_s", "e2e_s")
+    emits = ("e2e_s", "download_s", "poll_s", "queue_s", "gen_s", "timing_source", "pipeline_gen_s", "mp4_bytes",
+             "seconds_requested", "seed", *CLIP_KEYS)
     keys = {
         "url": Field((str,), required=True, check=_url_ok, doc="the job server, e.g. http://10.1.1.24:8585"),
         "prompt": Field((str,), required=True, doc="what the video shows"),

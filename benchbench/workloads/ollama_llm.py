@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ServerError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, rate
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -80,6 +80,7 @@ class OllamaLLM(StreamingRequests, Workload):
     requires = ("ollama", "httpx")
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("tg_tok_s", "pp_tok_s", "ttft_s")
+    emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "gpu_fraction")
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,

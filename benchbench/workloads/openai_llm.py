@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ServerError, UserError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, rate
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -66,6 +66,8 @@ class OpenAILLM(StreamingRequests, Workload):
     requires = ("httpx",)
     primary_metrics = ("tg_tok_s", "ttft_s")
     summary_metrics = ("tg_tok_s", "ttft_s", "tpot_s")
+    emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "tpot_s", "itl_mean_s", "itl_median_s",
+             "itl_p99_s", "itl_max_s", "server_tg_tok_s", "cache_read_tokens")
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,

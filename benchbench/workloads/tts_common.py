@@ -307,6 +307,7 @@ class TTSWorkload(Workload):
     kind = "tts"
     primary_metrics = ("rtf",)
     summary_metrics = ("rtf", "audio_s", "gen_s")
+    emits = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
     keys: ClassVar[dict[str, Field]] = dict(TEXT_KEYS)
 
     @classmethod
