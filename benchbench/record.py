@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BenchError, UserError
+from .migrations import MIGRATIONS, SCHEMA_VERSION
 
-SCHEMA_VERSION = 1
 STATUSES = ("complete", "interrupted", "failed")
 
 
@@ -94,22 +94,7 @@ def clean_floats(value: Any) -> Any:
     return value
 
 
-# --- migration -----------------------------------------------------------------------------
-
-def update_to_1(record: dict[str, Any]) -> dict[str, Any]:
-    """Version 0 (pre-release) kept `results` instead of `iterations` and no run type."""
-    record = dict(record)
-    if "iterations" not in record and "results" in record:
-        record["iterations"] = record.pop("results")
-    record.setdefault("type", "run")
-    record.setdefault("warnings", [])
-    record.setdefault("errors", [])
-    record["schema_version"] = 1
-    return record
-
-
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: update_to_1}
-
+# --- migration (benchbench/migrations.py) ----------------------------------------------------
 
 def migrate(record: dict[str, Any]) -> dict[str, Any]:
     """Bring a record up to SCHEMA_VERSION through the update_to_N chain."""

@@ -14,7 +14,7 @@ from typing import Any
 from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
-from .metrics import check_declared
+from .metrics import check_declared, derive_throughput
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
@@ -290,7 +290,7 @@ class Runner:
                               "metrics": {}, "energy": monitor.energy(t0, t1)}
         if result is not None:
             check_declared(result.metrics, workload.emits, workload.backend)
-            it["metrics"] = clean_floats(result.metrics)
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), t1 - t0))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:

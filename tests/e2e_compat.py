@@ -119,9 +119,9 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[str]]:
-    """{"changed": [...], "new": [...], "gone": [...]}: one line per differing value, as
-    `<table>[<row key>].<field>: old → new`."""
-    out: dict[str, list[str]] = {"changed": [], "new": [], "gone": []}
+    """{"changed": [...], "filled": [...], "new": [...], "gone": [...]}: one line per differing value, as
+    `<table>[<row key>].<field>: old → new`; `filled`: a value that was unknown (None) and now is known."""
+    out: dict[str, list[str]] = {"changed": [], "filled": [], "new": [], "gone": []}
     for section in ("tables", "report_tables"):
         for name in sorted(set(old.get(section, {})) | set(new.get(section, {}))):
             a_rows, b_rows = old.get(section, {}).get(name), new.get(section, {}).get(name)
@@ -143,7 +143,8 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[str]]:
                     elif field not in b:
                         out["gone"].append(f"{label}.{field}")
                     elif not _same(a[field], b[field]):
-                        out["changed"].append(f"{label}.{field}: {a[field]!r} → {b[field]!r}")
+                        kind = "filled" if a[field] is None else "changed"
+                        out[kind].append(f"{label}.{field}: {a[field]!r} → {b[field]!r}")
     for field in sorted(set(old) | set(new)):
         if field in ("tables", "report_tables"):
             continue

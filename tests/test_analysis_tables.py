@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from analysis_helpers import idle_record, llm_run, run_record, tts_run, video_run, write_idle, write_run
+from analysis_helpers import idle_record, llm_run, run_record, throughput, tts_run, video_run, write_idle, write_run
 
 from benchbench import analyze
 from benchbench.analysis import formulas as f
@@ -38,12 +38,14 @@ def test_measured_llm_group(tmp_path):
     assert g["gpu_w"] == pytest.approx(200) and g["system_w"] == pytest.approx(300)
     assert (g["system_provenance"], g["system_basis"], g["idle_provenance"]) == ("measured", "wall", "measured")
     assert g["idle_w"] == 100 and g["idle_source"] == f"run record {rec['run_id']}"
-    assert g["j_per_token"] == pytest.approx(300 / 41)
-    assert g["tok_s_per_gpu_w"] == pytest.approx(41 / 200) and g["tok_s_per_w"] == pytest.approx(41 / 300)
-    assert g["electricity_per_mtok"] == pytest.approx(300 * (1e6 / 41) / 3.6e6 * 0.20)
-    assert g["incremental_electricity_per_mtok"] == pytest.approx(200 * (1e6 / 41) / 3.6e6 * 0.20)
+    r = throughput(rec)                       # the machine's: output tokens ÷ the iterations' seconds
+    assert g["output_tok_s"] == pytest.approx(r) and r < 41     # the prompt's time counts too
+    assert g["j_per_token"] == pytest.approx(300 / r)
+    assert g["tok_s_per_gpu_w"] == pytest.approx(r / 200) and g["tok_s_per_w"] == pytest.approx(r / 300)
+    assert g["electricity_per_mtok"] == pytest.approx(300 * (1e6 / r) / 3.6e6 * 0.20)
+    assert g["incremental_electricity_per_mtok"] == pytest.approx(200 * (1e6 / r) / 3.6e6 * 0.20)
     assert g["amortization_per_hour"] == pytest.approx(3000 / (3 * 8760))
-    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, 41, 1.0))
+    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, r, 1.0))
     assert g["utilization"] == 1.0 and g["utilization_source"] == "full use"
     assert g["idle_cost_per_month"] == pytest.approx(14.6) and g["idle_cost_per_year"] == pytest.approx(175.2)
     assert g["roofline_tok_s"] == pytest.approx(400e9 / 4.9e9)
@@ -220,14 +222,16 @@ def test_video_costs(tmp_path):
 
 
 def test_api_breakeven_from_prices_and_genai_prices(tmp_path):
-    write_run(tmp_path, llm_run(tok_s=[100, 100, 100], gpu_w=100, wall_w=120, idle_w=20,
-                                profile={"hardware_cost": 1200.0, "amortization_years": 2.0},
-                                suite_prices={"api": {"suite-api": 0.5}})[0])
+    rec = llm_run(tok_s=[100, 100, 100], gpu_w=100, wall_w=120, idle_w=20,
+                  profile={"hardware_cost": 1200.0, "amortization_years": 2.0},
+                  suite_prices={"api": {"suite-api": 0.5}})[0]
+    write_run(tmp_path, rec)
+    marginal = (120 - 20) * (1e6 / throughput(rec)) / 3.6e6 * 0.2
     a = analyze(tmp_path, prices={"api": {"mine": {"input": 0.1, "output": 2.0}}},
                 api_models=["gpt-4o-mini"])
     api = a.api.set_index("api")
     assert set(api.index) == {"suite-api", "mine", "gpt-4o-mini"}
-    assert api.loc["suite-api", "breakeven_mtok_per_month"] == pytest.approx(52.92 / (0.5 - 0.2 / 3.6))
+    assert api.loc["suite-api", "breakeven_mtok_per_month"] == pytest.approx(52.92 / (0.5 - marginal))
     assert api.loc["suite-api", "price_source"] == "suite s"
     assert api.loc["mine", "api_input_per_mtok"] == 0.1
     assert api.loc["gpt-4o-mini", "api_per_mtok"] == pytest.approx(0.6)          # genai-prices output price
@@ -269,10 +273,11 @@ def test_cloud_payback(tmp_path):
 
 
 def test_utilization_from_caller_then_profile(tmp_path):
-    write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=100, profile={"utilization": 0.25})[0])
+    rec = llm_run(gpu_w=200, wall_w=300, idle_w=100, profile={"utilization": 0.25})[0]
+    write_run(tmp_path, rec)
     g = analyze(tmp_path).groups.iloc[0]
     assert (g["utilization"], g["utilization_source"]) == (0.25, "profile")
-    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, 41, 0.25))
+    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, throughput(rec), 0.25))
     g = analyze(tmp_path, utilization=0.5).groups.iloc[0]
     assert (g["utilization"], g["utilization_source"]) == (0.5, "caller")
     with pytest.raises(UserError, match=r"utilization.*\(0, 1\]"):

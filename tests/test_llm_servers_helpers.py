@@ -31,12 +31,13 @@ def test_natural_prose_is_not_degenerate_but_loops_are():
 
 
 def test_aggregate_means_and_window():
-    reqs = [{"metrics": {"gen_tokens": 10, "tg_tok_s": 50.0, "ttft_s": 0.1, "done_reason": "stop"},
-             "start_s": 100.0, "end_s": 101.0},
-            {"metrics": {"gen_tokens": 30, "tg_tok_s": 30.0, "ttft_s": None, "done_reason": "length"},
-             "start_s": 100.5, "end_s": 102.0}]
+    reqs = [{"metrics": {"gen_tokens": 10, "output_tokens": 10, "tg_tok_s": 50.0, "ttft_s": 0.1,
+                         "done_reason": "stop", "retries": 1}, "start_s": 100.0, "end_s": 101.0},
+            {"metrics": {"gen_tokens": 30, "output_tokens": 30, "tg_tok_s": 30.0, "ttft_s": None,
+                         "done_reason": "length", "retries": 0}, "start_s": 100.5, "end_s": 102.0}]
     m = servers.aggregate(reqs)
-    assert m["gen_tokens"] == 20 and m["tg_tok_s"] == 40 and m["ttft_s"] == 0.1
+    assert m["gen_tokens"] == 20 and m["tg_tok_s"] == 40 and m["ttft_s"] == 0.1   # per stream: the mean
+    assert m["output_tokens"] == 40 and m["retries"] == 1                       # counts: the sum
     assert m["window_s"] == 2.0 and m["agg_output_tok_s"] == 20.0 and m["concurrency"] == 2
     assert m["done_reason"] in ("stop", "length")
     one = servers.aggregate(reqs[:1])

@@ -32,8 +32,9 @@ def test_run_writes_record_with_consistent_metrics(write, cli, tmp_path):
     assert [it["warmup"] for it in rec["iterations"]] == [True, True, False, False, False]
     for it in rec["iterations"]:
         m = it["metrics"]
-        assert m["gen_tokens"] == 5 and m["prompt_tokens"] == 16
-        assert m["tg_tok_s"] == pytest.approx(m["gen_tokens"] / m["gen_s"], rel=1e-12)
+        assert m["gen_tokens"] == 6 and m["prompt_tokens"] == 16 and m["output_tokens"] == 6
+        assert m["tg_tok_s"] == pytest.approx((m["gen_tokens"] - 1) / m["gen_s"], rel=1e-12)
+        assert m["output_tok_s"] == pytest.approx(m["output_tokens"] / it["duration_s"], rel=1e-12)
         assert m["pp_tok_s"] == pytest.approx(m["prompt_tokens"] / m["prompt_s"], rel=1e-12)
         assert m["e2e_s"] >= m["prompt_s"] + m["gen_s"] * 0.999
         assert it["duration_s"] >= m["e2e_s"]

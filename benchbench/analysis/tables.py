@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import metrics
 from ..errors import UserError
 from ..stats import t975
 from . import formulas as f
@@ -35,37 +36,26 @@ class Options:
     published_prices: list[Price] = field(default_factory=list)
 
 
-# figure → (unit, inputs whose provenance it inherits; "=x": x's own label); "{cur}": the group's currency.
-FIGURES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "tg_tok_s": ("tok/s", ("speed",)), "pp_tok_s": ("tok/s", ("speed",)), "ttft_s": ("s", ("speed",)),
-    "e2e_s": ("s", ("speed",)), "rtf": ("", ("speed",)), "rtf_best": ("", ("speed",)),
-    "gen_s": ("s", ("speed",)), "audio_s": ("s", ("speed",)), "video_s": ("s", ("speed",)),
-    "chars_per_audio_s": ("chars/s", ("speed",)),
-    "gpu_w": ("W", ("=gpu",)), "system_w": ("W", ("=system",)), "idle_w": ("W", ("=idle",)),
-    "j_per_token": ("J/token", ("speed", "system")), "j_per_audio_s": ("J/audio s", ("speed", "system")),
-    "j_per_clip": ("J/clip", ("speed", "system")),
-    "tok_s_per_gpu_w": ("tok/s/W", ("speed", "gpu")), "tok_s_per_w": ("tok/s/W", ("speed", "system")),
-    "electricity_per_mtok": ("{cur}/Mtok", ("speed", "system")),
-    "incremental_electricity_per_mtok": ("{cur}/Mtok", ("speed", "system", "idle")),
-    "amortization_per_hour": ("{cur}/h", ()),
-    "amortization_per_mtok": ("{cur}/Mtok", ("speed",)),
-    "all_in_per_mtok": ("{cur}/Mtok", ("speed", "system", "idle?")),
-    "idle_cost_per_month": ("{cur}/month", ("idle",)), "idle_cost_per_year": ("{cur}/year", ("idle",)),
-    "cost_per_audio_hour": ("{cur}/audio h", ("speed", "system")),
-    "cost_per_1k_chars": ("{cur}/1k chars", ("speed", "system")),
-    "cost_per_clip": ("{cur}/clip", ("speed", "system")),
-    "cost_per_video_s": ("{cur}/video s", ("speed", "system")),
-    "cloud_per_mtok": ("{cur}/Mtok", ("speed",)),
-    "api_cost_per_request": ("{cur}/request", ("speed",)), "api_cost_per_mtok": ("{cur}/Mtok", ("speed",)),
-    "roofline_tok_s": ("tok/s", ()), "roofline_pct": ("%", ("speed",)),
-}
+# The figures of the long table, in order; unit and the inputs whose provenance each inherits come from the
+# metric registry (`Metric.inputs`; a measured metric inherits the speed's label).
+FIGURES = ("tg_tok_s", "output_tok_s", "pp_tok_s", "ttft_s", "e2e_s", "rtf", "rtf_best", "gen_s", "audio_s",
+           "video_s", "chars_per_audio_s", "gpu_w", "system_w", "idle_w", "j_per_token", "j_per_audio_s",
+           "j_per_clip", "tok_s_per_gpu_w", "tok_s_per_w", "electricity_per_mtok", "incremental_electricity_per_mtok",
+           "amortization_per_hour", "amortization_per_mtok", "all_in_per_mtok", "idle_cost_per_month",
+           "idle_cost_per_year", "cost_per_audio_hour", "cost_per_1k_chars", "cost_per_clip", "cost_per_video_s",
+           "cloud_per_mtok", "api_cost_per_request", "api_cost_per_mtok", "roofline_tok_s", "roofline_pct")
+
+
+def figure_inputs(name: str) -> tuple[str, ...]:
+    inputs = metrics.get(name).inputs
+    return ("speed",) if inputs is None else inputs
 
 GROUP_COLUMNS = [
     "group_id", "label", "machine", "workload", "base_name", "kind", "backend", "model", "params",
     "params_key", "matrix", "provenance", "source", "suite", "n_runs", "run_ids", "n", "n_failed", "warnings",
-    "tg_tok_s", "tg_tok_s_stdev", "tg_tok_s_ci95_low", "tg_tok_s_ci95_high", "pp_tok_s", "ttft_s", "e2e_s",
-    "gen_tokens", "rtf", "rtf_stdev", "rtf_best", "gen_s", "audio_s", "chars", "chars_per_audio_s",
-    "video_s", "frames",
+    "tg_tok_s", "tg_tok_s_stdev", "tg_tok_s_ci95_low", "tg_tok_s_ci95_high", "output_tok_s", "pp_tok_s",
+    "ttft_s", "e2e_s", "gen_tokens", "concurrency", "rtf", "rtf_stdev", "rtf_best", "gen_s", "audio_s", "chars",
+    "chars_per_audio_s", "video_s", "frames",
     "gpu_w", "gpu_provenance", "system_w", "system_basis", "system_provenance", "idle_w", "idle_provenance",
     "idle_source",
     "j_per_token", "j_per_audio_s", "j_per_clip", "tok_s_per_gpu_w", "tok_s_per_w",
@@ -174,6 +164,28 @@ def _aggregates(stats: Any, measured: Any, its: Any) -> dict[str, dict[str, Any]
     if "api_cost" in its.columns:
         for gid, values in _api_costs(measured).items():
             out.setdefault(gid, {}).update(values)
+    for gid, values in _ratios(measured).items():
+        out.setdefault(gid, {}).update(values)
+    return out
+
+
+def _ratios(measured: Any) -> dict[str, dict[str, Any]]:
+    """Throughput over all measured windows of a group: Σ count ÷ Σ duration_s over the iterations that have
+    both (so J/token = Σ energy ÷ Σ tokens), else the mean of the per-iteration rate (published figures)."""
+    out: dict[str, dict[str, Any]] = {}
+    for metric in metrics.throughput_metrics():
+        if metric.name not in measured.columns:
+            continue
+        for gid, g in measured.groupby("group_id", sort=False):
+            known = g[metric.name].notna() & (g["duration_s"] > 0)
+            counts = g[metric.count] if metric.count in g.columns else None
+            if counts is not None and known.any() and counts[known].notna().all():
+                value = float(counts[known].sum() / g.loc[known, "duration_s"].sum())
+            elif g[metric.name].notna().any():
+                value = float(g[metric.name].mean())
+            else:
+                continue
+            out.setdefault(gid, {})[metric.name] = value
     return out
 
 
@@ -274,8 +286,9 @@ def _group_row(gid: str, runs: Any, agg: dict[str, dict[str, Any]], idle: Any, o
                model_size_bytes=_last(runs["model_size_bytes"]),
                label=f"{last['machine']} · {last['workload']}" + (" (published)" if last["provenance"] == "published"
                                                                    else ""))
-    for key in ("tg_tok_s", "tg_tok_s_stdev", "tg_tok_s_ci95_low", "tg_tok_s_ci95_high", "pp_tok_s", "ttft_s",
-                "e2e_s", "gen_tokens", "rtf", "rtf_stdev", "gen_s", "audio_s", "chars", "video_s", "frames",
+    for key in ("tg_tok_s", "tg_tok_s_stdev", "tg_tok_s_ci95_low", "tg_tok_s_ci95_high", "output_tok_s",
+                "pp_tok_s", "ttft_s", "e2e_s", "gen_tokens", "concurrency", "rtf", "rtf_stdev", "gen_s", "audio_s",
+                "chars", "video_s", "frames",
                 "gpu_w", "gpu_provenance", "system_w", "system_basis", "system_provenance",
                 "api_cost_per_request", "api_cost_per_mtok", "api_price_source"):
         row[key] = a.get(key)
@@ -350,7 +363,7 @@ def _utilization(row: dict[str, Any], last: Any, opts: Options) -> None:
 
 def _costs(row: dict[str, Any]) -> None:
     """Every money and energy figure of a group, through the shared formulas."""
-    inputs = CostInputs(tok_s=row["tg_tok_s"], load_w=row["system_w"], gpu_w=row["gpu_w"],
+    inputs = CostInputs(tok_s=row["output_tok_s"], load_w=row["system_w"], gpu_w=row["gpu_w"],
                         idle_w=row["idle_w"], price_kwh=_num(row["electricity_per_kwh"]),
                         hardware_cost=_num(row["hardware_cost"]), years=_num(row["amortization_years"]),
                         utilization=row["utilization"], rtf=row["rtf"], currency=row["currency"])
@@ -367,7 +380,7 @@ def _costs(row: dict[str, Any]) -> None:
         row["cost_per_video_s"] = f.cost_per_video_s(p, row["gen_s"], row["video_s"], c)
     if row["chars"] and row["audio_s"]:
         row["chars_per_audio_s"] = row["chars"] / row["audio_s"]
-    row["cloud_per_mtok"] = f.cloud_per_mtok(_num(row["cloud_hourly"]), row["tg_tok_s"])
+    row["cloud_per_mtok"] = f.cloud_per_mtok(_num(row["cloud_hourly"]), row["output_tok_s"])
     row["roofline_tok_s"] = f.roofline_tok_s(_num(row["memory_bandwidth_gbs"]), _num(row["model_size_bytes"]))
     row["roofline_pct"] = f.roofline_pct(row["tg_tok_s"], row["roofline_tok_s"])
     if row["roofline_pct"] is not None and row["roofline_pct"] < ROOFLINE_LOW_PCT:
@@ -396,7 +409,8 @@ def figures_table(groups: Any) -> Any:
     for g in groups.to_dict("records"):
         labels = {"speed": _speed(g), "gpu": g["gpu_provenance"], "system": g["system_provenance"],
                   "idle": g["idle_provenance"], "idle?": g["idle_provenance"] if g["utilization"] < 1 else None}
-        for name, (unit, inputs) in FIGURES.items():
+        for name in FIGURES:
+            unit, inputs = metrics.get(name).unit, figure_inputs(name)
             value = g.get(name)
             if value is None or value != value:
                 continue
@@ -465,7 +479,7 @@ def _currency_note(row: dict[str, Any], price: Price) -> str | None:
 
 
 def _api_rows(row: dict[str, Any], entries: list[Price], opts: Options) -> list[dict[str, Any]]:
-    if row["kind"] != "llm" or row["tg_tok_s"] is None or row["api_cost_per_request"] is not None:
+    if row["kind"] != "llm" or row["output_tok_s"] is None or row["api_cost_per_request"] is not None:
         return []
     out = []
     c, hw, years = _num(row["electricity_per_kwh"]), _num(row["hardware_cost"]), _num(row["amortization_years"])
@@ -473,12 +487,12 @@ def _api_rows(row: dict[str, Any], entries: list[Price], opts: Options) -> list[
         note = _currency_note(row, price)
         volume = None
         if note is None:
-            volume, note = f.breakeven(hw, years, row["idle_w"], c, row["system_w"], row["tg_tok_s"], price.value)
+            volume, note = f.breakeven(hw, years, row["idle_w"], c, row["system_w"], row["output_tok_s"], price.value)
         out.append({**_base(row), "api": price.name, "price_source": price.source, "currency": price.currency,
                     "api_per_mtok": price.value, "api_input_per_mtok": price.input_per_mtok,
                     "marginal_per_mtok": row["incremental_electricity_per_mtok"],
                     "monthly_fixed": f.monthly_fixed_cost(hw, years, row["idle_w"], c),
-                    "capacity_mtok_per_month": f.capacity_mtok_per_month(row["tg_tok_s"]),
+                    "capacity_mtok_per_month": f.capacity_mtok_per_month(row["output_tok_s"]),
                     "breakeven_mtok_per_month": volume, "note": note,
                     "provenance": derived(_speed(row), row["system_provenance"], row["idle_provenance"])})
     return out

@@ -59,7 +59,8 @@ def _hours(text: str) -> float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--machine", metavar="PROFILE", help="start from a machine profile (name or path); "
                    "flags override it")
-    p.add_argument("--tok-s", type=_positive, help="decode speed r (tokens/s)")
+    p.add_argument("--tok-s", type=_positive, help="output throughput r (tokens/s): the machine's, all "
+                   "concurrent requests together (a report's `throughput`; one stream's speed at concurrency 1)")
     p.add_argument("--load-w", type=_non_negative, help="system power under load P (W)")
     p.add_argument("--gpu-w", type=_non_negative, help="GPU power under load (W), for tokens/s per GPU watt")
     p.add_argument("--idle-w", type=_non_negative, help="idle system power I (W)")

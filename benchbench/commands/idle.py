@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
     profile = resolve_profile(args.machine) if args.machine else None
     config = PowerConfig(samplers=list(args.samplers), interval_ms=args.interval_ms,
                          options=_plug_options(args.url, args.samplers))
-    monitor = build_monitor(config, profile)
+    monitor = build_monitor(config, profile, under_load=False)
     fingerprint = fp.collect()
     machine = fp.machine_name(profile.name if profile else None, fingerprint)
     with interrupt_signals(), monitor:

@@ -11,7 +11,7 @@ from ..schema import Field
 from ..torch_util import DTYPES, choose_dtype
 from .architectures import ARCHITECTURES
 from .base import IterationContext, IterationResult, Workload
-from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, prompt_text, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, decode_rate, prompt_text, rate
 
 
 def _arch_ok(value: Any) -> str | None:
@@ -169,9 +169,10 @@ class TransformersLLM(Workload):
         prompt_tokens = int(ids.shape[1])
         prompt_s, gen_s = t1 - t0, t2 - t1
         metrics = {"prompt_tokens": prompt_tokens, "prompt_s": prompt_s,
-                   "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": n_new - 1,
-                   "gen_s": gen_s, "tg_tok_s": rate(n_new - 1, gen_s), "ttft_s": prompt_s,
-                   "e2e_s": t2 - t0, "output_tokens": n_new, "done_reason": "length"}
+                   "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": n_new,
+                   "gen_s": gen_s, "tg_tok_s": decode_rate(n_new, gen_s), "ttft_s": prompt_s,
+                   "e2e_s": t2 - t0, "input_tokens": prompt_tokens, "output_tokens": n_new,
+                   "total_tokens": prompt_tokens + n_new, "done_reason": "length"}
         return IterationResult(metrics)
 
     def devices(self) -> list[str]:

@@ -61,6 +61,14 @@ def synthetic_words(n: int, seed: int = 0) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(max(1, n)))
 
 
+def decode_rate(tokens: float | None, seconds: float | None) -> float | None:
+    """One stream's decode speed (the registry's tg_tok_s): the tokens after the first ÷ the seconds from
+    the first to the last; None with fewer than two tokens."""
+    if tokens is None or tokens < 2:
+        return None
+    return rate(tokens - 1, seconds)
+
+
 def rate(count: float | None, seconds: float | None) -> float | None:
     """count / seconds, None when either is missing or seconds is not positive."""
     if count is None or seconds is None or seconds <= 0:

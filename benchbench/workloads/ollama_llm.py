@@ -1,7 +1,9 @@
 """`kind: llm, backend: ollama`: an Ollama server through the official `ollama` client, streaming.
 
-Speeds come from the server's own counters (nanosecond durations in the final response);
-ttft_s and e2e_s are measured by the client. Placement (/api/ps) is checked after each iteration.
+Speeds come from the server's own counters (nanosecond durations in the final response): Ollama starts
+eval_duration's clock at the first sampled token (runner.go: startGenerationTime), so the decode speed of
+one stream is (eval_count − 1) ÷ eval_duration, the registry's tg_tok_s; ttft_s and e2e_s are measured by
+the client. Placement (/api/ps) is checked after each iteration.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from ..errors import ServerError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -273,9 +275,11 @@ class OllamaLLM(StreamingRequests, Workload):
         gen_tokens, gen_s = server["eval_count"], ns(server["eval_duration"])
         metrics = {"prompt_tokens": prompt_tokens, "prompt_s": prompt_s,
                    "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": gen_tokens, "gen_s": gen_s,
-                   "tg_tok_s": rate(gen_tokens, gen_s), "ttft_s": clock.ttft_s, "e2e_s": clock.e2e_s,
+                   "tg_tok_s": decode_rate(gen_tokens, gen_s), "ttft_s": clock.ttft_s, "e2e_s": clock.e2e_s,
                    "load_s": ns(server["load_duration"]), "total_s": ns(server["total_duration"]),
-                   "done_reason": server["done_reason"], "output_chars": len(text)}
+                   "done_reason": server["done_reason"], "output_chars": len(text),
+                   "input_tokens": prompt_tokens, "output_tokens": gen_tokens,
+                   "total_tokens": prompt_tokens + gen_tokens if None not in (prompt_tokens, gen_tokens) else None}
         warnings = output_warnings(text, server["done_reason"], self.params["max_tokens"])
         cached = self._cache_warning(prompt_tokens, prompt)
         if cached:

@@ -13,7 +13,6 @@ import statistics
 import threading
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -22,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ServerError
+from ..metrics import combine_requests
 from ..schema import Field, non_negative, positive
 from .base import RunWarning
 
@@ -285,20 +285,14 @@ def check_failures(results: list[Any]) -> None:
 
 
 def aggregate(requests: list[dict[str, Any]]) -> dict[str, Any]:
-    """Iteration metrics from per-request ones: each metric's mean over the requests (so one and N
-    requests give the same keys), plus concurrency, window_s and agg_output_tok_s."""
-    metrics: dict[str, Any] = {}
-    for key in dict.fromkeys(k for r in requests for k in r["metrics"]):
-        values = [r["metrics"].get(key) for r in requests]
-        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        if numbers:
-            metrics[key] = numbers[0] if len(requests) == 1 else statistics.fmean(numbers)
-        else:
-            known = [v for v in values if v is not None]
-            metrics[key] = Counter(map(str, known)).most_common(1)[0][0] if known else None
+    """Iteration metrics from per-request ones, each combined as the metric registry says (per-stream
+    figures: the mean; token counts: the sum), plus concurrency, window_s and agg_output_tok_s. The
+    runner adds the throughput over the iteration's own window (output_tok_s)."""
+    metrics = {key: combine_requests(key, [r["metrics"].get(key) for r in requests])
+               for key in dict.fromkeys(k for r in requests for k in r["metrics"])}
     start = min(r["start_s"] for r in requests)
     end = max(r["end_s"] for r in requests)
-    total = sum(r["metrics"].get("gen_tokens") or 0 for r in requests)
+    total = metrics.get("output_tokens")
     metrics.update({"concurrency": len(requests), "window_s": end - start,
                     "agg_output_tok_s": total / (end - start) if end > start and total else None})
     return metrics

@@ -117,7 +117,7 @@ def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
         row["_prov"] = {k: row.get("provenance") for k in ("marginal_per_mtok", "monthly_fixed",
                                                            "capacity_mtok_per_month", "breakeven_mtok_per_month",
                                                            "payback_months")}
-        row["_prov"]["capacity_mtok_per_month"] = g.get("_prov", {}).get("tg_tok_s")
+        row["_prov"]["capacity_mtok_per_month"] = g.get("_prov", {}).get("output_tok_s")
         row["provenance"] = g.get("provenance")
         out.append(row)
     out.sort(key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["workload"])))
@@ -136,7 +136,7 @@ def curve_charts(ctx: Any) -> list[Chart]:
         if g.get("matrix") and (g["series"], g.get("model")) in plain:
             continue   # matrix combinations are in the sweeps section; one curve per machine here
         inputs = (g.get("hardware_cost"), g.get("amortization_years"), g.get("system_w"), g.get("idle_w"),
-                  g.get("electricity_per_kwh"), g.get("tg_tok_s"))
+                  g.get("electricity_per_kwh"), g.get("output_tok_s"))
         if any(v is None for v in inputs) or f.all_in_per_mtok(*inputs, 0.5) is None:
             continue
         g["_curve"] = [f.all_in_per_mtok(*inputs, u) for u in UTILIZATION]

@@ -11,6 +11,7 @@ COLUMNS = [
     Column("model", "model", kind="text"), Column("machine", "machine", kind="text"),
     Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
     Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
+    Column("output_tok_s", "throughput", "tok/s", prov=True), Column("concurrency", "concurrency", kind="int"),
     Column("pp_tok_s", "prefill", "tok/s", prov=True),
     Column("ttft_s", "TTFT", "s", prov=True),
     Column("gpu_w", "GPU", "W", prov=True), Column("system_w", "system", "W", prov=True),
@@ -26,7 +27,8 @@ COLUMNS = [
 
 
 def build(ctx: Any) -> Section | None:
-    groups = [g for g in ctx.groups("llm") if g.get("tg_tok_s") is not None or g.get("pp_tok_s") is not None]
+    groups = [g for g in ctx.groups("llm") if any(g.get(k) is not None for k in ("tg_tok_s", "output_tok_s",
+                                                                                  "pp_tok_s"))]
     if not groups:
         return None
     for g in groups:
@@ -41,9 +43,12 @@ def build(ctx: Any) -> Section | None:
     if unit == "cur.":
         cols.insert(5, Column("currency", "currency", kind="text"))
     table = Table("llm", "LLM speed, power and cost per model and machine", cols, groups,
-                  note="Generation tok/s is the mean ± sample stdev over measured iterations (warmups and failures "
-                       "left out). All-in cost adds hardware amortization and idle power at the utilization shown. "
-                       "% of roofline compares decode speed with memory bandwidth ÷ model size.")
+                  note="Generation is one stream's decode speed, mean ± sample stdev over measured iterations "
+                       "(warmups and failures left out); throughput is the machine's, all concurrent requests "
+                       "together: output tokens ÷ the iterations' seconds. Energy per token, tok/s per W and every "
+                       "cost use throughput. All-in cost adds hardware amortization and idle power at the "
+                       "utilization shown. % of roofline compares one stream's decode speed with memory "
+                       "bandwidth ÷ model size.")
     charted = chart_groups(groups)
     blocks: list[Any] = [table, *speed_charts(ctx, charted), *cost_charts(ctx, charted)]
     return Section("llm", "LLM", blocks)
