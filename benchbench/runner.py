@@ -14,10 +14,11 @@ from typing import Any
 from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
-from .metrics import check_declared, derive_throughput
+from .metrics import check_declared, derive_throughput, strict
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
+from .record_model import from_json
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
 from .workloads import get_backend
@@ -327,7 +328,10 @@ class Runner:
         self.progress.end_workload(spec.name, f"failed: {message}")
 
     def _save(self, record: dict[str, Any], path: Path) -> None:
-        save_record(clean_floats(record), path)
+        record = clean_floats(record)
+        if strict():          # the test suite: every record the runner writes matches the typed record
+            from_json(record)
+        save_record(record, path)
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:

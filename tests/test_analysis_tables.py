@@ -331,7 +331,7 @@ def test_unreadable_files_are_skipped_with_a_warning(tmp_path):
     messages = sorted(str(w.message) for w in caught)
     assert messages[0] == f"{bad}: skipped (not JSON: Expecting property name enclosed in double quotes: " \
                           "line 1 column 2 (char 1))"
-    assert messages[1].startswith(f"{path.parent / 'other.json'}: skipped (missing run_id")
+    assert messages[1].startswith(f"{path.parent / 'other.json'}: skipped (run_id: missing)")
     assert len(a.groups) == 1
     assert sorted(Path(p).name for p, _ in a.skipped) == ["broken.json", "other.json"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, tiny_suite
 
-from benchbench.record import load_record, load_records
+from benchbench.record import SCHEMA_VERSION, load_record, load_records
 from benchbench.stats import summarize_metrics
 
 
@@ -26,7 +26,7 @@ def test_run_writes_record_with_consistent_metrics(write, cli, tmp_path):
     assert code == 0, err
     (rec,) = _records(tmp_path / "results")
     assert rec["status"] == "complete"
-    assert rec["schema_version"] == 1
+    assert rec["schema_version"] == SCHEMA_VERSION == 2
     assert rec["suite"]["sha256"] and rec["machine"]["fingerprint"]["cores"]
     assert [it["index"] for it in rec["iterations"]] == [0, 1, 2, 3, 4]
     assert [it["warmup"] for it in rec["iterations"]] == [True, True, False, False, False]

@@ -80,11 +80,11 @@ def analyze(paths: Iterable[Path | str] | Path | str | None = None, *,
     Unreadable record files are skipped with a warning naming the file (also in `.skipped`).
     """
     from .formulas import check_utilization
-    from .load import build, read_records
+    from .load import build, read_records, typed
     from .tables import Options, build_tables
 
     loaded_records, skipped = read_records(_paths(paths))
-    loaded_records += [dict(r) for r in records or ()]
+    loaded_records += typed(records or ())
     published = []
     if reference:
         from .reference import published_prices, reference_records

@@ -13,15 +13,15 @@ from typing import Any
 
 from .. import metrics
 from ..errors import UserError
+from ..provenance import PROVENANCES, RANK, derived
 from ..stats import t975
 from . import formulas as f
 from .costs import CostInputs, cost_figures
-from .load import ITERATION_COLUMNS, PROVENANCES, Loaded, derived
+from .load import ITERATION_COLUMNS, Loaded
 from .prices import Price, find_api_price, is_hosted, parse_prices, price_request
 
 ROOFLINE_LOW_PCT = 25.0   # below this share of the bandwidth bound: suspect CPU fallback or offload
 GROUP_KEY = ("provenance", "source", "machine", "kind", "backend", "workload", "params_key")
-_RANK = {name: i for i, name in enumerate(PROVENANCES)}
 STAT_COLUMNS = ["group_id", "metric", "n", "mean", "stdev", "median", "min", "max", "ci95_low", "ci95_high"]
 
 
@@ -200,7 +200,7 @@ def _power(measured: Any, prefix: str) -> dict[str, dict[str, Any]]:
     weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["duration_s"].where(both).groupby(by).sum(
         min_count=1)
     value = weighted.fillna(sub[w].groupby(by).mean())
-    ranks = sub[prov].map(_RANK).groupby(by).max()
+    ranks = sub[prov].map(RANK).groupby(by).max()
     columns = {f"{prefix}_w": value, prov: ranks.map(lambda r: None if r != r else PROVENANCES[int(r)])}
     if prefix == "system":
         columns["system_basis"] = sub["system_basis"].groupby(by).last()

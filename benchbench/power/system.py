@@ -12,10 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-# basis → the provenance of every figure derived from it
-BASIS_PROVENANCE = {"wall": "measured", "gpu+cpu+overhead": "estimated", "gpu+overhead": "estimated",
-                    "declared": "declared", "published": "published"}
-
 
 def basis(walls: bool, parts: bool, declared_w: float | None) -> str | None:
     """Which rule applies: wall, gpu+cpu+overhead, declared, or None (nothing known)."""

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..analysis.load import typed
+from ..record import load_typed_records
+from ..record_model import Record
 from .model import Report
 from .sources import series_label
 
@@ -17,7 +20,7 @@ class Context:
     """What the section builders share: the analysis, the raw records and lookups over them."""
 
     analysis: Any
-    records: list[dict[str, Any]]
+    records: list[Record]
     reference: bool
     skipped: list[tuple[str, str]] = field(default_factory=list)
     caught: list[str] = field(default_factory=list)
@@ -65,18 +68,16 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def load(paths: Iterable[Path | str] | None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """Every record under `paths` (default `results/` when it exists) and the files skipped."""
-    from ..record import load_records
-
+def load(paths: Iterable[Path | str] | None) -> tuple[list[Record], list[tuple[str, str]]]:
+    """Every record under `paths` (default `results/` when it exists), typed, and the files skipped."""
     if paths is None:
         paths = [Path("results")] if Path("results").is_dir() else []
     skipped: list[tuple[str, str]] = []
-    records = load_records(list(paths), on_skip=lambda p, why: skipped.append((str(p), why)))
+    records = load_typed_records(list(paths), on_skip=lambda p, why: skipped.append((str(p), why)))
     return records, skipped
 
 
-def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dict[str, Any]] | None = None,
+def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Record | dict[str, Any]] | None = None,
                  reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
                  api_models: Iterable[str] = (), title: str = "benchbench report",
                  max_power_runs: int = 12) -> Report:
@@ -88,12 +89,12 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
     from ..analysis import analyze
 
     loaded, skipped = load(paths)
-    loaded += list(records or [])
+    loaded += typed(records or [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
                            hours_per_day=hours_per_day, api_models=tuple(api_models))
-    ctx = Context(analysis=analysis, records=[r for r in loaded if not r.get("reference")], reference=reference,
+    ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
     runs = analysis.runs

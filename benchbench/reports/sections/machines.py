@@ -95,11 +95,10 @@ def _hardware(ctx: Any, machine: dict[str, Any]) -> dict[str, Any] | None:
         entry = (published_data().get("machines") or {}).get(machine["machine"], {})
         return {**base, "source": entry.get("source") or base["source"], "cpu": entry["description"]} \
             if entry.get("description") else None
-    recs = [r for r in ctx.records if (r.get("machine") or {}).get("name") == machine["machine"]
-            and (r.get("machine") or {}).get("fingerprint")]
+    recs = [r for r in ctx.records if r.machine.name == machine["machine"] and r.machine.fingerprint]
     if not recs:
         return None
-    fp = max(recs, key=lambda r: str(r.get("started_at") or ""))["machine"]["fingerprint"]
+    fp = max(recs, key=lambda r: str(r.started_at or "")).machine.fingerprint
     gpus = [g for g in fp.get("gpus") or [] if isinstance(g, dict)]
     return {**base, "hostname": fp.get("hostname"), "cpu": fp.get("cpu"), "cores": fp.get("cores"),
             "ram_gb": fp.get("ram_gb"), "gpus": describe_gpus(gpus),

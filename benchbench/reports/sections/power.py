@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...record_model import Record, RunRecord
 from ..model import Chart, Column, Note, Section, Table
 
 ENERGY_COLUMNS = [
@@ -89,17 +90,17 @@ def power_charts(ctx: Any, run_ids: list[str]) -> list[Chart]:
     runs = a.runs[a.runs["run_id"].isin(run_ids)]
     its = a.iterations[a.iterations["run_id"].isin(run_ids)]
     samples = load_samples(runs, its)
-    records = {r.get("run_id"): r for r in ctx.records}
+    records = {r.run_id: r for r in ctx.records}
     out = []
     for run in runs.to_dict("records"):
         chart = _chart(run, samples[samples["run_id"] == run["run_id"]], its[its["run_id"] == run["run_id"]],
-                       records.get(run["run_id"], {}))
+                       records.get(run["run_id"]))
         if chart:
             out.append(chart)
     return out
 
 
-def _chart(run: dict[str, Any], samples: Any, its: Any, record: dict[str, Any]) -> Chart | None:
+def _chart(run: dict[str, Any], samples: Any, its: Any, record: Record | None) -> Chart | None:
     if not len(samples):
         return None
     channels: dict[str, tuple[Any, Any]] = {}
@@ -114,7 +115,7 @@ def _chart(run: dict[str, Any], samples: Any, its: Any, record: dict[str, Any]) 
                for s, e, w, err in zip(its["mono_start_s"], its["mono_end_s"], its["warmup"], its["error"])
                if s == s and e == e]
     t0 = float(samples["t_s"].min())
-    info = (record.get("power") or {}).get("channels") or []
+    info = ((record.power if isinstance(record, RunRecord) else None) or {}).get("channels") or []
     described = [f"{c.get('name')}: {c.get('sampler')}{' (estimated)' if c.get('estimated') else ''}"
                  for c in info if isinstance(c, dict)]
     estimated = any(isinstance(c, dict) and c.get("estimated") for c in info)
