@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .prices import parse_prices
 from .schema import Field, Where, fraction, non_negative, positive, validate
 from .yamlio import load_yaml
 
@@ -65,7 +66,6 @@ def load_profile(path: Path | str) -> MachineProfile:
     values["gpus"] = list(values["gpus"] or [])
     values["prices"] = dict(values["prices"] or {})
     if values["prices"]:
-        from .analysis.prices import parse_prices
         parse_prices(data["prices"], source="profile", file=str(path))
     return MachineProfile(path=str(path.resolve()), **values)
 

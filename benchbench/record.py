@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .fmt import clean
 from .migrations import SCHEMA_VERSION
 from .record_model import STATUSES, Record, RecordError, from_json, migrate
 
@@ -83,14 +84,8 @@ def _json_default(value: Any) -> Any:
 
 
 def clean_floats(value: Any) -> Any:
-    """Replace NaN/inf (not valid JSON) by None, recursively."""
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    if isinstance(value, dict):
-        return {k: clean_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean_floats(v) for v in value]
-    return value
+    """Replace NaN/inf (not valid JSON) by None, recursively (benchbench.fmt.clean)."""
+    return clean(value)
 
 
 # --- loading (the typed record: benchbench/record_model.py) ---------------------------------------

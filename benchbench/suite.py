@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
+from .prices import parse_prices
 from .schema import Field, Where, line_of, non_negative, positive, unknown_key, validate
 from .yamlio import load_yaml
 
-SAMPLERS = ("auto", "nvml", "nvidia-smi", "amdsmi", "rocm-smi", "rapl", "macmon",
-            "powermetrics", "shelly", "tasmota", "declared", "none")
 KINDS = ("llm", "tts", "video")
 
 SUITE_FIELDS: dict[str, Field] = {
@@ -43,13 +43,9 @@ COMMON_FIELDS: dict[str, Field] = {
 }
 
 
-def _interval(value: Any) -> str | None:
-    return None if 1 <= value <= 60_000 else f"must be between 1 and 60000 ms, found {value!r}"
-
-
 POWER_FIELDS: dict[str, Field] = {
     "samplers": Field((list,), default=["auto"]),
-    "interval_ms": Field((float,), default=500, check=_interval),
+    "interval_ms": Field((float,), default=500, check=check_interval_ms),
 }
 
 
@@ -135,7 +131,6 @@ def load_suite(path: Path | str) -> Suite:
         specs.extend(_workload(entry, entry_where, top, suite_dir, seen))
     hosts = top["hosts"] or []
     if top["prices"]:
-        from .analysis.prices import parse_prices
         parse_prices(top["prices"], source="suite", file=str(path))
     return Suite(name=top["name"], path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                  machine=top["machine"], warmups=top["warmups"], repetitions=top["repetitions"],
@@ -146,22 +141,19 @@ def load_suite(path: Path | str) -> Suite:
 def _power(data: Any, where: Where) -> PowerConfig:
     if data is None:
         return PowerConfig()
-    values = validate(data, POWER_FIELDS, where, "power", extra_ok=lambda k: k in SAMPLERS)
+    values = validate(data, POWER_FIELDS, where, "power", extra_ok=lambda k: k in SAMPLER_NAMES)
     samplers = values["samplers"]
-    for j, name in enumerate(samplers):
-        if name not in SAMPLERS:
-            from .schema import suggest
-            raise UserError(f"unknown sampler {name!r}", file=where.file,
-                            line=line_of(data, "samplers"), field=f"{where.prefix}samplers[{j}]",
-                            hint=suggest(str(name), list(SAMPLERS)) or "one of: " + ", ".join(SAMPLERS))
+    bad = check_samplers(samplers)
+    if bad:
+        raise UserError(bad[1], file=where.file, line=line_of(data, "samplers"),
+                        field=f"{where.prefix}samplers[{bad[0]}]", hint=bad[2])
     options = {}
     for key in data:
-        if key in SAMPLERS:
+        if key in SAMPLER_NAMES:
             if not isinstance(data[key], dict):
                 raise UserError("sampler options must be a mapping", file=where.file,
                                 line=line_of(data, key), field=where.field(key))
             options[key] = dict(data[key])
-            from .power.registry import check_options
             problem = check_options(key, options[key])
             if problem:
                 raise UserError(problem, file=where.file, line=line_of(data, key), field=where.field(key))

@@ -89,10 +89,13 @@ def test_estimated_system_power_labels_every_derived_figure_estimated(tmp_path):
     assert figs["system_w"] == "estimated" and figs["idle_w"] == "declared"
 
 
-def test_without_a_system_channel_the_profile_fills_in(tmp_path):
-    write_run(tmp_path, llm_run(gpu_w=200, workload="gpu-only")[0])                    # overhead 60 W
-    write_run(tmp_path, llm_run(gpu_w=None, workload="nothing", session="20250101T000000Z-0003",
-                                profile={"load_w": 250.0})[0])
+def test_old_records_without_a_system_channel_get_it_by_the_monitors_rule(tmp_path):
+    """Records written before schema 2 could lack `system`; the migration applies power/system.py's rule."""
+    for rec in (llm_run(gpu_w=200, workload="gpu-only")[0],                    # overhead 60 W
+                llm_run(gpu_w=None, workload="nothing", session="20250101T000000Z-0003",
+                        profile={"load_w": 250.0})[0]):
+        rec["schema_version"] = 1
+        write_run(tmp_path, rec)
     a = analyze(tmp_path)
     g = one(a.groups, workload="gpu-only")
     assert (g["system_w"], g["system_basis"], g["system_provenance"]) == (260.0, "gpu+overhead", "estimated")
@@ -119,7 +122,7 @@ def test_a_measured_idle_record_wins_over_a_declared_idle(tmp_path):
 
 def test_an_idle_system_figure_estimated_from_gpu_and_overhead_is_labelled_estimated(tmp_path):
     write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=120, idle_source="measured",
-                                idle_basis="gpu+cpu+overhead")[0])
+                                idle_basis="gpu+cpu+overhead", profile={"idle_w": None})[0])
     write_idle(tmp_path, idle_record(watts={"system": 95.0, "gpu0": 20.0}, system_basis="gpu+cpu+overhead"))
     a = analyze(tmp_path)
     g = a.groups.iloc[0]
@@ -128,6 +131,11 @@ def test_an_idle_system_figure_estimated_from_gpu_and_overhead_is_labelled_estim
     assert one(a.idle, channel="gpu0")["provenance"] == "measured"
     figs = a.figures.set_index("figure")["provenance"]
     assert figs["idle_cost_per_month"] == "estimated" and figs["electricity_per_mtok"] == "measured"
+    # one rule (power/idle.py choose_idle), as at run time: a declared idle_w beats an estimated one
+    write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=120, idle_source="measured", machine="other",
+                                idle_basis="gpu+cpu+overhead")[0])
+    g = one(analyze(tmp_path).groups, machine="other")
+    assert (g["idle_w"], g["idle_provenance"], g["idle_source"]) == (80.0, "declared", "profile idle_w")
 
 
 def test_the_run_records_own_measured_idle_is_kept(tmp_path):

@@ -226,3 +226,21 @@ def test_formulas_agree_with_the_llm_cost_columns(report):
     box = find(table(report, "llm").rows, machine="gpu-box", workload="llama-3b")
     r = _throughput(report, "gpu-box", "llama-3b")
     assert box["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(4000, 2, 330, 90, 0.25, r, 1.0))
+
+
+def test_every_metric_column_takes_its_label_and_unit_from_the_registry(report):
+    import re
+
+    from benchbench import metrics
+
+    seen = set()
+    for t in report.tables():
+        for col in t.columns:
+            m = metrics.lookup(col.key)
+            if m is None:
+                continue
+            seen.add(col.key)
+            assert col.header == m.label, (t.name, col.key)
+            unit = re.escape(m.shown_unit).replace(r"\{cur\}", "(USD|cur\\.)")
+            assert re.fullmatch(unit, col.unit), (t.name, col.key, col.unit)
+    assert {"tg_tok_s", "output_tok_s", "j_per_token", "electricity_per_mtok", "rtf", "cost_per_clip"} <= seen

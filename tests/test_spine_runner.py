@@ -40,7 +40,7 @@ def test_run_writes_record_with_consistent_metrics(write, cli, tmp_path):
         assert it["duration_s"] >= m["e2e_s"]
     facts = rec["workload"]["facts"]
     assert facts["dtype"] == "float32" and facts["parameters"] > 0 and facts["load_s"] > 0
-    assert "tiny" in out and "tg_tok_s" in out  # the summary table
+    assert "tiny" in out and "generation " in out and " tok/s" in out  # the summary table: registry labels
 
 
 def test_warmups_are_excluded_from_statistics():

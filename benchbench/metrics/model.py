@@ -63,6 +63,7 @@ class Metric:
     count: str | None = None
     keyed: bool = False
     inputs: tuple[str, ...] | None = None
+    unit_in_label: bool = False       # the label says the unit (tok/s per system W): titles leave it out
 
     def __post_init__(self) -> None:
         problems = [what for what, ok in (
@@ -79,9 +80,17 @@ class Metric:
         """The unit with the currency filled in."""
         return self.unit.replace("{cur}", currency or "USD")
 
+    @property
+    def shown_unit(self) -> str:
+        """The unit a column title shows: none for percentages (the cells carry `%`), for counts named by their
+        unit (chars, frames) and for labels that say it (tok/s per system W)."""
+        if self.fmt == "pct" or self.unit in (self.label, "") or self.unit_in_label:
+            return ""
+        return self.unit
+
     def header(self, currency: str | None = None) -> str:
         """`label (unit)`, the column title every report format shows."""
-        unit = self.unit_for(currency)
+        unit = self.shown_unit.replace("{cur}", currency or "USD")
         return f"{self.label} ({unit})" if unit else self.label
 
     @property

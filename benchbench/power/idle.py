@@ -5,13 +5,33 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..provenance import BASIS_PROVENANCE
 from ..record import run_path, slug
 
 IDLE_FOLDER = "idle"
 DEFAULT_SETTLE_S = 5.0
+_PREFERENCE = {"measured": 0, "published": 0, "declared": 1, "estimated": 2}
+
+
+@dataclass(frozen=True)
+class IdleCandidate:
+    """An idle `system` figure that could be the machine's: watts, its provenance, where it comes from."""
+
+    watts: float
+    provenance: str
+    where: str
+
+
+def choose_idle(candidates: list[IdleCandidate]) -> IdleCandidate | None:
+    """The one rule for a machine's idle power: measured (at the wall, or published) beats declared (the
+    profile's idle_w), which beats estimated (an idle record whose `system` is GPU + CPU + overhead); among
+    equals, the first given (callers list the newest and closest first)."""
+    ranked = [c for c in candidates if c.provenance in _PREFERENCE]
+    return min(ranked, key=lambda c: _PREFERENCE[c.provenance]) if ranked else None
 
 
 def idle_records(results: Path, machine: str) -> list[tuple[dict[str, Any], Path]]:
@@ -42,8 +62,13 @@ def idle_fields(results: Path, machine: str, profile: Any = None
     record, _ = records[-1]
     idle = {k: float(v) for k, v in record["idle"].items() if isinstance(v, (int, float))}
     basis = record.get("system_basis")
-    if basis != "wall" and declared is not None:
-        idle["system"], basis = float(declared), "declared"
+    candidates = [IdleCandidate(idle["system"], BASIS_PROVENANCE.get(basis or "wall", "estimated"), "record")
+                  ] if "system" in idle else []
+    if declared is not None:
+        candidates.append(IdleCandidate(float(declared), "declared", "profile"))
+    chosen = choose_idle(candidates)
+    if chosen is not None and chosen.where == "profile":
+        idle["system"], basis = chosen.watts, "declared"
     source = {"source": "measured", "record": record.get("run_id"), "measured_at": record.get("started_at"),
               "system_basis": basis if "system" in idle else None}
     return idle, source

@@ -224,15 +224,14 @@ def _fmt(value: Any, digits: int) -> str:
 def build_monitor(config: Any, profile: Any = None, under_load: bool = True) -> PowerMonitor:
     """The monitor for a suite's `power:` config (a suite.PowerConfig) on this host; `under_load=False`
     (idle measurement) never falls back to the profile's declared load_w."""
-    from .registry import SAMPLERS, check_options, plan, sampler_class
+    from .registry import check_options, check_samplers, plan, sampler_class
 
     requested = list(getattr(config, "samplers", None) or ["auto"])
     interval_s = float(getattr(config, "interval_ms", 500)) / 1000
     options = dict(getattr(config, "options", None) or {})
-    for name in requested:
-        if name not in (*SAMPLERS, "auto", "none"):
-            raise UserError(f"unknown sampler {name!r}", field="power.samplers",
-                            hint="one of: auto, none, " + ", ".join(SAMPLERS))
+    bad = check_samplers(requested)
+    if bad:
+        raise UserError(bad[1], field="power.samplers", hint=bad[2])
     for name, opts in options.items():
         problem = check_options(name, opts)
         if problem:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.load import typed
+from ..fmt import clean
 from ..record import load_typed_records
 from ..record_model import Record
 from .model import Report
@@ -47,7 +48,7 @@ class Context:
         if self._groups is None:
             self._groups = []
             for row in self.analysis.groups.to_dict("records"):
-                row = {k: _clean(v) for k, v in row.items()}
+                row = clean(row)
                 row["_prov"] = self.prov.get(row["group_id"], {})
                 row["series"] = series_label(row["machine"], row["provenance"], row["source"])
                 row["published"] = row["provenance"] == "published"
@@ -60,12 +61,6 @@ class Context:
     def metrics_of(self, gid: str, prefix: str) -> dict[str, dict[str, Any]]:
         """Statistics of the metrics `<prefix>.<name>` of a group: name → stats row."""
         return {m[len(prefix) + 1:]: r for (g, m), r in self.stats.items() if g == gid and m.startswith(prefix + ".")}
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return None
-    return value
 
 
 def load(paths: Iterable[Path | str] | None) -> tuple[list[Record], list[tuple[str, str]]]:

@@ -10,12 +10,12 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from ...fmt import PROV_MARK
 from ..model import Chart, Note, Report, Table
 from .base import ReportFormat, write_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-PROV_SHORT = {"estimated": "est.", "declared": "decl.", "published": "pub."}
 
 
 class HtmlFormat(ReportFormat):
@@ -31,7 +31,7 @@ class HtmlFormat(ReportFormat):
     def render(self, report: Report) -> str:
         env = environment()
         return env.get_template("report.html.j2").render(
-            report=report, sections=[self._section(s) for s in report.sections], csp=CSP, prov_short=PROV_SHORT)
+            report=report, sections=[self._section(s) for s in report.sections], csp=CSP, prov_short=PROV_MARK)
 
     def _section(self, section: Any) -> dict[str, Any]:
         return {"id": section.id, "title": section.title, "intro": section.intro,

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...fmt import PROV_MARK
 from ..model import Chart, Note, Report, Table
 from .base import ReportFormat, write_text
 
-PROV_MARK = {"estimated": "est.", "declared": "decl.", "published": "pub."}
 _SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
 
 

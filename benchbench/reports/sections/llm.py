@@ -5,22 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Chart, Column, Section, Table
-from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order
+from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order, with_currency
 
 COLUMNS = [
     Column("model", "model", kind="text"), Column("machine", "machine", kind="text"),
     Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
-    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
-    Column("output_tok_s", "throughput", "tok/s", prov=True), Column("concurrency", "concurrency", kind="int"),
-    Column("pp_tok_s", "prefill", "tok/s", prov=True),
-    Column("ttft_s", "TTFT", "s", prov=True),
-    Column("gpu_w", "GPU", "W", prov=True), Column("system_w", "system", "W", prov=True),
-    Column("tok_s_per_w", "tok/s per system W", prov=True), Column("tok_s_per_gpu_w", "tok/s per GPU W", prov=True),
-    Column("j_per_token", "energy", "J/token", prov=True),
-    Column("electricity_per_mtok", "electricity", "{cur}/Mtok", prov=True),
-    Column("all_in_per_mtok", "all-in", "{cur}/Mtok", prov=True),
-    Column("utilization_pct", "at utilization", kind="pct"),
-    Column("roofline_pct", "of roofline", kind="pct", prov=True),
+    Column.of("tg_tok_s", kind="stat", prov=True),
+    Column.of("output_tok_s", prov=True), Column.of("concurrency"),
+    Column.of("pp_tok_s", prov=True),
+    Column.of("ttft_s", prov=True),
+    Column.of("gpu_w", prov=True), Column.of("system_w", prov=True),
+    Column.of("tok_s_per_w", prov=True), Column.of("tok_s_per_gpu_w", prov=True),
+    Column.of("j_per_token", prov=True),
+    Column.of("electricity_per_mtok", prov=True),
+    Column.of("all_in_per_mtok", prov=True),
+    Column.of("utilization_pct"),
+    Column.of("roofline_pct", prov=True),
     Column("system_basis", "system power from", kind="text"),
     Column("warnings", "warnings", kind="list"),
 ]
@@ -39,7 +39,7 @@ def build(ctx: Any) -> Section | None:
     groups.sort(key=lambda g: (g.get("model") not in measured_models, str(g.get("model")), g["published"],
                                bool(g.get("matrix")), *row_order(g)))
     unit = currency_unit(groups)
-    cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in COLUMNS]
+    cols = with_currency(COLUMNS, unit)
     if unit == "cur.":
         cols.insert(5, Column("currency", "currency", kind="text"))
     table = Table("llm", "LLM speed, power and cost per model and machine", cols, groups,

@@ -11,7 +11,7 @@ from ..model import Chart, Column, Note, Section, Table
 ENERGY_COLUMNS = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
     Column("channel", "channel", kind="text"), Column("n", "iterations", kind="int"),
-    Column("avg_w", "mean power", "W", prov=True), Column("joules", "energy per iteration", "J", prov=True),
+    Column.of("avg_w", prov=True), Column.of("joules", prov=True),
     Column("source", "source", kind="text"), Column("basis", "system basis", kind="text"),
     Column("provenance", "provenance", kind="text"),
 ]

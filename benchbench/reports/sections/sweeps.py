@@ -8,9 +8,9 @@ from ..model import Chart, Column, Section, Table
 from . import ORIGIN, provenance_caption
 
 STAT_COLUMNS = [
-    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
-    Column("pp_tok_s", "prefill", "tok/s", prov=True),
-    Column("ttft_s", "TTFT", "s", prov=True), Column("output_tok_s", "throughput", "tok/s", prov=True),
+    Column.of("tg_tok_s", kind="stat", prov=True),
+    Column.of("pp_tok_s", prov=True),
+    Column.of("ttft_s", prov=True), Column.of("output_tok_s", prov=True),
 ]
 MAX_CHARTS = 12
 
