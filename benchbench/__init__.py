@@ -23,7 +23,7 @@ _API = {
     "summarize": ("benchbench.stats", "summarize"),
     "Workload": ("benchbench.workloads.base", "Workload"),
     "IterationResult": ("benchbench.workloads.base", "IterationResult"),
-    "RunWarning": ("benchbench.workloads.base", "RunWarning"),
+    "RunWarning": ("benchbench.warnings_", "RunWarning"),
     "analyze": ("benchbench.analysis", "analyze"),
     "BenchError": ("benchbench.errors", "BenchError"),
     "UserError": ("benchbench.errors", "UserError"),

@@ -21,8 +21,9 @@ from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, 
 from .record_model import from_json
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warnings_ import RunWarning
 from .workloads import get_backend
-from .workloads.base import IterationContext, RunWarning, Workload
+from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
 

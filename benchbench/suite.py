@@ -112,6 +112,27 @@ class Suite:
         return out | ({"prices": self.prices} if self.prices else {})  # the analyzer reads them
 
 
+def find_suite(ref: str) -> Path:
+    """A path, or a suite name looked up in ./suites and the project's suites/."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml") or "/" in ref:
+        raise UserError("suite not found", file=ref, hint="check the path")
+    for folder in (Path.cwd() / "suites", Path(__file__).resolve().parents[1] / "suites"):
+        for suffix in (".yaml", ".yml"):
+            if (folder / f"{ref}{suffix}").is_file():
+                return folder / f"{ref}{suffix}"
+    raise UserError(f"no suite named `{ref}`", field="suite", hint="give a path to a suite YAML file")
+
+
+def suite_of(ref: Suite | str | Path | None) -> Suite | None:
+    """A loaded suite from a suite, a path or a name (find_suite), or None."""
+    if ref is None or isinstance(ref, Suite):
+        return ref
+    return load_suite(find_suite(str(ref)))
+
+
 def load_suite(path: Path | str) -> Suite:
     """Read and validate a suite file; every problem is a one-line UserError."""
     path = Path(path)

@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 from fakes_llm_servers import LOOP, FakeOllama, FakeOpenAI, free_port, suite_file
 
+from benchbench.commands.doctor import collect
 from benchbench.errors import UserError
 from benchbench.suite import load_suite
 from benchbench.workloads import servers
@@ -86,7 +87,7 @@ def test_doctor_reports_each_server(tmp_path, monkeypatch):
             {"name": "b", "kind": "llm", "backend": "ollama", "host": oll.url, "model": "qwen3:32b"},
             {"name": "c", "kind": "llm", "backend": "openai", "base_url": oai.url + "/v1",
              "model": "llama-3.2-3b-instruct"}])
-        found = {s["url"]: s for s in servers.doctor_section(str(suite))["servers"]}
+        found = {s["url"]: s for s in collect(str(suite))["servers"]}   # each backend answers for itself
     default = found[servers.ollama_url()]
     assert default["reachable"] is False and "ollama serve" in str(default)
     o = found[oll.url]

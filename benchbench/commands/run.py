@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..suite import Suite
 
 DEFAULT_SUITE = "quickstart"
 
@@ -27,30 +28,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run on another machine over SSH (repeatable)")
 
 
-def find_suite(ref: str) -> Path:
-    """A path, or a suite name looked up in ./suites and the project's suites/."""
-    path = Path(ref)
-    if path.is_file():
-        return path
-    if path.suffix in (".yaml", ".yml") or "/" in ref:
-        raise UserError("suite not found", file=ref, hint="check the path")
-    for folder in (Path.cwd() / "suites", Path(__file__).resolve().parents[2] / "suites"):
-        for suffix in (".yaml", ".yml"):
-            if (folder / f"{ref}{suffix}").is_file():
-                return folder / f"{ref}{suffix}"
-    raise UserError(f"no suite named `{ref}`", field="suite", hint="give a path to a suite YAML file")
-
-
 def main(args: argparse.Namespace) -> int:
     from ..profile import resolve_profile
-    from ..suite import load_suite
+    from ..suite import find_suite, load_suite
 
     suite_path = find_suite(args.suite)
     suite = load_suite(suite_path)
     if args.host or suite.hosts:
-        from ..remote import run_remote  # part 9
-
-        return run_remote(suite, args)
+        return _remote(suite, args)
     profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
     from ..progress import Progress
     from ..runner import Runner, RunOptions
@@ -130,3 +115,26 @@ def _report(outcome, as_json: bool) -> None:
         print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
     if outcome.interrupted:
         print("\ninterrupted: finished iterations are kept; continue with `--resume latest`")
+
+
+def _remote(suite: Suite, args: argparse.Namespace) -> int:
+    """Part 9: the suite on other hosts; one line per host, then the summary of the records gathered."""
+    from ..record import load_records
+    from ..remote import run_remote
+    from ..remote.run import exit_code, host_line, record_paths
+    from ..reports.summary import render_text, summary_rows
+
+    outcomes = run_remote(suite, args)
+    paths = record_paths(outcomes)
+    rows = summary_rows(load_records(paths)) if paths else []
+    if args.json:
+        json.dump({"hosts": [o.to_dict() for o in outcomes], "summary": rows, "exit_code": exit_code(outcomes)},
+                  sys.stdout, indent=1, default=str)
+        print()
+    else:
+        for o in outcomes:
+            print(host_line(o, dry_run=args.dry_run))
+        if rows:
+            print()
+            print(render_text(rows), end="")
+    return exit_code(outcomes)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError, UserError
-from ..workloads.base import RunWarning
+from ..warnings_ import RunWarning
 from . import energy as en
 from . import system
 from .base import Channel, Sampler, SamplerUnavailable

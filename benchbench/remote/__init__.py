@@ -11,8 +11,8 @@ from typing import Any
 from ..suite import Suite
 
 
-def run_remote(suite: Suite, args: argparse.Namespace) -> int:
-    """`benchbench run SUITE --host NAME[=PROFILE]...`; returns the exit code."""
+def run_remote(suite: Suite, args: argparse.Namespace) -> list[Any]:
+    """`benchbench run SUITE --host NAME[=PROFILE]...`; returns each host's outcome (HostOutcome)."""
     from .run import run_remote as _run_remote
 
     return _run_remote(suite, args)

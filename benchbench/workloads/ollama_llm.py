@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
+from .server_doctor import check_ollama, check_servers, targets
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -35,6 +36,9 @@ from .servers import (
     transport_errors,
     with_retries,
 )
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
 
 START_HINT = "start it with `ollama serve`, or set `host:` / OLLAMA_HOST"
 UNLOAD_WAIT_S = 15.0
@@ -109,6 +113,12 @@ class OllamaLLM(StreamingRequests, Workload):
         if params.get("load") == "cold" and params.get("keep_alive") is not None:
             return ("keep_alive", "`load: cold` unloads the model itself", "leave keep_alive out")
         return check_prompt(params)
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+        """The default Ollama host (OLLAMA_HOST) and every host the suite names: reachable, loaded, missing."""
+        found = targets(specs, lambda params: ollama_url(params.get("host")), default=ollama_url())
+        return check_servers(found, check_ollama)
 
     # --- set-up --------------------------------------------------------------------------------
     @property

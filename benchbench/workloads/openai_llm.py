@@ -14,12 +14,13 @@ import os
 import re
 import threading
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError, UserError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
+from .server_doctor import check_openai, check_servers, targets
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -37,6 +38,9 @@ from .servers import (
     transport_errors,
     with_retries,
 )
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
 
 START_HINT = "start the server (llama-server, vllm serve, LM Studio) or check base_url"
 RESERVED = ("model", "stream", "messages", "prompt", "stream_options")
@@ -91,6 +95,11 @@ class OpenAILLM(StreamingRequests, Workload):
                 return ("options", f"`options.{key}` looks like a secret; it would be recorded",
                         "put keys in an environment variable named by api_key_env")
         return check_prompt(params)
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+        """Every OpenAI-compatible endpoint the suite names: reachable, models served, missing."""
+        return check_servers(targets(specs, lambda params: str(params["base_url"]).rstrip("/")), check_openai)
 
     # --- set-up --------------------------------------------------------------------------------
     @property
