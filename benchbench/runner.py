@@ -15,6 +15,8 @@ from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
 from .metrics import check_declared, derive_throughput, strict
+from .power import build_monitor
+from .power.idle import idle_fields
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
@@ -188,8 +190,6 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
-        from .power import build_monitor
-        from .power.idle import idle_fields
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions

@@ -12,7 +12,8 @@ from typing import Any
 from .errors import UserError
 from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
 from .prices import parse_prices
-from .schema import Field, Where, line_of, non_negative, positive, unknown_key, validate
+from .schema import Field, Where, check_value, line_of, non_negative, positive, suggest, unknown_key, validate
+from .workloads import REGISTRY, get_backend
 from .yamlio import load_yaml
 
 KINDS = ("llm", "tts", "video")
@@ -102,7 +103,6 @@ class Suite:
         chosen = [w for w in self.workloads if only in (w.name, w.base_name)]
         if not chosen:
             names = sorted({w.base_name for w in self.workloads})
-            from .schema import suggest
             raise UserError(f"no workload named `{only}` in the suite", file=str(self.path),
                             field="--only", hint=suggest(only, names) or "have: " + ", ".join(names))
         return chosen
@@ -183,7 +183,6 @@ def _power(data: Any, where: Where) -> PowerConfig:
 
 def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
               seen: dict[str, int]) -> list[WorkloadSpec]:
-    from .workloads import REGISTRY, get_backend
 
     head = validate(entry, COMMON_FIELDS, where, "a workload", extra_ok=lambda k: True)
     name, kind, backend_name = head["name"], head["kind"], head["backend"]
@@ -193,7 +192,6 @@ def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
                         hint="workload names must be unique in a suite")
     seen[name] = line_of(entry, "name") or 0
     if backend_name not in REGISTRY[kind]:
-        from .schema import suggest
         raise UserError(f"unknown backend `{backend_name}` for kind `{kind}`", file=where.file,
                         line=line_of(entry, "backend"), field=where.field("backend"),
                         hint=suggest(backend_name, list(REGISTRY[kind]))
@@ -267,7 +265,6 @@ def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> 
                             field=mwhere.field(key))
         if "." not in key:
             for value in values:
-                from .schema import check_value
                 check_value(raw, key, value, fields[key], mwhere)
         axes[key] = list(values)
     return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]

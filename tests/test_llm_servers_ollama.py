@@ -59,7 +59,7 @@ def test_metrics_come_from_the_server_counters(tmp_path, target):
         truth = target.fake.last_log()
         m = results[-1].metrics
         assert m["gen_s"] == pytest.approx(truth["eval_s"], rel=1e-6)
-        assert m["tg_tok_s"] == pytest.approx(1000, rel=0.25)   # the fake's rate, on a busy CI box
+        assert m["tg_tok_s"] == pytest.approx(1000, rel=0.6)   # the fake's rate: loose, a loaded 2-core box lags it
         assert m["prompt_tokens"] == truth["prompt_eval_count"]
         server_ttft = truth["first_token_s"] - truth["recv_s"]
         assert server_ttft <= m["ttft_s"] < server_ttft + 0.05   # overhead: see benchmarks/

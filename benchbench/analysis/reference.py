@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..migrations import SCHEMA_VERSION
+from ..record import slug, validate_record
 from . import formulas as f
 from .prices import Price
 
@@ -30,7 +31,6 @@ def published_data() -> dict[str, Any]:
 
 def reference_records() -> list[dict[str, Any]]:
     """Every published run as a record in the real layout (validated like a stored one)."""
-    from ..record import validate_record
 
     data = published_data()
     records = (_economics(data) + _ollama_vs_aws(data) + _tts(data) + _ltx(data) + _reasoning(data)
@@ -59,7 +59,6 @@ def _record(section: str, source: str, machine: str, profile: dict[str, Any], wo
             backend: str, params: dict[str, Any], iterations: list[dict[str, Any]],
             idle_w: float | None = None, facts: dict[str, Any] | None = None,
             note: str | None = None) -> dict[str, Any]:
-    from ..record import slug
 
     ref = {"source": source, "section": section} | ({"note": note} if note else {})
     return {

@@ -8,8 +8,11 @@ import sys
 from typing import Any
 
 from .. import metrics
+from ..analysis.costs import COST_KEYS, CostInputs, breakeven_of, cost_figures
+from ..analysis.prices import parse_prices, require_api_price
 from ..fmt import number
 from ..power import system
+from ..profile import resolve_profile
 
 # the figures shown, in order; their titles and units come from the metric registry
 ROWS = ("j_per_token", "tok_s_per_w", "tok_s_per_gpu_w", "electricity_per_mtok", "incremental_electricity_per_mtok",
@@ -75,8 +78,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """CostInputs from the flags over the profile; and notes on where figures came from."""
-    from ..analysis.costs import CostInputs
-    from ..analysis.prices import parse_prices, require_api_price
 
     prof = _profile(args.machine)
     notes: list[str] = []
@@ -109,13 +110,11 @@ def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
 def _profile(ref: str | None) -> Any:
     if not ref:
         return None
-    from ..profile import resolve_profile
 
     return resolve_profile(ref)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..analysis.costs import COST_KEYS, breakeven_of, cost_figures
 
     inputs, notes = inputs_from_args(args)
     figures = cost_figures(inputs)

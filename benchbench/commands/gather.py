@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..remote.gather import exit_code, gather
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("targets", nargs="+", metavar="HOST[:PATH]",
@@ -18,7 +20,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..remote.gather import exit_code, gather
 
     rows = gather(args.targets, results=args.results, quiet=args.quiet or args.json)
     code = exit_code(rows)

@@ -8,8 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import fingerprint as fp
 from ..errors import BenchError, UserError
+from ..power.idle import idle_path, idle_record, measure_idle
+from ..power.monitor import build_monitor
 from ..power.registry import check_interval_ms, check_samplers
+from ..profile import resolve_profile
+from ..record import clean_floats, save_record
+from ..runner import interrupt_signals
+from ..suite import PowerConfig
+from . import ensure_folder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -53,16 +61,8 @@ def _plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import fingerprint as fp
-    from ..power.idle import idle_path, idle_record, measure_idle
-    from ..power.monitor import build_monitor
-    from ..profile import resolve_profile
-    from ..record import clean_floats, save_record
-    from ..runner import interrupt_signals
-    from ..suite import PowerConfig
 
     _check(args)
-    from . import ensure_folder
 
     ensure_folder(args.results)  # before a minute of measuring, not after
     profile = resolve_profile(args.machine) if args.machine else None

@@ -9,7 +9,16 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
-from ..suite import Suite
+from ..profile import resolve_profile
+from ..progress import Progress
+from ..record import load_records
+from ..remote import run_remote
+from ..remote.run import exit_code, host_line, record_paths
+from ..reports.summary import render_text, summary_rows
+from ..runner import Runner, RunOptions
+from ..suite import Suite, find_suite, load_suite
+from ..yamlio import load_yaml
+from . import ensure_folder
 
 DEFAULT_SUITE = "quickstart"
 
@@ -29,16 +38,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..profile import resolve_profile
-    from ..suite import find_suite, load_suite
 
     suite_path = find_suite(args.suite)
     suite = load_suite(suite_path)
     if args.host or suite.hosts:
         return _remote(suite, args)
     profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
-    from ..progress import Progress
-    from ..runner import Runner, RunOptions
 
     progress = Progress(quiet=args.quiet or args.json)
     if not progress.bars:  # nor the model libraries' own (transformers' "Loading weights", hub downloads)
@@ -47,7 +52,6 @@ def main(args: argparse.Namespace) -> int:
                                                only=args.only), progress)
     if args.dry_run:
         return _dry_run(runner, args.json)
-    from . import ensure_folder
 
     ensure_folder(args.results)
     outcome = runner.run()
@@ -57,8 +61,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _suite_profile(suite):
     """The profile the suite's `machine:` names; a bad name points at that line of the suite."""
-    from ..profile import resolve_profile
-    from ..yamlio import load_yaml
 
     if not suite.machine:
         return None
@@ -95,8 +97,6 @@ def _dry_run(runner, as_json: bool) -> int:
 
 
 def _report(outcome, as_json: bool) -> None:
-    from ..record import load_records
-    from ..reports.summary import render_text, summary_rows
 
     records = load_records([p for p in outcome.paths if p.exists()])
     for rec in records:  # bad input found while running (e.g. a model that is not here): one line each
@@ -119,10 +119,6 @@ def _report(outcome, as_json: bool) -> None:
 
 def _remote(suite: Suite, args: argparse.Namespace) -> int:
     """Part 9: the suite on other hosts; one line per host, then the summary of the records gathered."""
-    from ..record import load_records
-    from ..remote import run_remote
-    from ..remote.run import exit_code, host_line, record_paths
-    from ..reports.summary import render_text, summary_rows
 
     outcomes = run_remote(suite, args)
     paths = record_paths(outcomes)

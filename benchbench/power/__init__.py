@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import monitor
+
 __all__ = ["PowerMonitor", "build_monitor"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from . import monitor
 
         return getattr(monitor, name)
     raise AttributeError(f"module 'benchbench.power' has no attribute {name!r}")

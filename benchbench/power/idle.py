@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..provenance import BASIS_PROVENANCE
-from ..record import run_path, slug
+from ..record import SCHEMA_VERSION, new_session_id, run_path, slug, utc_now
 
 IDLE_FOLDER = "idle"
 DEFAULT_SETTLE_S = 5.0
@@ -82,7 +83,6 @@ def lookup(results: Path, machine: str, profile: Any = None) -> dict[str, float]
 def measure_idle(monitor: Any, seconds: float, settle_s: float = DEFAULT_SETTLE_S,
                  sleep: Any = time.sleep) -> dict[str, Any]:
     """Idle watts per channel over `seconds` after `settle_s`; the monitor must be running."""
-    from ..record import utc_now
 
     sleep(settle_s)
     started_at = utc_now()
@@ -108,8 +108,6 @@ def measure_idle(monitor: Any, seconds: float, settle_s: float = DEFAULT_SETTLE_
 def idle_record(measured: dict[str, Any], monitor: Any, machine: str, profile: Any,
                 fingerprint: dict[str, Any], settle_s: float) -> dict[str, Any]:
     """The idle record (type: idle) for results/<machine>/idle/<run_id>.json."""
-    from .. import __version__
-    from ..record import SCHEMA_VERSION, new_session_id, utc_now
 
     session = new_session_id()
     return {

@@ -20,6 +20,8 @@ from ..warnings_ import RunWarning
 from . import energy as en
 from . import system
 from .base import Channel, Sampler, SamplerUnavailable
+from .checks import run_warnings
+from .registry import check_options, check_samplers, plan, sampler_class
 
 SYSTEM_PARTS = ("gpu", "cpu", "dram", "ane")
 EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle")
@@ -202,7 +204,6 @@ class PowerMonitor:
         return path.name
 
     def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:
-        from .checks import run_warnings
 
         return run_warnings(self, iterations, devices)
 
@@ -224,7 +225,6 @@ def _fmt(value: Any, digits: int) -> str:
 def build_monitor(config: Any, profile: Any = None, under_load: bool = True) -> PowerMonitor:
     """The monitor for a suite's `power:` config (a suite.PowerConfig) on this host; `under_load=False`
     (idle measurement) never falls back to the profile's declared load_w."""
-    from .registry import check_options, check_samplers, plan, sampler_class
 
     requested = list(getattr(config, "samplers", None) or ["auto"])
     interval_s = float(getattr(config, "interval_ms", 500)) / 1000

@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
+from ..analysis import analyze
 from ..analysis.load import typed
 from ..fmt import clean
 from ..record import load_typed_records
 from ..record_model import Record
 from .model import Report
-from .sources import series_label
+from .plots import colors
+from .sections import economics, llm, machines, power, sweeps, tts, video
+from .sections import warnings as warn
+from .sources import series_label, source
 
 
 @dataclass
@@ -33,7 +38,6 @@ class Context:
     _groups: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        from .plots import colors
 
         a = self.analysis
         for g, f, p in zip(a.figures["group_id"], a.figures["figure"], a.figures["provenance"]):
@@ -80,8 +84,6 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
     figures unless `reference=False`. Bad arguments raise UserError."""
     import datetime as dt
 
-    from .. import __version__
-    from ..analysis import analyze
 
     loaded, skipped = load(paths)
     loaded += typed(records or [])
@@ -104,14 +106,11 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
 
 
 def _builders() -> list[Any]:
-    from .sections import economics, llm, machines, power, sweeps, tts, video
-    from .sections import warnings as warn
 
     return [warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, economics.build, power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:
-    from .sources import source
 
     files = sorted({s for s in analysis.runs["source"] if isinstance(s, str) and s})
     return [source(f) for f in files]

@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import BackendUnavailable, WorkloadError
 from ..schema import Field, positive
+from ..torch_util import synchronize
 from .base import IterationContext
 from .tts_common import (
     Synthesis,
@@ -85,7 +87,6 @@ class F5TTS(TTSWorkload):
         raise missing_model(ref)
 
     def setup(self) -> dict[str, Any]:
-        from .. import torch_util as tu
 
         ckpt = self.checkpoint()
         vocoder = resolve_snapshot(self.params["vocoder"], ("config.yaml", "pytorch_model.bin"), what="vocoder")
@@ -105,7 +106,6 @@ class F5TTS(TTSWorkload):
                 **tu.device_facts(self.device)}
 
     def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
-        from ..torch_util import synchronize
 
         try:
             with stdout_to_stderr():

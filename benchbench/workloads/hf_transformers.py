@@ -6,10 +6,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
-from ..torch_util import DTYPES, choose_dtype
-from .architectures import ARCHITECTURES
+from ..torch_util import DTYPES, choose_dtype, gpu_channels, synchronize
+from .architectures import ARCHITECTURES, resolve
 from .base import IterationContext, IterationResult, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, decode_rate, prompt_text, rate
 
@@ -70,7 +71,6 @@ class TransformersLLM(Workload):
     def setup(self) -> dict[str, Any]:
         import torch
 
-        from .. import torch_util as tu
 
         self.device = tu.pick_device(self.params["device"])
         dtype_name, why = choose_dtype(self.params["dtype"], self.device.split(":")[0],
@@ -98,7 +98,6 @@ class TransformersLLM(Workload):
         from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
         if self.params.get("weights") == "dummy":
-            from .architectures import resolve
 
             cfg = resolve(self.params["architecture"])
             MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
@@ -107,7 +106,6 @@ class TransformersLLM(Workload):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         if self.params.get("weights") == "dummy":
-            from .architectures import resolve
 
             cfg = resolve(self.params["architecture"])
             config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
@@ -145,7 +143,6 @@ class TransformersLLM(Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         import torch
 
-        from ..torch_util import synchronize
 
         ids = self._prompt_ids(ctx.index)
         n_new = int(self.params["max_tokens"])
@@ -176,7 +173,6 @@ class TransformersLLM(Workload):
         return IterationResult(metrics)
 
     def devices(self) -> list[str]:
-        from ..torch_util import gpu_channels
 
         return gpu_channels([getattr(self, "device", "cpu")])
 

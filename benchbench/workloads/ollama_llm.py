@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError
-from ..schema import Field
+from ..schema import Field, suggest
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
 from .server_doctor import check_ollama, check_servers, targets
@@ -66,7 +66,6 @@ def check_options(options: dict[str, Any]) -> tuple[str, ...] | None:
     known = [*ollama.Options.model_fields, *SERVER_ONLY_OPTIONS]
     for key in options:
         if key not in known:
-            from ..schema import suggest
 
             return ("options", f"unknown Ollama option `{key}`",
                     suggest(str(key), known) or "see PARAMETER in Ollama's Modelfile docs")

@@ -9,9 +9,10 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import BackendUnavailable, UserError, WorkloadError
 from ..schema import Field, positive
-from ..torch_util import DTYPES
+from ..torch_util import DTYPES, synchronize
 from .base import IterationContext
 from .tts_common import (
     Synthesis,
@@ -135,7 +136,6 @@ class Qwen3TTS(TTSWorkload):
 
     # --- setup ------------------------------------------------------------------------------
     def setup(self) -> dict[str, Any]:
-        from .. import torch_util as tu
 
         folder = None if self.params["weights"] == "dummy" else resolve_snapshot(
             self.params["model"], REQUIRED_FILES)
@@ -178,7 +178,6 @@ class Qwen3TTS(TTSWorkload):
     def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
         import torch
 
-        from ..torch_util import synchronize
 
         torch.manual_seed(int(self.params.get("seed") or 0))
         kwargs: dict[str, Any] = {"text": text, "speaker": self.params["speaker"],

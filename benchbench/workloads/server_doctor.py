@@ -9,7 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from .servers import DOCTOR_TIMEOUT_S, error_text, gpu_fraction, one_line, public_url, same_ollama_model, scrub
+from .server_http import DOCTOR_TIMEOUT_S, error_text, one_line, public_url, scrub
+from .servers import gpu_fraction, same_ollama_model
 
 
 class ServerStatus(dict):

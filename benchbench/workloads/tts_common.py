@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from ..errors import UserError, WorkloadError
 from ..schema import Field
+from ..torch_util import choose_dtype, gpu_channels
 from .base import IterationContext, IterationResult, RunWarning, Workload
 
 TTS_METRICS = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
@@ -62,7 +63,6 @@ def tts_dtype(requested: str, device_type: str, capability: tuple[int, int] | No
     """(dtype, why) for a TTS model: bf16 only where the GPU computes it natively (CUDA CC >= 8, via
     torch_util.choose_dtype), else fp32 -- never fp16 by default, since the models are trained in bf16
     and fp16's narrower range can overflow over thousands of autoregressive steps."""
-    from ..torch_util import choose_dtype
 
     name, why = choose_dtype(requested, device_type, capability)
     if requested != "auto" or name != "float16":
@@ -337,7 +337,6 @@ class TTSWorkload(Workload):
         return [warning] if warning else []
 
     def devices(self) -> list[str]:
-        from ..torch_util import gpu_channels
 
         return gpu_channels([getattr(self, "device", "cpu")])
 

@@ -12,6 +12,8 @@ from typing import Any
 
 from ...fmt import PROV_MARK
 from ..model import Chart, Note, Report, Table
+from ..plots import render
+from ..view import columns, rows
 from .base import ReportFormat, write_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -38,7 +40,6 @@ class HtmlFormat(ReportFormat):
                 "blocks": [self._block(b) for b in section.blocks]}
 
     def _block(self, block: Any) -> dict[str, Any]:
-        from ..view import columns, rows
 
         if isinstance(block, Table):
             return {"type": "table", "name": block.name, "title": block.title, "note": block.note,
@@ -54,7 +55,6 @@ class HtmlFormat(ReportFormat):
 
 def data_uri(chart: Chart, fmt: str = "svg") -> str:
     """The chart as a base64 data: URI (an <img> never runs what an SVG might hold)."""
-    from ..plots import render
 
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
     return f"data:{mime};base64," + base64.b64encode(render(chart, fmt)).decode("ascii")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...analysis import formulas as f
 from ...fmt import clean
+from ...record import slug
 from ..model import Chart, Column, Section, Table
+from ..plots import legend_right, plain_log
 from ..sources import tag
 from . import ORIGIN, SOURCE, currency_unit, provenance_caption, with_currency
 
@@ -75,7 +78,6 @@ def build(ctx: Any) -> Section | None:
 
 
 def machine_rows(ctx: Any) -> list[dict[str, Any]]:
-    from ...analysis import formulas as f
 
     out: dict[tuple, dict[str, Any]] = {}
     for g in ctx.groups():
@@ -126,7 +128,6 @@ def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
 # --- all-in cost against utilization ----------------------------------------------------------------
 
 def curve_charts(ctx: Any) -> list[Chart]:
-    from ...analysis import formulas as f
 
     by_model: dict[tuple[str, str], list[dict[str, Any]]] = {}
     groups = ctx.groups("llm")
@@ -163,10 +164,8 @@ def _api_prices(ctx: Any) -> dict[str, list[tuple[str, float]]]:
 
 def _curve_chart(ctx: Any, model: str, currency: str, rows: list[dict[str, Any]],
                  apis: list[tuple[str, float]]) -> Chart:
-    from ...record import slug
 
     def draw(fig: Any) -> None:
-        from ..plots import legend_right, plain_log
 
         ax = fig.subplots()
         fig.subplots_adjust(left=0.1)

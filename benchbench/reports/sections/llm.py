@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Chart, Column, Section, Table
+from ..plots import Bar, hbars, wide_range
 from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order, with_currency
 
 COLUMNS = [
@@ -77,7 +78,6 @@ def chart_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
-    from ..plots import Bar, hbars
 
     rows = [g for g in groups if g.get("tg_tok_s") is not None]
     out = []
@@ -93,7 +93,6 @@ def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
 
 
 def cost_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
-    from ..plots import Bar, hbars, wide_range
 
     out = []
     for currency in sorted({g.get("currency") or "USD" for g in groups}):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ...analysis.reference import published_data
 from ..model import Column, Section, Table
 from . import ORIGIN, SOURCE, currency_unit, with_currency
 
@@ -90,7 +91,6 @@ def _better_idle(new: str | None, old: str | None) -> bool:
 def _hardware(ctx: Any, machine: dict[str, Any]) -> dict[str, Any] | None:
     base = {k: machine[k] for k in ("machine", "provenance", "source")}
     if machine["provenance"] == "published":
-        from ...analysis.reference import published_data
 
         entry = (published_data().get("machines") or {}).get(machine["machine"], {})
         return {**base, "source": entry.get("source") or base["source"], "cpu": entry["description"]} \

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...analysis.samples import load_samples
+from ...record import slug
 from ...record_model import Record, RunRecord
 from ..model import Chart, Column, Note, Section, Table
+from ..plots import timeline
 
 ENERGY_COLUMNS = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
@@ -84,7 +87,6 @@ def plotted_runs(ctx: Any) -> list[str]:
 def power_charts(ctx: Any, run_ids: list[str]) -> list[Chart]:
     if not run_ids:
         return []
-    from ...analysis.samples import load_samples
 
     a = ctx.analysis
     runs = a.runs[a.runs["run_id"].isin(run_ids)]
@@ -121,11 +123,9 @@ def _chart(run: dict[str, Any], samples: Any, its: Any, record: Record | None) -
     estimated = any(isinstance(c, dict) and c.get("estimated") for c in info)
 
     def draw(fig: Any) -> None:
-        from ..plots import timeline
 
         timeline(fig.subplots(), channels, windows, t0)
 
-    from ...record import slug
 
     return Chart(f"power-{slug(run['run_id']).lower()}", f"Power over time: {run['machine']} · {run['workload']}",
                  f"Run {run['run_id']}; {'estimated' if estimated else 'measured'} power samples"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...record import slug
 from ..model import Chart, Column, Section, Table
+from ..plots import Line, lines
 from . import ORIGIN, provenance_caption
 
 STAT_COLUMNS = [
@@ -57,7 +59,6 @@ def charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
 
 
 def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[str, Any]]) -> Chart:
-    from ..plots import Line
 
     second = "output_tok_s" if axis == "concurrency" else "pp_tok_s"
     series: dict[tuple, list[dict[str, Any]]] = {}
@@ -82,7 +83,6 @@ def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[
     titles = {"output_tok_s": "throughput, all requests (tok/s)", "pp_tok_s": "prefill (tok/s)"}
 
     def draw(fig: Any) -> None:
-        from ..plots import lines
 
         axes = fig.subplots(1, 2 if second_lines else 1, squeeze=False)[0]
         lines(axes[0], first_lines, name, "generation (tok/s per request)", integer_x=True,
@@ -96,6 +96,5 @@ def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[
 
 
 def _slug(text: str) -> str:
-    from ...record import slug
 
     return slug(str(text)).lower()

@@ -8,6 +8,8 @@ from typing import Any
 
 from ...fmt import clean, finite
 from ..model import Chart, Column, Section, Table
+from ..plots import Line
+from ..plots import lines as draw_lines
 from ..sources import short_label
 from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, with_currency
 
@@ -119,7 +121,6 @@ def _cloud_rows(ctx: Any) -> list[dict[str, Any]]:
 
 
 def rtf_charts(ctx: Any, groups: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) -> list[Chart]:
-    from ..plots import Line
 
     lines = []
     per_series: dict[str, int] = {}
@@ -139,7 +140,6 @@ def rtf_charts(ctx: Any, groups: list[dict[str, Any]], runs: dict[str, list[dict
         suffix = f" ({i + 1})" if len(parts) > 1 else ""
 
         def draw(fig: Any, part: Any = part) -> None:
-            from ..plots import lines as draw_lines
 
             draw_lines(fig.subplots(), [ln for _, ln in part], "run (in order)", "RTF (lower is faster)",
                        logx=False, integer_x=True)

@@ -8,6 +8,7 @@ from typing import Any
 from ... import metrics
 from ...analysis import formulas as f
 from ..model import Chart, Column, Section, Table
+from ..plots import stacked_hbars
 from ..sources import short_label
 from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, with_currency
 
@@ -82,7 +83,6 @@ def stage_charts(ctx: Any, groups: list[dict[str, Any]], stages: list[str]) -> l
         suffix = f" ({i + 1})" if len(parts) > 1 else ""
 
         def draw(fig: Any, labels: list[str] = labels, values: list[dict[str, float]] = values) -> None:
-            from ..plots import stacked_hbars
 
             stacked_hbars(fig, labels, values, "generation time per clip (min)")
 
