@@ -117,6 +117,16 @@ def format_value(value: Any, fmt: str = "num") -> str:
     return str(value)
 
 
+def csv_number(value: Any, digits: int) -> str:
+    """A number for a data file (the power samples CSV): fixed decimals, trailing zeros dropped, "" for none."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.{digits}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
 def prov_mark(label: str | None) -> str | None:
     """The short mark a report puts after an estimated, declared or published figure."""
     return PROV_MARK.get(label) if label else None

@@ -7,6 +7,8 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .fmt import finite
+
 # Two-sided 95% Student t quantiles (0.975) for 1..30 degrees of freedom.
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
@@ -29,13 +31,7 @@ def t975(df: int) -> float:
 
 def numbers(values: Iterable[Any]) -> list[float]:
     """The finite numbers among `values` (None and non-numbers dropped)."""
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            continue
-        if math.isfinite(v):
-            out.append(float(v))
-    return out
+    return [x for x in map(finite, values) if x is not None]
 
 
 def summarize(values: Sequence[Any]) -> dict[str, float | int | None]:

@@ -224,12 +224,15 @@ class _FakeServer:
         with self.lock:
             h.send_json(200, {"log": self.log})
 
-    def _generated(self) -> None:
-        """Count a finished generation (its response fully sent); die when told to."""
+    def _generated(self, h: _Handler | None = None) -> None:
+        """Count a finished generation (its response fully sent); die when told to. The connection of the last
+        one is closed with it, so a keep-alive client cannot slip its next request in before the server is gone."""
         with self.lock:
             self.generations += 1
             due = self.die_after_requests is not None and self.generations >= self.die_after_requests
         if due:
+            if h is not None:
+                h.close_connection = True
             self.die()
 
     def _maybe_die_mid_stream(self, k: int) -> bool:
@@ -454,7 +457,7 @@ class FakeOllama(_FakeServer):
             h.end_chunked()
         else:
             h.send_json(200, final)
-        self._generated()
+        self._generated(h)
 
 
 # --- OpenAI-compatible -------------------------------------------------------------------------
@@ -623,7 +626,7 @@ class FakeOpenAI(_FakeServer):
                   "usage": self._usage(ctx)})
         send(b"[DONE]")
         h.end_chunked()
-        self._generated()
+        self._generated(h)
 
     def _whole(self, h: _Handler, ctx: dict[str, Any]) -> None:
         sleep_until(ctx["first_at"] + (ctx["n"] - 1) / self.tg_tok_s)

@@ -44,6 +44,9 @@ def test_stream_metrics_follow_vllm_definitions(tmp_path, target):
     assert 0 < m["ttft_s"] < m["e2e_s"] and m["itl_median_s"] > 0 and m["itl_max_s"] >= m["itl_p99_s"]
     assert m["done_reason"] in ("stop", "length") and m["load_s"] is None
     assert r.raw["requests"][0]["usage"]["completion_tokens"] == n
+    timings = r.raw["requests"][0].get("timings")
+    if timings:   # llama-server (real or its fake): its own decode speed, as it sent it
+        assert m["server_tg_tok_s"] == timings["predicted_per_second"]
     if target.fake:
         truth = target.fake.last_log()
         assert m["tg_tok_s"] == pytest.approx(1000, rel=0.6)  # loose: a loaded 2-core CI box lags the fake

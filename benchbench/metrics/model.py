@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fmt import format_value
+from ..stats import numbers as finite_numbers
 
 SCOPES = ("request", "iteration", "throughput", "run")
 DIRECTIONS = ("higher", "lower", None)
@@ -190,17 +191,12 @@ def check_declared(metrics: Mapping[str, Any], emits: Iterable[str], backend: st
 
 # --- aggregation --------------------------------------------------------------------------------
 
-def _numbers(values: Iterable[Any]) -> list[float]:
-    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
-            and math.isfinite(v)]
-
-
 def combine_requests(name: str, values: list[Any]) -> Any:
     """One iteration's value of `name` from its requests' values, as the registry says (unknown names:
     the mean of numbers, else the most common text)."""
     metric = lookup(name)
     how = metric.requests if metric is not None else "mean"
-    numbers = _numbers(values)
+    numbers = finite_numbers(values)
     if how == "sum":
         if not values or len(numbers) != len(values):
             return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError, UserError
+from ..fmt import csv_number
 from ..warnings_ import RunWarning
 from . import energy as en
 from . import system
@@ -199,7 +200,8 @@ class PowerMonitor:
             writer = csv.writer(fh)
             writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
             for t, name, p, e, x in rows:
-                writer.writerow([f"{t:.4f}", name, _fmt(p, 3), _fmt(e, 4), *(_fmt(x.get(c), 3) for c in extras)])
+                writer.writerow([f"{t:.4f}", name, csv_number(p, 3), csv_number(e, 4),
+                                 *(csv_number(x.get(c), 3) for c in extras)])
         os.replace(tmp, path)
         return path.name
 
@@ -211,15 +213,6 @@ class PowerMonitor:
 def max_gap(sampler: Sampler) -> float:
     """How far a power reading may be held past the last one: two intervals and some jitter."""
     return 2 * sampler.interval_s + 0.25
-
-
-def _fmt(value: Any, digits: int) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.{digits}f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return str(value)
 
 
 def build_monitor(config: Any, profile: Any = None, under_load: bool = True) -> PowerMonitor:

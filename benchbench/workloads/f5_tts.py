@@ -10,7 +10,6 @@ from typing import Any
 from .. import torch_util as tu
 from ..errors import BackendUnavailable, WorkloadError
 from ..schema import Field, positive
-from ..torch_util import synchronize
 from .base import IterationContext
 from .tts_common import (
     Synthesis,
@@ -113,7 +112,7 @@ class F5TTS(TTSWorkload):
                     self.engine.infer, ref_file=self.params["ref_audio"], ref_text=self.params["ref_text"],
                     gen_text=text, show_info=lambda *a, **k: None, progress=None,
                     nfe_step=int(self.params["nfe_step"]), seed=int(self.params.get("seed") or 0),
-                    sync=lambda: synchronize(self.device))
+                    sync=lambda: tu.synchronize(self.device))
         except (RuntimeError, ValueError) as exc:
             raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
         if wav is None:

@@ -9,7 +9,7 @@ from typing import Any
 from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
-from ..torch_util import DTYPES, choose_dtype, gpu_channels, synchronize
+from ..torch_util import DTYPES
 from .architectures import ARCHITECTURES, resolve
 from .base import IterationContext, IterationResult, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, decode_rate, prompt_text, rate
@@ -73,7 +73,7 @@ class TransformersLLM(Workload):
 
 
         self.device = tu.pick_device(self.params["device"])
-        dtype_name, why = choose_dtype(self.params["dtype"], self.device.split(":")[0],
+        dtype_name, why = tu.choose_dtype(self.params["dtype"], self.device.split(":")[0],
                                        tu.capability(self.device))
         torch.manual_seed(self.params.get("seed") or 0)
         self._import_model_code()
@@ -148,18 +148,18 @@ class TransformersLLM(Workload):
         n_new = int(self.params["max_tokens"])
         try:
             with torch.inference_mode():
-                synchronize(self.device)
+                tu.synchronize(self.device)
                 t0 = time.perf_counter()
                 out = self.model(input_ids=ids, use_cache=True)
                 token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
-                synchronize(self.device)
+                tu.synchronize(self.device)
                 t1 = time.perf_counter()
                 past = out.past_key_values
                 for _ in range(n_new - 1):
                     out = self.model(input_ids=token, past_key_values=past, use_cache=True)
                     past = out.past_key_values
                     token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
-                synchronize(self.device)
+                tu.synchronize(self.device)
                 t2 = time.perf_counter()
         except RuntimeError as exc:  # out of memory, device errors
             raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
@@ -174,7 +174,7 @@ class TransformersLLM(Workload):
 
     def devices(self) -> list[str]:
 
-        return gpu_channels([getattr(self, "device", "cpu")])
+        return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         self.model = None

@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field, positive
-from ..torch_util import capability, device_facts, gpu_channels
 from ..video import loading, tiny
 from ..video.export import write_mp4
 from ..video.loading import build_meta
@@ -150,7 +150,7 @@ class LTX2Video(Workload):
         if missing:
             raise UserError(f"{', '.join(missing)} not available here", field="devices",
                             hint="list GPUs this machine has (nvidia-smi), or cpu")
-        caps = [capability(d) for d in gpus] if gpus else None
+        caps = [tu.capability(d) for d in gpus] if gpus else None
         return choose_precision(self.params["precision"], caps)
 
     def _configs(self) -> tuple[dict[str, dict[str, Any]], Any, Any]:
@@ -237,7 +237,7 @@ class LTX2Video(Workload):
         gpus = [d for d in self.device_names if d.startswith("cuda")]
         if gpus:
             facts["allocated_after_load_gb"] = {d: torch.cuda.memory_allocated(torch.device(d)) / 1e9 for d in gpus}
-        facts["device_facts"] = [device_facts(d if d.startswith("cuda") else "cpu") for d in self.device_names]
+        facts["device_facts"] = [tu.device_facts(d if d.startswith("cuda") else "cpu") for d in self.device_names]
         import diffusers
 
         facts["diffusers"] = diffusers.__version__
@@ -317,7 +317,7 @@ class LTX2Video(Workload):
 
     def devices(self) -> list[str]:
 
-        return gpu_channels(getattr(self, "device_names", None) or [])
+        return tu.gpu_channels(getattr(self, "device_names", None) or [])
 
     def teardown(self) -> None:
         runner = getattr(self, "runner", None)

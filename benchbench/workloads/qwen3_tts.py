@@ -12,7 +12,7 @@ from typing import Any
 from .. import torch_util as tu
 from ..errors import BackendUnavailable, UserError, WorkloadError
 from ..schema import Field, positive
-from ..torch_util import DTYPES, synchronize
+from ..torch_util import DTYPES
 from .base import IterationContext
 from .tts_common import (
     Synthesis,
@@ -189,7 +189,7 @@ class Qwen3TTS(TTSWorkload):
         try:
             with torch.inference_mode(), stdout_to_stderr():
                 (wavs, sr), gen_s = timed(self.engine.generate_custom_voice, **kwargs,
-                                          sync=lambda: synchronize(self.device))
+                                          sync=lambda: tu.synchronize(self.device))
         except (RuntimeError, ValueError, NotImplementedError) as exc:  # OOM, device errors
             raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
         samples = write_wav(wav_path, wavs[0], int(sr))

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
-from ..torch_util import choose_dtype, gpu_channels
 from .base import IterationContext, IterationResult, RunWarning, Workload
 
 TTS_METRICS = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
@@ -64,7 +64,7 @@ def tts_dtype(requested: str, device_type: str, capability: tuple[int, int] | No
     torch_util.choose_dtype), else fp32 -- never fp16 by default, since the models are trained in bf16
     and fp16's narrower range can overflow over thousands of autoregressive steps."""
 
-    name, why = choose_dtype(requested, device_type, capability)
+    name, why = tu.choose_dtype(requested, device_type, capability)
     if requested != "auto" or name != "float16":
         return name, why
     if device_type == "mps":
@@ -338,7 +338,7 @@ class TTSWorkload(Workload):
 
     def devices(self) -> list[str]:
 
-        return gpu_channels([getattr(self, "device", "cpu")])
+        return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         """Drop the loaded model (attribute `engine`) and return cached GPU memory."""
