@@ -121,3 +121,21 @@ def test_dict_loader_and_typed_loader_agree():
     typed = load_typed_records([E2E])
     assert [d["run_id"] for d in dicts] == [t.run_id for t in typed]
     assert all(d["_path"] == t.path for d, t in zip(dicts, typed))
+
+
+def test_the_report_says_when_an_old_records_throughput_is_unknown(cli, tmp_path):
+    from analysis_helpers import llm_run, write_run
+
+    rec, _ = llm_run(gpu_w=200, wall_w=300)
+    rec["schema_version"] = 1                      # written before Part 10: no output tokens, 4 streams
+    for it in rec["iterations"]:
+        for key in ("output_tokens", "output_tok_s", "total_tokens", "total_tok_s"):
+            it["metrics"].pop(key, None)
+        it["metrics"]["concurrency"] = 4
+    write_run(tmp_path / "results", rec)
+    code, out, _ = cli("report", tmp_path / "results", "--no-reference", "--format", "md")
+    assert code == 0 and "throughput\\_unknown" in out and "Run the suite again" in out
+    llm = [line for line in out.splitlines() if line.startswith("| llama3.1:8b")]
+    assert llm and "throughput\\_unknown" in llm[0]
+    # no energy per token, no cost per token anywhere: unknown, not guessed from one stream's speed
+    assert "J/token" not in out and "USD/Mtok" not in out
