@@ -14,13 +14,18 @@ from typing import Any
 from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
+from .metrics import check_declared, derive_throughput, strict
+from .power import build_monitor
+from .power.idle import idle_fields
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
+from .record_model import from_json
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warnings_ import RunWarning
 from .workloads import get_backend
-from .workloads.base import IterationContext, RunWarning, Workload
+from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
 
@@ -185,8 +190,6 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
-        from .power import build_monitor
-        from .power.idle import idle_fields
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
@@ -285,17 +288,17 @@ class Runner:
         except Interrupted as exc:
             partial = getattr(exc, "partial_result", None)
             if partial is not None:   # keep what finished (e.g. a load point's finished requests)
-                it = self._iteration(index, warmup, started, t0, time.monotonic(), monitor, partial,
+                it = self._iteration(workload, index, warmup, started, t0, time.monotonic(), monitor, partial,
                                      f"interrupted: {exc}")
                 it["interrupted"] = True
                 record["iterations"].append(it)
             raise
         except BenchError as exc:
             result, error = None, str(exc)
-        return self._iteration(index, warmup, started, t0, time.monotonic(), monitor, result, error)
+        return self._iteration(workload, index, warmup, started, t0, time.monotonic(), monitor, result, error)
 
     @staticmethod
-    def _iteration(index: int, warmup: bool, started: str, t0: float, t1: float, monitor: Any,
+    def _iteration(workload: Workload, index: int, warmup: bool, started: str, t0: float, t1: float, monitor: Any,
                    result: Any, error: str | None) -> dict[str, Any]:
         w0, w1 = result.window_s if result is not None and result.window_s else (t0, t1)
         it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
@@ -306,7 +309,8 @@ class Runner:
         if result is not None and result.points is not None:
             it["load_points"] = clean_floats(result.points)
         if result is not None:
-            it["metrics"] = clean_floats(result.metrics)
+            check_declared(result.metrics, workload.emits, workload.backend)
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), w1 - w0))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:
@@ -343,7 +347,10 @@ class Runner:
         self.progress.end_workload(spec.name, f"failed: {message}")
 
     def _save(self, record: dict[str, Any], path: Path) -> None:
-        save_record(clean_floats(record), path)
+        record = clean_floats(record)
+        if strict():          # the test suite: every record the runner writes matches the typed record
+            from_json(record)
+        save_record(record, path)
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:
