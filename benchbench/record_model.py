@@ -60,6 +60,29 @@ class EnergyEntry(_Model):
         return self.joules / duration_s if self.joules is not None and duration_s else None
 
 
+class EnergyWindow(_Model):
+    """The measured window an iteration's energy and throughput use when it is not the whole iteration (a load
+    point's steady state), on time.monotonic()."""
+
+    mono_start_s: float | None = None
+    mono_end_s: float | None = None
+    duration_s: float | None = None
+
+
+class LoadPoint(_Model):
+    """One load point of a load sweep (docs/load.md): its plan, metrics, energy over its window, rows file."""
+
+    label: str = "?"
+    plan: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    energy: dict[str, EnergyEntry] = Field(default_factory=dict)
+    window: dict[str, Any] = Field(default_factory=dict)
+    requests_file: str | None = None
+    server: dict[str, Any] | None = None
+    warnings: list[RunWarningEntry] = Field(default_factory=list)
+    interrupted: bool = False
+
+
 class Iteration(_Model):
     """One iteration: timing, metrics (registry names), energy per channel, and what went wrong."""
 
@@ -75,6 +98,16 @@ class Iteration(_Model):
     artifacts: list[str] | None = None
     warnings: list[RunWarningEntry] | None = None
     error: str | None = None
+    energy_window: EnergyWindow | None = None    # set when energy and throughput use a narrower window
+    load_points: list[LoadPoint] | None = None   # a load sweep's points
+    interrupted: bool = False                    # stopped by Ctrl-C; its metrics cover what had finished
+
+    @property
+    def measured_s(self) -> float | None:
+        """Seconds of the window its energy and throughput use: energy_window, else the whole iteration."""
+        if self.energy_window is not None and self.energy_window.duration_s is not None:
+            return self.energy_window.duration_s
+        return self.duration_s
 
     @property
     def measured(self) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
-from .metrics import check_declared, derive_throughput, strict
+from .metrics import check_declared, strict
 from .power import build_monitor
 from .power.idle import idle_fields
 from .profile import MachineProfile
@@ -25,7 +25,7 @@ from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, 
 from .suite import Suite, WorkloadSpec
 from .warnings_ import RunWarning
 from .workloads import get_backend
-from .workloads.base import IterationContext, Workload
+from .workloads.base import IterationContext, Workload, measured_window
 
 MAX_CONSECUTIVE_ERRORS = 2
 
@@ -301,16 +301,19 @@ class Runner:
     def _iteration(workload: Workload, index: int, warmup: bool, started: str, t0: float, t1: float, monitor: Any,
                    result: Any, error: str | None) -> dict[str, Any]:
         w0, w1 = result.window_s if result is not None and result.window_s else (t0, t1)
-        it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
-                              "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
-                              "metrics": {}, "energy": monitor.energy(w0, w1)}
-        if (w0, w1) != (t0, t1):
-            it["energy_window"] = {"mono_start_s": w0, "mono_end_s": w1, "duration_s": w1 - w0}
-        if result is not None and result.points is not None:
-            it["load_points"] = clean_floats(result.points)
+        metrics: dict[str, Any] = {}
         if result is not None:
             check_declared(result.metrics, workload.emits, workload.backend)
-            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), w1 - w0))
+            metrics = dict(result.metrics)
+        energy = measured_window(metrics, monitor.energy, w0, w1)   # energy and throughput: one window
+        it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
+                              "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
+                              "metrics": clean_floats(metrics), "energy": energy}
+        if (w0, w1) != (t0, t1):
+            it["energy_window"] = {"mono_start_s": w0, "mono_end_s": w1, "duration_s": w1 - w0}
+        if result is not None:
+            if result.points is not None:
+                it["load_points"] = clean_floats(result.points)
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:

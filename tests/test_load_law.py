@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from benchbench.analysis import analyze
 from benchbench.load.arrivals import ks_exponential
 from benchbench.load.rows import read_rows
 
@@ -58,9 +59,15 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         # requests per point: 4 per user, so every user runs four full cycles
         recs = records(tmp_path / "r")
     assert len(recs) == 3
+    groups = {g["run_ids"][0]: g for g in analyze([tmp_path / "r"], reference=False).groups.to_dict("records")}
     for rec in recs:
         n = rec["workload"]["params"]["load"]["concurrency"]
         it = rec["iterations"][0]
+        # the analyzer takes the same window: J/token = the window's energy ÷ its output tokens, exactly
+        g = groups[rec["run_id"]]
+        assert g["j_per_token"] == pytest.approx(it["energy"]["system"]["joules"] / it["metrics"]["output_tokens"],
+                                                 rel=1e-9)
+        assert g["system_w"] == pytest.approx(100) and g["output_tok_s"] == pytest.approx(it["metrics"]["output_tok_s"])
         m = it["metrics"]
         assert m["requests"] == 4 and m["completed"] == 4
         truth = LAW.closed_loop(n, PROMPT, OUTPUT)
@@ -78,8 +85,10 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         # energy over the measured window: a declared 100 W
         assert it["energy_window"]["duration_s"] == pytest.approx(m["window_s"])
         assert it["energy"]["system"]["joules"] == pytest.approx(100 * m["window_s"])
-        assert m["j_per_output_token"] == pytest.approx(100 / m["output_tok_s"])
-        assert m["load_w"] == pytest.approx(100)
+        # one window for energy and throughput (the runner's rule): rates are counts ÷ that window exactly
+        window = it["energy_window"]["duration_s"]
+        assert m["output_tok_s"] == m["output_tokens"] / window and m["req_s"] == m["finished_requests"] / window
+        assert m["j_per_request"] == pytest.approx(it["energy"]["system"]["joules"] / m["finished_requests"])
         # per-request rows beside the record, the server's own counts in them
         rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
         assert len(rows) == 4 and all(r["output_tokens"] == OUTPUT and r["input_tokens"] == PROMPT for r in rows)
@@ -164,7 +173,9 @@ def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path
         env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
         args = [sys.executable, "-m", "benchbench", "run", str(suite), "--results", str(tmp_path / "r")]
         proc = subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2.5)
+        deadline = time.monotonic() + 60          # a loaded machine starts benchbench slowly: wait for the point
+        while len(server.log()) < 4 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err

@@ -18,10 +18,12 @@ from benchbench.errors import UserError
 from benchbench.load.arrivals import arrival_times, ks_exponential
 from benchbench.load.config import SLO, Dist, load_config
 from benchbench.load.http import Pool
-from benchbench.load.prompts import PromptSource, Tokenizer, read_jsonl, sample_length, set_path
+from benchbench.load.prompt_files import read_jsonl
+from benchbench.load.prompts import PromptSource, Tokenizer, sample_length, set_path
 from benchbench.load.rows import Row, read_rows, write_rows
 from benchbench.load.stats import concurrency, percentile, point_metrics
 from benchbench.suite import load_suite
+from benchbench.workloads.base import measured_window
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -195,6 +197,9 @@ def test_point_metrics_and_goodput_follow_vllm() -> None:
     rows = [synthetic_row(i, i * 0.5, 0.1 + 0.01 * i, 0.02, 11) for i in range(10)]
     w0, w1 = 0.0, rows[-1].end_s
     m = point_metrics(rows, w0, w1, SLO(ttft_s=0.145))       # ttft 0.10 ... 0.19: five meet it
+    assert (m["finished_requests"], m["good_requests"], m["output_tokens"], m["input_tokens"]) == (10, 5, 110, 1000)
+    assert "req_s" not in m            # rates come from the one rule of a measured window
+    measured_window(m, None, w0, w1)
     assert m["req_s"] == pytest.approx(10 / w1)
     assert m["output_tok_s"] == pytest.approx(110 / w1)
     assert m["total_tok_s"] == pytest.approx((110 + 1000) / w1)
@@ -206,6 +211,22 @@ def test_point_metrics_and_goodput_follow_vllm() -> None:
     # a steady-state window keeps requests sent and finished inside it
     m = point_metrics(rows, 1.0, 4.0, SLO())
     assert m["measured_requests"] == sum(1 for r in rows if r.sent_s >= 1.0 and r.end_s <= 4.0)
+
+
+def test_one_window_for_rates_and_energy() -> None:
+    """Rates and energy use one window: a workload's own rate is replaced, J/token = energy ÷ tokens exactly."""
+    asked = []
+
+    def energy(t0: float, t1: float) -> dict:
+        asked.append((t0, t1))
+        return {"system": {"joules": 300.0 * (t1 - t0), "avg_w": 300.0}}
+
+    m = {"output_tokens": 1234.0, "total_tokens": 2000.0, "finished_requests": 7, "output_tok_s": 1.0}
+    e = measured_window(m, energy, 10.0, 14.0)
+    assert asked == [(10.0, 14.0)]
+    assert m["output_tok_s"] == 1234.0 / 4.0 and m["req_s"] == 7 / 4.0 and m["total_tok_s"] == 500.0
+    assert e["system"]["avg_w"] / m["output_tok_s"] == pytest.approx(e["system"]["joules"] / m["output_tokens"],
+                                                                     rel=1e-12)
 
 
 def test_concurrency_peak_and_time_weighted_mean() -> None:

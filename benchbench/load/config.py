@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..schema import Field, non_negative, positive
+from .prompt_files import read_jsonl
 
 MODES = ("closed", "open", "sweep")
 ARRIVALS = ("poisson", "constant", "gamma")
@@ -184,9 +185,7 @@ def check_params(params: dict[str, Any]) -> tuple[str, ...] | None:
         if problem:
             return ("prompt_lengths", f"{key}: {problem[0]}", *problem[1:])
     if params.get("prompts_file"):
-        from .prompts import read_jsonl  # raises the file's own file:line: field: error
-
-        read_jsonl(params["prompts_file"])
+        read_jsonl(params["prompts_file"])   # raises the file's own file:line: field: error
     if isinstance(params.get("concurrency"), int) and params["concurrency"] > 1:
         return ("concurrency", "`concurrency` runs parallel requests without a load test",
                 "with a load block use load.concurrency")

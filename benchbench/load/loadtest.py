@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import Interrupted, ServerError
-from ..workloads.base import IterationContext, IterationResult, RunWarning
+from ..workloads.base import IterationContext, IterationResult, RunWarning, measured_window
 from .apis import Api
 from .config import LoadConfig, load_config
 from .engine import Engine, PointPlan, PointRun
@@ -78,8 +78,8 @@ class LoadTest:
     def _entry(self, run: PointRun, ctx: IterationContext, tag: str, before: Any) -> dict[str, Any]:
         metrics = point_metrics(run.rows, run.w0, run.w1, self.cfg.slo)
         metrics.update({k: v for k, v in run.client.items() if k != "wall_s"})
-        energy = ctx.energy(run.w0, run.w1) if ctx.energy is not None else None
-        metrics.update(energy_metrics(energy, metrics))
+        energy = measured_window(metrics, ctx.energy, run.w0, run.w1)   # rates and energy: the same window W
+        metrics["j_per_request"] = j_per(energy, metrics.get("finished_requests"))
         path = write_rows(run.rows, run.t0, ctx.artifact_path(f"{tag}.requests.csv"), self.cfg.rows)
         server = self.view.after(before) if self.view else {}
         summary = server.pop("summary", None) or {}
@@ -155,24 +155,11 @@ def _sweep_result(points: list[dict[str, Any]]) -> IterationResult:
                            window_s=window, points=points)
 
 
-def energy_metrics(energy: dict[str, Any] | None, m: dict[str, Any]) -> dict[str, Any]:
-    """Average W and J per output token / per request over the window, from the system channel
-    (wall, or GPU + CPU + overhead, or declared) and from the GPUs."""
-    if not energy:
-        return {}
-    out: dict[str, Any] = {}
-    tokens, finished = m.get("window_output_tokens") or 0, (m.get("req_s") or 0) * m["window_s"]
-    system = energy.get("system")
-    if system and system.get("joules") is not None:
-        out["load_w"] = system.get("avg_w")
-        out["j_per_output_token"] = system["joules"] / tokens if tokens else None
-        out["j_per_request"] = system["joules"] / finished if finished else None
-    gpus = [v for k, v in energy.items() if k.startswith("gpu") and "@" not in k and v.get("joules") is not None]
-    if gpus:
-        joules = sum(g["joules"] for g in gpus)
-        out["gpu_w"] = joules / m["window_s"]
-        out["gpu_j_per_output_token"] = joules / tokens if tokens else None
-    return out
+def j_per(energy: dict[str, Any] | None, count: float | None) -> float | None:
+    """System energy over the window ÷ `count` (requests or output tokens counted in the same window)."""
+    system = (energy or {}).get("system") or {}
+    joules = system.get("joules")
+    return joules / count if joules is not None and count else None
 
 
 def _estimate(plan: PointPlan) -> int:

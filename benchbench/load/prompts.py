@@ -13,7 +13,6 @@ either way.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import secrets
@@ -22,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
 from ..workloads.llm_common import DEFAULT_PROMPT, WORDS
 from .config import Dist, LoadConfig, dist_of
+from .prompt_files import read_jsonl
 
 SETS_DIR = Path(__file__).resolve().parent / "prompt_sets"
-ROLES = ("system", "user", "assistant", "tool", "developer")
 
 
 @dataclass
@@ -59,72 +57,6 @@ def prefix(nonce: str, index: int) -> str:
     their fixed width keeps the prefix's token count constant."""
     digits = random.Random(f"{nonce}-{index}").randrange(10**12)
     return f"{digits:012d} {index:06d}:\n"
-
-
-# --- JSONL files ------------------------------------------------------------------------------
-
-_CACHE: dict[tuple[str, float], list[dict[str, Any]]] = {}
-
-
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    """Entries of a prompts file: {"prompt": str} or {"messages": [{role, content}]}, optional
-    "max_tokens" (int > 0); other keys are ignored. Bad lines are one-line UserErrors naming the line."""
-    path = Path(path)
-    try:
-        key = (str(path), path.stat().st_mtime)
-    except OSError:
-        raise UserError("file not found", file=str(path), field="prompts_file") from None
-    if key in _CACHE:
-        return _CACHE[key]
-    out = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read: {type(exc).__name__}", file=str(path), field="prompts_file") from None
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            out.append(_entry(line, str(path), n))
-    if not out:
-        raise UserError("no prompts in the file", file=str(path), field="prompts_file",
-                        hint='one JSON object per line: {"prompt": "..."} or {"messages": [...]}')
-    _CACHE[key] = out
-    return out
-
-
-def _entry(line: str, file: str, n: int) -> dict[str, Any]:
-    def bad(field: str, what: str, hint: str | None = None) -> UserError:
-        return UserError(what, file=file, line=n, field=field, hint=hint)
-
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise bad("line", f"not valid JSON ({exc.msg} at column {exc.colno})",
-                  'one JSON object per line: {"prompt": "..."}') from None
-    if not isinstance(obj, dict):
-        raise bad("line", f"must be a JSON object, found {type(obj).__name__}")
-    has_prompt, has_messages = "prompt" in obj, "messages" in obj
-    if has_prompt == has_messages:
-        raise bad("prompt", "needs exactly one of `prompt` and `messages`")
-    if has_prompt and (not isinstance(obj["prompt"], str) or not obj["prompt"].strip()):
-        raise bad("prompt", "must be a non-empty string")
-    if has_messages:
-        _check_messages(obj["messages"], bad)
-    mt = obj.get("max_tokens")
-    if mt is not None and (isinstance(mt, bool) or not isinstance(mt, int) or mt <= 0):
-        raise bad("max_tokens", f"must be a whole number above 0, found {mt!r}")
-    return {"prompt": obj.get("prompt"), "messages": obj.get("messages"), "max_tokens": mt}
-
-
-def _check_messages(messages: Any, bad: Callable[..., UserError]) -> None:
-    if not isinstance(messages, list) or not messages:
-        raise bad("messages", "must be a non-empty list of {role, content}")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict):
-            raise bad(f"messages[{i}]", "must be an object with role and content")
-        if m.get("role") not in ROLES:
-            raise bad(f"messages[{i}].role", f"unknown role {m.get('role')!r}", "one of: " + ", ".join(ROLES))
-        if not isinstance(m.get("content"), str):
-            raise bad(f"messages[{i}].content", "must be a string")
 
 
 def set_path(name: str) -> Path:

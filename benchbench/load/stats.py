@@ -1,11 +1,12 @@
 """A load point's figures from its per-request rows, with vLLM's definitions.
 
 The measured window W = [w0, w1] (steady state, the ML.ENERGY method): latency distributions and
-goodput use the requests that were sent and finished inside W; rates count what happened inside W
-(requests finished, output tokens arrived) divided by |W|; energy is integrated over W. With no
-ramp-up or cool-down W spans the whole load point and every figure equals `vllm bench serve`'s:
-request throughput = completed / duration, output throughput = output tokens / duration, goodput =
-requests meeting every SLO / duration; percentiles interpolate linearly (numpy's default).
+goodput use the requests that were sent and finished inside W; the counts of what happened inside W
+(requests finished, output tokens arrived) become rates by the one rule of a measured window
+(workloads.base.measured_window: count ÷ |W|, energy over W). With no ramp-up or cool-down W spans the
+whole load point and every figure equals `vllm bench serve`'s: request throughput = completed / duration,
+output throughput = output tokens / duration, goodput = requests meeting every SLO / duration;
+percentiles interpolate linearly (numpy's default).
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ def percentile(values: list[float], p: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
-def distribution(name: str, values: list[float]) -> dict[str, float | None]:
-    """`<name>_mean_s`, `_median_s`, `_p90_s`, `_p95_s`, `_p99_s`."""
-    out: dict[str, float | None] = {f"{name}_mean_s": statistics.fmean(values) if values else None}
+def distribution(name: str, values: list[float], mean_key: str | None = None) -> dict[str, float | None]:
+    """`<mean_key>` (default `<name>_mean_s`), `<name>_median_s`, `_p90_s`, `_p95_s`, `_p99_s`."""
+    out: dict[str, float | None] = {mean_key or f"{name}_mean_s": statistics.fmean(values) if values else None}
     for p in PERCENTILES:
         out[f"{name}_{'median' if p == 50 else f'p{p}'}_s"] = percentile(values, p)
     return out
@@ -65,16 +66,15 @@ def point_metrics(rows: list[Row], w0: float, w1: float, slo: SLO) -> dict[str, 
     m: dict[str, Any] = {
         "requests": len(rows), "completed": len(ok), "failures": sum(r.status == "error" for r in rows),
         "cancelled": sum(r.status == "cancelled" for r in rows), "measured_requests": len(inside),
-        "window_s": window, "window_output_tokens": out_tokens, "window_input_tokens": in_tokens,
-        "req_s": len(finished) / window, "output_tok_s": out_tokens / window,
-        "total_tok_s": (out_tokens + in_tokens) / window,
-        "goodput_req_s": len(good) / window if slo.any else None,
+        "window_s": window, "output_tokens": out_tokens, "input_tokens": in_tokens,
+        "total_tokens": out_tokens + in_tokens, "finished_requests": len(finished),
+        "good_requests": len(good) if slo.any else None,
         "slo_met_share": (sum(meets(r, slo) for r in inside) / len(inside)) if slo.any and inside else None,
     }
-    m.update(distribution("ttft", [r.ttft_s for r in inside if r.ttft_s is not None]))
-    m.update(distribution("tpot", [r.tpot_s for r in inside if r.tpot_s is not None]))
+    m.update(distribution("ttft", [r.ttft_s for r in inside if r.ttft_s is not None], "ttft_s"))
+    m.update(distribution("tpot", [r.tpot_s for r in inside if r.tpot_s is not None], "tpot_s"))
     m.update(distribution("itl", [g for r in inside for g in r.gaps_s]))
-    m.update(distribution("e2e", [r.e2e_s for r in inside if r.e2e_s is not None]))
+    m.update(distribution("e2e", [r.e2e_s for r in inside if r.e2e_s is not None], "e2e_s"))
     m.update(_per_request(inside, ok, per_chunk))
     m.update(concurrency(rows, w0, w1))
     m["meets_slo"] = slo_verdict(inside, slo)
@@ -90,13 +90,10 @@ def _per_request(inside: list[Row], ok: list[Row], per_chunk: float | None) -> d
     all_inputs = sum(r.input_tokens or 0 for r in ok)
     server_tpot = [r.server_tpot_s for r in inside if r.server_tpot_s is not None]
     return {
-        "ttft_s": statistics.fmean([r.ttft_s for r in inside if r.ttft_s is not None]) if inside else None,
-        "tpot_s": statistics.fmean(x) if (x := [r.tpot_s for r in inside if r.tpot_s is not None]) else None,
-        "e2e_s": statistics.fmean([r.e2e_s for r in inside if r.e2e_s is not None]) if inside else None,
         "tg_tok_s": statistics.fmean(speeds) if speeds else None,
         "input_tokens_mean": statistics.fmean(inputs) if inputs else None,
         "output_tokens_mean": statistics.fmean(outputs) if outputs else None,
-        "cached_tokens": sum(cached) if cached else None,
+        "cache_read_tokens": sum(cached) if cached else None,
         "cached_share": sum(cached) / all_inputs if cached and all_inputs else None,
         "tokens_per_chunk_mean": per_chunk,
         "server_tpot_mean_s": statistics.fmean(server_tpot) if server_tpot else None,

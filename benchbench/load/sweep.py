@@ -19,6 +19,13 @@ def rates_between(sync_req_s: float, throughput_req_s: float, points: int) -> li
     return [r for r in (sync_req_s + step * i for i in range(1, n)) if r > 0]
 
 
+def _j_per_token(point: dict[str, Any]) -> float | None:
+    """The point's system energy ÷ the output tokens counted in the same window."""
+    joules = ((point.get("energy") or {}).get("system") or {}).get("joules")
+    tokens = point["metrics"].get("output_tokens")
+    return joules / tokens if joules is not None and tokens else None
+
+
 def sweep_summary(points: list[dict[str, Any]]) -> dict[str, Any]:
     """The sweep's iteration metrics: its range and its knee."""
     ms = [p["metrics"] for p in points]
@@ -35,5 +42,5 @@ def sweep_summary(points: list[dict[str, Any]]) -> dict[str, Any]:
         out.update(knee_req_s=knee[1].get("req_s") if knee else None,
                    knee_output_tok_s=knee[1].get("output_tok_s") if knee else None,
                    knee_label=knee[0]["label"] if knee else None,
-                   knee_j_per_output_token=knee[1].get("j_per_output_token") if knee else None)
+                   knee_j_per_token=_j_per_token(knee[0]) if knee else None)
     return out

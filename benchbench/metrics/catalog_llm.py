@@ -51,7 +51,8 @@ register(
     Metric("tpot_s", "s", "request", "TPOT",
            "Time per output token after the first: (e2e_s − ttft_s) ÷ (gen_tokens − 1), vLLM's TPOT.",
            direction="lower", kinds=LLM, title="time per output token",
-           peers={"vllm": "tpot_ms ÷ 1000", "guidellm": "time_per_output_token_ms ÷ 1000",
+           peers={"vllm": "tpot_ms ÷ 1000", "guidellm": "inter_token_latency_ms ÷ 1000 (its "
+                  "time_per_output_token_ms counts the first token)", "aiperf": "inter_token_latency",
                   "llama-server": "predicted_per_token_ms ÷ 1000"}),
     Metric("ttft_s", "s", "request", "TTFT",
            "Time to first token: from sending the request to the first chunk carrying text, on the client's "
@@ -80,13 +81,17 @@ register(
 
 register(*(
     Metric(f"itl_{stat}_s", "s", "request", f"ITL {stat}",
-           f"Inter-token latency of one request, {what} of the gaps between consecutive chunks that carry "
-           "text (vLLM's ITL: per chunk, so a chunk of several tokens is one gap).",
+           f"Inter-token latency, {what} of the gaps between consecutive chunks that carry text (vLLM's ITL: "
+           "per chunk, so a chunk of several tokens is one gap). A fixed set of concurrent requests: each "
+           "request's own, averaged over the iteration's requests; a load point: over every gap of its "
+           "measured requests pooled, as vLLM computes it.",
            direction="lower", kinds=LLM,
-           peers={"vllm": f"{stat}_itl_ms ÷ 1000" if stat != "max" else "itl_ms (max)",
-                  "guidellm": "inter_token_latency_ms ÷ 1000", "aiperf": "inter_token_latency"})
-    for stat, what in (("mean", "the mean"), ("median", "the median"), ("p99", "the 99th percentile"),
-                       ("max", "the largest"))), section="LLM: one request (a stream)")
+           peers={"vllm": f"{vstat}_itl_ms ÷ 1000" if vstat else "itl_ms (max)",
+                  "aiperf": "inter_chunk_latency" + (f" ({vstat})" if vstat else " (max)")})
+    for stat, what, vstat in (("mean", "the mean", "mean"), ("median", "the median", "median"),
+                              ("p90", "the 90th percentile", "p90"), ("p95", "the 95th percentile", "p95"),
+                              ("p99", "the 99th percentile", "p99"), ("max", "the largest", None))),
+    section="LLM: one request (a stream)")
 
 register(
     Metric("server_tg_tok_s", "tok/s", "request", "server decode",
@@ -95,12 +100,14 @@ register(
            direction="higher", kinds=LLM, peers={"llama-server": "predicted_per_second"}),
     Metric("input_tokens", "tokens", "iteration", "input",
            "Prompt tokens of all the iteration's requests together (usage.prompt_tokens, Ollama "
-           "prompt_eval_count, in-process prompt length).",
+           "prompt_eval_count, in-process prompt length); in a load point, of the requests whose first token "
+           "arrived inside the measured window.",
            requests="sum", fmt="int", kinds=LLM,
            peers={"vllm": "total_input_tokens", "guidellm": "prompt_token_count (sum)"}),
     Metric("output_tokens", "tokens", "iteration", "output",
-           "Output tokens of all the iteration's requests together: the count output_tok_s divides by the "
-           "iteration's window.",
+           "Output tokens of all the iteration's requests together; in a load point, those that arrived inside "
+           "its measured window (a chunk's tokens count when it arrives). The count output_tok_s divides by "
+           "the iteration's window.",
            requests="sum", fmt="int", kinds=LLM,
            peers={"vllm": "total_output_tokens", "guidellm": "output_token_count (sum)"}),
     Metric("total_tokens", "tokens", "iteration", "tokens in and out",
@@ -119,14 +126,17 @@ register(
            iterations="last", fmt="int", kinds=LLM, peers={"vllm": "max_concurrency",
                                                            "guidellm": "request_concurrency"}),
     Metric("window_s", "s", "iteration", "request window",
-           "From the first request sent to the last one finished, on the client's clock (inside the "
-           "iteration's duration_s).", iterations="mean", kinds=LLM),
+           "The requests' window on the client's clock: with a fixed set of concurrent requests, from the first "
+           "sent to the last finished (inside the iteration's duration_s); in a load point, the measured "
+           "steady-state window W (after ramp_up_s, before cool_down_s), the one its energy and throughput use.",
+           iterations="mean", kinds=LLM, peers={"vllm": "duration", "aiperf": "benchmark_duration"}),
     Metric("gpu_fraction", "", "iteration", "on GPU",
            "Share of the loaded model in GPU memory (Ollama /api/ps size_vram ÷ size) after the iteration.",
            direction="higher", iterations="min", fmt="num", kinds=LLM, peers={"ollama": "size_vram ÷ size"}),
     Metric("output_tok_s", "tok/s", "throughput", "throughput",
-           "The machine's output throughput: output tokens of all the iteration's requests ÷ the iteration's "
-           "duration_s, the window its energy is measured over (so J/token = energy ÷ tokens). Across "
+           "The machine's output throughput: output_tokens ÷ the iteration's measured window, the one its energy "
+           "is integrated over (the whole iteration, duration_s, or the window the workload reports, "
+           "energy_window: a load point's steady state), so J/token = energy ÷ tokens. Across "
            "iterations Σ tokens ÷ Σ seconds. At concurrency 1 close to tg_tok_s (below it by the prompt's "
            "share of the time). Every energy-per-token and money figure uses this.",
            direction="higher", requests=None, iterations="ratio", count="output_tokens", kinds=LLM,
@@ -134,7 +144,7 @@ register(
            peers={"vllm": "output_throughput", "guidellm": "output_tokens_per_second",
                   "aiperf": "output_token_throughput"}),
     Metric("total_tok_s", "tok/s", "throughput", "tokens in and out",
-           "Input and output tokens of all the iteration's requests ÷ the iteration's duration_s.",
+           "total_tokens (input and output) ÷ the iteration's measured window (as output_tok_s).",
            direction="higher", requests=None, iterations="ratio", count="total_tokens", kinds=LLM,
            peers={"vllm": "total_token_throughput", "guidellm": "tokens_per_second"}),
     Metric("agg_output_tok_s", "tok/s", "throughput", "aggregate output",

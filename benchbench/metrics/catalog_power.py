@@ -10,7 +10,12 @@ RUN = dict(requests=None, iterations=None)
 register(
     Metric("duration_s", "s", "iteration", "iteration",
            "Wall time of one iteration (time.monotonic around run_once): the window energy is integrated over "
-           "and throughput is counted over.", direction="lower", **ITER),
+           "and throughput is counted over, unless the workload reports a narrower measured window "
+           "(the iteration's energy_window, e.g. a load point's steady state).", direction="lower", **ITER),
+    Metric("measured_s", "s", "iteration", "measured window",
+           "Seconds of the window an iteration's energy is integrated over and its throughput counted over: the "
+           "iteration's energy_window (a load point's steady state) when it has one, else duration_s. Groups "
+           "take Σ count ÷ Σ measured_s and Σ J ÷ Σ measured_s.", **ITER),
     Metric("gpu_w", "W", "iteration", "GPU",
            "Mean power of the GPUs over the measured iterations (Σ J ÷ Σ s), the cards the run loaded summed.",
            direction="lower", inputs=("=gpu",), **ITER),

@@ -16,7 +16,8 @@ from ..record import load_typed_records
 from ..record_model import Record
 from .model import Report
 from .plots import colors
-from .sections import economics, llm, load, machines, power, sweeps, tts, video
+from .sections import economics, llm, machines, power, sweeps, tts, video
+from .sections import load as load_tests
 from .sections import warnings as warn
 from .sources import series_label, source
 
@@ -107,8 +108,8 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
 
 def _builders() -> list[Any]:
 
-    return [warn.build, machines.build, llm.build, sweeps.build, load.build, tts.build, video.build, economics.build,
-            power.build]
+    return [warn.build, machines.build, llm.build, sweeps.build, load_tests.build, tts.build, video.build,
+            economics.build, power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..metrics import check_names
+from ..metrics import check_names, derive_throughput, throughput_metrics
 from ..schema import Field
 from ..warnings_ import RunWarning
 
-__all__ = ["IterationContext", "IterationResult", "RunWarning", "Workload"]
+__all__ = ["IterationContext", "IterationResult", "RunWarning", "Workload", "measured_window"]
 
 if TYPE_CHECKING:
     from ..suite import WorkloadSpec
@@ -43,12 +43,29 @@ class IterationResult:
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
     # the measured window (time.monotonic()) when it is not the whole iteration, e.g. a load test's
-    # steady state: the iteration's energy is integrated over it
+    # steady state: the iteration's energy and throughput use it (measured_window)
     window_s: tuple[float, float] | None = None
     points: list[dict[str, Any]] | None = None           # a load sweep's load points (record: load_points)
 
     def __post_init__(self) -> None:
         check_names(self.metrics)     # an unregistered name fails in strict mode (the test suite)
+
+
+EnergyOf = Callable[[float, float], dict[str, Any]]
+
+
+def measured_window(metrics: dict[str, Any], energy: EnergyOf | None, w0_s: float,
+                    w1_s: float) -> dict[str, Any] | None:
+    """The one rule of a measured window [w0_s, w1_s] (time.monotonic()): its energy is integrated over it and
+    every throughput metric whose count is in `metrics` is that count ÷ (w1_s − w0_s), in place (a value the
+    workload computed itself is replaced), so J/token = energy ÷ tokens exactly. The runner applies it to every
+    iteration (the whole iteration, or the window it returns in IterationResult.window_s), a load sweep to each
+    of its points. Returns the energy ({channel: {joules, avg_w, ...}}), None without a power monitor."""
+    for metric in throughput_metrics():
+        if metric.count in metrics:
+            metrics.pop(metric.name, None)
+    derive_throughput(metrics, w1_s - w0_s)
+    return energy(w0_s, w1_s) if energy is not None else None
 
 
 class Workload(ABC):

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ServerError
 from ..load.config import LOAD_FIELDS, LOAD_KEYS
 from ..load.config import check_params as check_load
-from ..load.hook import LoadCapable
 from ..schema import Field, suggest
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
 from .server_doctor import check_ollama, check_servers, targets
+from .server_load import LOAD_METRICS, LoadCapable
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -88,7 +88,7 @@ class OllamaLLM(LoadCapable, StreamingRequests, Workload):
     requires = ("ollama", "httpx")
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("tg_tok_s", "pp_tok_s", "ttft_s")
-    emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "gpu_fraction")
+    emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "gpu_fraction", *LOAD_METRICS)
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ServerError, UserError
 from ..load.config import LOAD_KEYS
 from ..load.config import check_params as check_load
-from ..load.hook import LoadCapable
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
 from .server_doctor import check_openai, check_servers, targets
+from .server_load import LOAD_METRICS, LoadCapable
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -74,7 +74,7 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
     primary_metrics = ("tg_tok_s", "ttft_s")
     summary_metrics = ("tg_tok_s", "ttft_s", "tpot_s")
     emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "tpot_s", "itl_mean_s", "itl_median_s",
-             "itl_p99_s", "itl_max_s", "server_tg_tok_s", "cache_read_tokens")
+             "itl_p99_s", "itl_max_s", "server_tg_tok_s", "cache_read_tokens", *LOAD_METRICS)
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,
