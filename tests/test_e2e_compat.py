@@ -63,7 +63,10 @@ def test_nothing_else_is_gone(diff):
     # the sweeps table shows the machine's throughput (output_tok_s) where it showed agg_output_tok_s
     assert all(line.startswith("report_tables.sweeps[") and line.endswith(".agg_output_tok_s")
                for line in diff["lines"]["gone"]), diff["lines"]["gone"]
-    added = {"output_tok_s", "total_tok_s", "total_tokens", "concurrency", "input_tokens", "output_tokens"}
+    # Part 12: the iterations table's measured_s (each iteration's energy window; duration_s without one)
+    added = {"output_tok_s", "total_tok_s", "total_tokens", "concurrency", "input_tokens", "output_tokens",
+             "measured_s"}
+    assert all(it["measured_s"] == it["duration_s"] for it in diff["new"]["tables"]["iterations"])
     for line in diff["lines"]["new"]:
         if line.endswith(": row"):        # a new figure or statistic: the new metrics'
             assert json.loads(line[line.index("["):line.rindex("]") + 1])[1] in added, line
