@@ -10,7 +10,8 @@ is what the server did: per request, TTFT = server's first write − client's se
 second over the client's measured window. Errors are the client's measurements minus that truth;
 the nominal law is printed beside it.
 
-    python benchmarks/load_client.py [--streams 256] [--stream-tok-s 90] [--tokens 200] [--rounds 4] [--json]
+    python benchmarks/load_client.py [--streams 256] [--stream-tok-s 90] [--tokens 200] [--rounds 4]
+                                     [--client aiohttp|own] [--json]
 
 Run it on a quiet machine (`uptime`); the load average is printed with the result.
 """
@@ -29,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
-def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s: float) -> dict[str, Any]:
+def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s: float,
+            client: str = "aiohttp") -> dict[str, Any]:
     from fakes_load_server import Law, LawServer
 
     from benchbench.load.apis import OpenAIApi
@@ -37,18 +39,20 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
     from benchbench.load.engine import Engine, PointPlan
     from benchbench.load.prompts import PromptSource
     from benchbench.load.stats import percentile, point_metrics
+    from benchbench.workloads.base import measured_window
 
     law = Law(slots=10**6, ttft0_s=ttft0_s, pp_tok_s=1e12, step0_s=1 / stream_tok_s, step_per_seq_s=0.0)
     params = {"model": "law-model", "prompt": "Count the stones.", "max_tokens": tokens,
               "load": {"concurrency": streams, "requests": streams * rounds}, "seed": 1}
     with LawServer(law) as server, tempfile.TemporaryDirectory():
         source = PromptSource(params, load_config(params))
-        engine = Engine(OpenAIApi("law-model", params), server.url + "/v1", source, timeout_s=120)
+        engine = Engine(OpenAIApi("law-model", params), server.url + "/v1", source, timeout_s=120, pool=_pool(client))
         plan = PointPlan("bench", "closed", concurrency=streams, requests=streams * rounds)
         load0 = os.getloadavg()
         run = engine.run(plan, 0)
         log = {entry["tag"]: entry for entry in server.log()}
     m = point_metrics(run.rows, run.w0, run.w1, SLO())
+    measured_window(m, None, run.w0, run.w1)
     true_ttft, client_ttft, true_tokens = [], [], 0.0
     for r in run.rows:
         entry = log.get(_tag(source, r.index))
@@ -61,7 +65,7 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
     true_tok_s = true_tokens / window
     nominal = law.closed_loop(1, 0, tokens)
     return {
-        "streams": streams, "peak_concurrency": m["peak_concurrency"], "requests": m["completed"],
+        "client": client, "streams": streams, "peak_concurrency": m["peak_concurrency"], "requests": m["completed"],
         "failures": m["failures"], "window_s": round(window, 3),
         "output_tok_s": round(m["output_tok_s"], 1), "true_output_tok_s": round(true_tok_s, 1),
         "nominal_output_tok_s": round(streams * nominal["output_tok_s"], 1),
@@ -71,11 +75,19 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
         "ttft_p99_error_ms": round((percentile(client_ttft, 99) - percentile(true_ttft, 99)) * 1000, 3),
         "ttft_max_error_ms": round(max(c - t for c, t in zip(client_ttft, true_ttft)) * 1000, 3),
         "client_cpu_share": round(run.client["client_cpu_share"], 3),
-        "client_cpu_us_per_token": round(run.client["client_cpu_s"] / max(1, m["window_output_tokens"]) * 1e6, 2),
+        "client_cpu_us_per_token": round(run.client["client_cpu_s"] / max(1, m["output_tokens"]) * 1e6, 2),
         "loop_lag_p99_ms": round(run.client["loop_lag_p99_s"] * 1000, 3),
         "client_saturated": run.saturated(), "loadavg_before": [round(x, 2) for x in load0],
         "loadavg_after": [round(x, 2) for x in os.getloadavg()], "cores": os.cpu_count(),
     }
+
+
+def _pool(client: str) -> Any:
+    if client == "own":
+        from benchbench.load.http import Pool
+    else:
+        from benchbench.load.client import Pool
+    return Pool
 
 
 def _tag(source: Any, index: int) -> str:
@@ -98,9 +110,10 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--ttft0-s", type=float, default=0.05)
+    ap.add_argument("--client", choices=("aiohttp", "own"), default="aiohttp")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    result = measure(args.streams, args.stream_tok_s, args.tokens, args.rounds, args.ttft0_s)
+    result = measure(args.streams, args.stream_tok_s, args.tokens, args.rounds, args.ttft0_s, args.client)
     ok = (result["peak_concurrency"] >= 256 and result["output_tok_s"] >= 20_000
           and abs(result["throughput_error_pct"]) < 1 and abs(result["ttft_p99_error_ms"]) < 5)
     result["pass"] = ok

@@ -128,10 +128,12 @@ def test_open_loop_poisson_sends_on_schedule(tmp_path: Path, cli) -> None:
 
 
 def test_sweep_finds_the_range_and_the_knee(tmp_path: Path, cli) -> None:
-    law = Law(slots=8, ttft0_s=0.10, step0_s=0.010, step_per_seq_s=0.004)
+    # a request takes about a second at one stream: a loaded machine's scheduling delays (5-20 ms a request,
+    # in the fake as in the client) stay under the 2% tolerance
+    law = Law(slots=8, ttft0_s=0.40, step0_s=0.040, step_per_seq_s=0.012)
     with LawServer(law) as server:
-        entry = base_entry(server.url, load={"mode": "sweep", "points": 4, "requests": 16, "max_concurrency": 8},
-                           slo={"ttft_s": 0.3})
+        entry = base_entry(server.url, load={"mode": "sweep", "points": 4, "requests": 8, "max_concurrency": 8},
+                           slo={"ttft_s": 1.2})
         entry["prompt_lengths"] = {"input": 20, "output": 12}
         code, _, err = cli("run", write_suite(tmp_path, entry), "--results", tmp_path / "r")
         assert code == 0, err

@@ -98,7 +98,7 @@ class Pool:
                 async with session.request(method, path, data=body, headers=headers) as r:
                     answered = True
                     return await self._read(r, sink)
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 if attempt == 0 and not answered and isinstance(exc, aiohttp.ServerDisconnectedError):
                     continue        # a kept-alive connection the server had just closed: try a new one
                 raise HTTPFailure(self._reason(exc, answered)) from None
@@ -127,7 +127,7 @@ class Pool:
     def _reason(self, exc: BaseException, answered: bool = False) -> str:
         import aiohttp
 
-        if isinstance(exc, asyncio.TimeoutError):
+        if isinstance(exc, TimeoutError):
             return f"no answer in time (timeout_s={self.timeout_s:g} s; raise timeout_s)"
         if isinstance(exc, aiohttp.ClientConnectorError):
             return f"cannot connect to {self.origin} ({exc.os_error.strerror or exc.os_error})"

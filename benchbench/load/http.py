@@ -23,12 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from .client import HTTPFailure
+
 Sink = Callable[[bytes, float], None]
 ERROR_BODY_LIMIT = 65536
-
-
-class HTTPFailure(Exception):
-    """The request could not be completed (refused, cut, timed out, malformed response)."""
 
 
 @dataclass
@@ -287,7 +285,7 @@ class Pool:
                 raise
         raise AssertionError("unreachable")
 
-    async def warm(self, n: int) -> None:
+    async def warm(self, n: int, path: str | None = None) -> None:
         """Open up to n idle connections ahead (so the first requests do not pay for the connect)."""
         async def one() -> None:
             conn, _ = await self._acquire(fresh=True)
