@@ -214,14 +214,28 @@ def sh(cmd: list[str], log: Any, timeout_s: float) -> int:
     return done.returncode
 
 
-def run_chain(out: Path, results: Path, trace_ms: float) -> Path:
+def single_read_suite(path: Path) -> Path:
+    """The suite's GPU workloads again, with one counter read per edge (`nvml: {edge_steps: 0}`, the
+    behaviour before part 15): the before/after on the same machine."""
+    import yaml
+
+    suite = yaml.safe_load((HERE / "gpu_trust_suite.yaml").read_text())
+    suite["name"] = "gpu-trust-single-read"
+    suite["machine"] = str(HERE / "gpu_trust_machine.yaml")
+    suite["power"] = {**suite["power"], "nvml": {"edge_steps": 0}}
+    suite["workloads"] = [w for w in suite["workloads"] if w.get("device") != "cpu"]
+    path.write_text(yaml.safe_dump(suite, sort_keys=False))
+    return path
+
+
+def run_chain(out: Path, results: Path, trace_ms: float, before: bool) -> Path:
     py = sys.executable
     out.mkdir(parents=True, exist_ok=True)
     trace_path = out / "trace.csv"
     log_path = out / "chain.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     tracer = subprocess.Popen([py, str(HERE / "energy_trace.py"), "--out", str(trace_path), "--interval-ms",
-                               str(trace_ms), "--seconds", "1200"], env=env)
+                               str(trace_ms), "--seconds", "1200", "--no-power"], env=env)
     t0 = time.monotonic()
     try:
         with open(log_path, "w", encoding="utf-8") as log:
@@ -231,9 +245,13 @@ def run_chain(out: Path, results: Path, trace_ms: float) -> Path:
                 " torch.version.cuda, 'transformers', transformers.__version__)"], log, 60)
             sh([py, "-m", "benchbench", "doctor"], log, 120)
             sh([py, "-m", "benchbench", "idle", "--seconds", "20", "--settle", "3", "--samplers", "nvml",
-                "--machine", str(HERE / "gpu_trust_machine.yaml"), "--results", str(results)], log, 120)
-            sh([py, "-m", "benchbench", "run", str(HERE / "gpu_trust_suite.yaml"), "--results", str(results)],
-               log, 900)
+                "--machine", str(HERE / "gpu_trust_machine.yaml"), "--results", str(results / "main")], log, 120)
+            sh([py, "-m", "benchbench", "run", str(HERE / "gpu_trust_suite.yaml"), "--results",
+                str(results / "main")], log, 600)
+            sh([py, str(HERE / "gpu_burst.py"), "--seconds", "6", "--out", str(results / "burst")], log, 120)
+            if before:
+                sh([py, "-m", "benchbench", "run", str(single_read_suite(results / "single-read.yaml")),
+                    "--results", str(results / "single-read")], log, 600)
     finally:
         time.sleep(0.5)
         tracer.terminate()
@@ -251,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "/tmp/gpu-trust")))
     r.add_argument("--results", type=Path, default=Path("/tmp/gpu-trust-results"))
     r.add_argument("--trace-ms", type=float, default=10.0)
+    r.add_argument("--no-before", action="store_true", help="skip the one-read-per-edge pass")
     a = sub.add_parser("analyze")
     a.add_argument("--results", type=Path, required=True)
     a.add_argument("--trace", type=Path)
@@ -259,15 +278,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "run":
         if args.results.exists():
             shutil.rmtree(args.results)
-        trace = run_chain(args.out, args.results, args.trace_ms)
-        summary = analyze(args.results, trace)
+        trace = run_chain(args.out, args.results, args.trace_ms, not args.no_before)
+        summary = analyze_all(args.results, trace)
         (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
     else:
-        summary = analyze(args.results, args.trace)
+        summary = analyze_all(args.results, args.trace)
         if args.json:
             args.json.write_text(json.dumps(summary, indent=1))
-    show(summary)
+    for name, part in summary.items():
+        print(f"\n######## {name}")
+        show(part)
     return 0
+
+
+def analyze_all(results: Path, trace: Path | None) -> dict[str, Any]:
+    """Each pass under results/ (main: the default, two counter steps per edge; single-read: before)."""
+    out = {}
+    for name in ("main", "single-read"):
+        if (results / name).is_dir():
+            out[name] = analyze(results / name, trace)
+    burst = results / "burst" / "burst.json"
+    if burst.exists():
+        out["burst"] = {"setup": [], "warnings": [{"workload": "burst", **w} for w in
+                                                  json.loads(burst.read_text())["warnings"]]}
+    return out
 
 
 if __name__ == "__main__":

@@ -56,6 +56,9 @@ def main(args: argparse.Namespace) -> int:
     from ..runner import Runner, RunOptions
 
     progress = Progress(quiet=args.quiet or args.json)
+    # libraries' own log lines (transformers' deprecation notices...) stay off the terminal; Python
+    # warnings are kept in each record's `library_warnings` by the runner
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if not progress.bars:  # nor the model libraries' own (transformers' "Loading weights", hub downloads)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     runner = Runner(suite, profile, RunOptions(results=args.results, resume=args.resume,
@@ -111,7 +114,7 @@ def _dry_run(runner, as_json: bool) -> int:
 
 def _report(outcome, as_json: bool) -> None:
     from ..record import load_records
-    from ..reports.summary import render_text, summary_rows
+    from ..reports.summary import render_text, summary_notes, summary_rows
 
     records = load_records([p for p in outcome.paths if p.exists()])
     for rec in records:  # bad input found while running (e.g. a model that is not here): one line each
@@ -126,6 +129,8 @@ def _report(outcome, as_json: bool) -> None:
         return
     print()
     print(render_text(summary_rows(records)), end="")
+    for note in summary_notes(records):
+        print(note)
     if outcome.failed:
         print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
     if outcome.interrupted:

@@ -28,7 +28,8 @@ MARGIN_S = 0.06
 class TickClock:
     """One counter's step timing: period learned from consecutive precise steps, phase from the last."""
 
-    def __init__(self) -> None:
+    def __init__(self, steps: int = STEPS_PER_EDGE) -> None:
+        self.steps = steps
         self.period_s: float | None = None
         self.last_tick_s: float | None = None
         self.intervals: deque[float] = deque(maxlen=16)
@@ -50,7 +51,7 @@ class TickClock:
 
     def wait_limit_s(self) -> float:
         period = self.period_s or UNKNOWN_PERIOD_S
-        return 0.0 if period > MAX_PERIOD_S else (STEPS_PER_EDGE + 1) * period + MARGIN_S
+        return 0.0 if period > MAX_PERIOD_S else (self.steps + 1) * period + MARGIN_S
 
     def wake_at(self, now_s: float) -> float:
         """When to read next: now, or just before the next predicted step once one step is seen."""
@@ -72,7 +73,7 @@ class TickClock:
             self.missed += 1       # the step came later than predicted: poll back to back
             self._free = True
         self._prev_t, self._prev_v = t_s, value
-        return self._steps >= STEPS_PER_EDGE
+        return self._steps >= self.steps
 
     def _step(self, tick_s: float) -> None:
         if self._chain and self.last_tick_s is not None and 0.001 < tick_s - self.last_tick_s < 1.0:

@@ -214,10 +214,11 @@ class PowerMonitor:
         os.replace(tmp, path)
         return path.name
 
-    def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:
+    def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str],
+                     compute_device: str | None = None) -> list[RunWarning]:
         from .checks import run_warnings
 
-        return run_warnings(self, iterations, devices)
+        return run_warnings(self, iterations, devices, compute_device)
 
 
 def max_gap(sampler: Sampler) -> float:

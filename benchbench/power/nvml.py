@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from .base import Channel, PollingSampler, Reading, SamplerUnavailable
-from .counter_ticks import TickClock
+from .counter_ticks import STEPS_PER_EDGE, TickClock
 
 COUNTERLESS_INTERVAL_S = 0.05
 EXTRAS_EVERY_S = 0.95
@@ -37,7 +37,7 @@ class NvmlSampler(PollingSampler):
     """NVIDIA GPUs through NVML."""
 
     name = "nvml"
-    option_keys = ("interval_ms", "devices", "counter_interval_ms")
+    option_keys = ("interval_ms", "devices", "counter_interval_ms", "edge_steps")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +51,7 @@ class NvmlSampler(PollingSampler):
         self.counter_interval_s = float(ms) / 1000 if ms is not None else COUNTER_EVERY_S
         self._inited = False
         self.ticks: dict[int, TickClock] = {}
+        self.edge_steps = int(self.options.get("edge_steps", STEPS_PER_EDGE))   # 0: one read per edge
 
     # --- the library (fakes override this) ---------------------------------------------------
     def load_library(self) -> Any:
@@ -92,7 +93,7 @@ class NvmlSampler(PollingSampler):
         try:
             nv.nvmlDeviceGetTotalEnergyConsumption(handle)
             self.has_counter[index] = True
-            self.ticks[index] = TickClock()
+            self.ticks[index] = TickClock(self.edge_steps)
         except nv.NVMLError:
             self.has_counter[index] = False
         self.fields[index] = set(EXTRA_FIELDS)
@@ -171,7 +172,7 @@ class NvmlSampler(PollingSampler):
         """A full reading now, then the counters polled until each has shown its next two steps."""
         self.sample_now()
         clocks = {i: self.ticks[i] for i, _ in self.handles if i in self.ticks}
-        if not clocks or not self._started or self._stopped:
+        if not clocks or not self.edge_steps or not self._started or self._stopped:
             return
         cpu0 = time.thread_time()
         try:

@@ -43,6 +43,9 @@ def check_options(name: str, options: dict[str, Any]) -> str | None:
     interval = options.get("interval_ms")
     if interval is not None and (not isinstance(interval, (int, float)) or not 1 <= interval <= 60_000):
         return f"{name}.interval_ms must be a number between 1 and 60000, found {interval!r}"
+    steps = options.get("edge_steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 5):
+        return f"{name}.edge_steps must be a whole number from 0 to 5, found {steps!r}"
     urls = options.get("url")
     urls = [urls] if isinstance(urls, str) else urls
     if urls is not None and not (isinstance(urls, list) and urls and all(

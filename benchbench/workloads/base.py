@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..schema import Field
+from ..warning_levels import level
 
 if TYPE_CHECKING:
     from ..suite import WorkloadSpec
@@ -15,14 +16,19 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunWarning:
-    """A validity warning with a stable code; `iteration` is set when it concerns one iteration."""
+    """A validity warning with a stable code; `iteration` is set when it concerns one iteration.
+    Its level (`warning` or `note`, see warning_levels.py) follows from the code."""
 
     code: str
     message: str
     iteration: int | None = None
 
+    @property
+    def level(self) -> str:
+        return level(self.code)
+
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        out: dict[str, Any] = {"code": self.code, "level": self.level, "message": self.message}
         if self.iteration is not None:
             out["iteration"] = self.iteration
         return out
@@ -110,6 +116,11 @@ class Workload(ABC):
     def devices(self) -> list[str]:
         """Power channels this workload is expected to load (e.g. ["gpu0"]); [] when unknown."""
         return []
+
+    def compute_device(self) -> str | None:
+        """The PyTorch device an in-process backend computes on (`cpu`, `cuda:0`, `mps`) once set up;
+        None for backends that drive a server or a program (its placement is theirs to say)."""
+        return None
 
     def teardown(self) -> None:
         """Free what setup took. Called once, also after errors."""

@@ -10,7 +10,7 @@ from ..errors import UserError, WorkloadError
 from ..schema import Field
 from ..torch_util import DTYPES, choose_dtype
 from .architectures import ARCHITECTURES
-from .base import IterationContext, IterationResult, Workload
+from .base import IterationContext, IterationResult, RunWarning, Workload
 from .dummy_weights import build_on_device, dtype_kwargs
 from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
 
@@ -189,6 +189,15 @@ class TransformersLLM(Workload):
             params = inspect.signature(self.model.forward).parameters
             kw = self._cache_kw_name = "cache" if "cache" in params else "past_key_values"
         return kw
+
+    def compute_device(self) -> str | None:
+        return getattr(self, "device", None)
+
+    def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
+        from .placement_check import model_on_cpu
+
+        found = model_on_cpu(self.device) if hasattr(self, "device") else None
+        return [found] if found else []
 
     def devices(self) -> list[str]:
         from ..torch_util import gpu_channels

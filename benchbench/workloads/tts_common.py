@@ -332,8 +332,16 @@ class TTSWorkload(Workload):
         return IterationResult(metrics, raw=out.raw, warnings=warnings, artifacts=[wav_path.name])
 
     def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
-        warning = short_benchmark_warning(iterations)
-        return [warning] if warning else []
+        found = [short_benchmark_warning(iterations)]
+        device = self.compute_device()
+        if device is not None:   # in-process PyTorch backends (espeak-ng is a program: no device)
+            from .placement_check import model_on_cpu
+
+            found.append(model_on_cpu(device))
+        return [w for w in found if w]
+
+    def compute_device(self) -> str | None:
+        return getattr(self, "device", None)
 
     def devices(self) -> list[str]:
         from ..torch_util import gpu_channels

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ...warning_levels import is_note
 from ..model import Column, Section, Table
 from . import ORIGIN, SOURCE, currency_unit
 
@@ -20,6 +21,7 @@ PROFILE_COLUMNS = [
     Column("non_gpu_overhead_w", "non-GPU overhead", "W", prov=True),
     Column("memory_bandwidth_gbs", "memory bandwidth", "GB/s", prov=True),
     Column("cloud_hourly", "cloud instance price", "{cur}/h", prov=True),
+    Column("notes", "notes", kind="list"),
 ]
 HARDWARE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE, Column("hostname", "hostname", kind="text"),
@@ -79,7 +81,23 @@ def _machines(ctx: Any) -> list[dict[str, Any]]:
             if value is not None and value == value:
                 row[k] = float(value)
                 row["_prov"][k] = "published" if key[1] == "published" else "declared"
+    notes = machine_notes(ctx.records)
+    for (machine, provenance, _), row in out.items():
+        if provenance == "measured" and notes.get(machine):
+            row["notes"] = notes[machine]
     return sorted(out.values(), key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["source"])))
+
+
+def machine_notes(records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each machine's notes (warning_levels.NOTE, e.g. power_estimated), one per code: said once here
+    rather than on every run's warning list."""
+    out: dict[str, dict[str, str]] = {}
+    for rec in records:
+        machine = str((rec.get("machine") or {}).get("name") or "?")
+        for w in rec.get("warnings") or []:
+            if isinstance(w, dict) and w.get("code") and is_note(w):
+                out.setdefault(machine, {}).setdefault(str(w["code"]), f"{w['code']}: {w.get('message', '')}")
+    return {m: list(codes.values()) for m, codes in out.items()}
 
 
 def _better_idle(new: str | None, old: str | None) -> bool:
