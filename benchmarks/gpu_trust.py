@@ -71,8 +71,11 @@ class Trace:
 
         tau, se = mid.copy(), half.copy()
         w = 3.0 / np.maximum(half, 1e-4) ** 2          # 1 / variance of a uniform ± half
+        breaks = np.concatenate([[0], np.nonzero(np.diff(mid) > 1.0)[0] + 1, [len(mid)]])   # trace gaps
+        segment = np.searchsorted(breaks, np.arange(len(mid)), side="right") - 1
         for i in range(len(mid)):
-            lo, hi = max(0, i - self.FIT_STEPS), min(len(mid), i + self.FIT_STEPS + 1)
+            first, last = breaks[segment[i]], breaks[segment[i] + 1]
+            lo, hi = max(first, i - self.FIT_STEPS), min(last, i + self.FIT_STEPS + 1)
             if hi - lo < 10:
                 continue
             kk, mm, ww = k[lo:hi], mid[lo:hi], w[lo:hi]

@@ -90,8 +90,8 @@ def test_html_warnings_first_with_what_to_do(html):
     assert find(t["warnings"], warning="run_interrupted")["what to do"][0].startswith("Resume it with")
     # power_estimated is a note: not among the warnings, said once beside the machine's profile
     assert not [r for r in t["warnings"] if r["warning"][0] == "power_estimated"]
-    notes = [n for r in t["machines"] if r["machine"][0] == "mini-pc" for n in r["notes"]]
-    assert any("power_estimated" in n and "40 W non_gpu_overhead_w" in n for n in notes)
+    notes = find(t["machines"], machine="mini-pc")["notes"][0]
+    assert notes.count("power_estimated") == 1 and "40 W non_gpu_overhead_w" in notes
 
 
 def test_tts_runs_mark_warmups_and_the_first_run_penalty(report, html):
