@@ -167,6 +167,23 @@ class FakeAmdsmiLib:
     def amdsmi_get_gpu_activity(self, h: FakeGpu) -> dict[str, Any]:
         return {"gfx_activity": h.util, "umc_activity": 0, "mm_activity": "N/A"}
 
+    AmdSmiClkType = SimpleNamespace(GFX=0, MEM=1)
+    AmdSmiTemperatureType = SimpleNamespace(EDGE=0)
+    AmdSmiTemperatureMetric = SimpleNamespace(CURRENT=0)
+
+    def amdsmi_get_gpu_vram_usage(self, h: FakeGpu) -> dict[str, Any]:
+        return {"vram_total": 98304, "vram_used": 4096}          # MiB
+
+    def amdsmi_get_clock_info(self, h: FakeGpu, clk: int) -> dict[str, Any]:
+        mhz = 2900 if clk == self.AmdSmiClkType.GFX else 1000
+        return {"cur_clk": mhz, "min_clk": 600} if self.old_keys else {"clk": mhz, "min_clk": 600, "max_clk": 2900}
+
+    def amdsmi_get_temp_metric(self, h: FakeGpu, sensor: int, metric: int) -> int:
+        return 48
+
+    def amdsmi_get_gpu_metrics_info(self, h: FakeGpu) -> dict[str, Any]:
+        return {"throttle_status": h.throttle} if self.old_keys else {"indep_throttle_status": h.throttle}
+
 
 class FakeAmdSmi(AmdSmiSampler):
     """The real amdsmi sampler over FakeAmdsmiLib."""
@@ -206,7 +223,7 @@ query = next(a.split("=", 1)[1] for a in args if a.startswith("--query-gpu="))
 fields = query.split(",")
 ms = int(args[args.index("-lms") + 1]) if "-lms" in args else None
 values = {{"index": "0", "name": "NVIDIA Fake", "power.draw": "{watts}", "utilization.gpu": "97",
-          "memory.used": "1024", "clocks.sm": "1410", "temperature.gpu": "51",
+          "memory.used": "1024", "clocks.sm": "1410", "clocks.mem": "2619", "temperature.gpu": "51",
           "clocks_event_reasons.active": "0x0000000000000000"}}
 def line():
     now = datetime.datetime.now().strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]

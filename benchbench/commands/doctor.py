@@ -60,7 +60,24 @@ def _problems(fp: dict[str, Any]) -> list[str]:
         out.append("AMD gfx115x GPU without HSA_OVERRIDE_GFX_VERSION: Ollama/ROCm may silently run on CPU")
     if not fp["gpus"]:
         out.append("no GPU found (NVML, amdsmi, system_profiler): GPU workloads will run on the CPU")
+    problem = _torch_problem(fp["gpus"])
+    if problem:
+        out.append(problem)
     return out
+
+
+def _torch_problem(gpus: list[dict[str, Any]]) -> str | None:
+    """A PyTorch that cannot use this machine's GPU (a CPU build, above all), where PyTorch is installed."""
+    import importlib.util
+
+    if not gpus or importlib.util.find_spec("torch") is None:
+        return None
+    from ..torch_util import gpu_access_problem
+
+    try:
+        return gpu_access_problem(gpus)
+    except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
+        return f"PyTorch could not be checked: {exc}"
 
 
 def main(args: argparse.Namespace) -> int:
