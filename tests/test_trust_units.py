@@ -130,3 +130,26 @@ def test_rocm_smi_extra_columns():
                                  "mclk clock speed:": "(1000Mhz)", "VRAM Total Used Memory (B)": "4294967296"}})
     assert rocm_parse(text)[0]["extra"] == {"util_pct": 12.0, "temp_c": 44.0, "sm_clock_mhz": 2100.0,
                                             "mem_clock_mhz": 1000.0, "mem_used_gb": 4.295}
+
+
+def test_a_runs_library_warnings_stay_off_the_terminal(write, cli, tmp_path, monkeypatch):
+    from conftest import tiny_suite
+
+    from benchbench.record import load_records
+    from benchbench.workloads.hf_transformers import TransformersLLM
+
+    original = TransformersLLM.run_once
+
+    def noisy(self, ctx):
+        warnings.warn("`past_key_values` is deprecated and will be removed", FutureWarning, stacklevel=1)
+        return original(self, ctx)
+
+    monkeypatch.setattr(TransformersLLM, "run_once", noisy)
+    code, out, err = cli("run", tiny_suite(write, warmups=1, repetitions=2, max_tokens=4),
+                         "--results", tmp_path / "r")
+    assert code == 0, err
+    assert "past_key_values" not in out + err
+    (rec,) = [r for r in load_records([tmp_path / "r"]) if r.get("type", "run") == "run"]
+    assert rec["library_warnings"][0]["category"] == "FutureWarning"
+    assert rec["library_warnings"][0]["message"].startswith("`past_key_values` is deprecated")
+    assert {w.get("level") for w in rec["warnings"]} <= {"warning", "note"}
