@@ -67,8 +67,9 @@ class TickClock:
         if self._prev_v is not None and self._prev_t is not None and value != self._prev_v:
             if t_s - self._prev_t <= CORNER_GAP_S:
                 self._step((t_s + self._prev_t) / 2)
-            else:
+            else:                  # slept past a step (a late wake-up, or a step earlier than predicted)
                 self._chain = False
+                self._free = True
         elif self._expect is not None and t_s > self._expect + GUARD_S:
             self.missed += 1       # the step came later than predicted: poll back to back
             self._free = True

@@ -28,12 +28,14 @@ MAX_RATE_SPAN_S = 0.5      # a rate is taken between precise steps at most this 
 
 
 class Step:
-    """A change of a stepped counter: between the read at `before_s` (value `old`) and `after_s` (`new`)."""
+    """A change of the counter between the read at `before_s` (value `old`) and the one at `after_s`
+    (`new`); `flat`: the counter holds its value between steps (reads close together showed the same
+    value nearby), unlike RAPL or amdsmi's accumulators, which move at every read."""
 
-    __slots__ = ("before_s", "after_s", "old", "new")
+    __slots__ = ("before_s", "after_s", "old", "new", "flat")
 
-    def __init__(self, before_s: float, after_s: float, old: float, new: float) -> None:
-        self.before_s, self.after_s, self.old, self.new = before_s, after_s, old, new
+    def __init__(self, before_s: float, after_s: float, old: float, new: float, flat: bool = True) -> None:
+        self.before_s, self.after_s, self.old, self.new, self.flat = before_s, after_s, old, new, flat
 
     @property
     def t_s(self) -> float:
@@ -41,7 +43,7 @@ class Step:
 
     @property
     def precise(self) -> bool:
-        return self.after_s - self.before_s <= CORNER_GAP_S
+        return self.flat and self.after_s - self.before_s <= CORNER_GAP_S
 
 
 class Bridge(NamedTuple):
@@ -53,7 +55,8 @@ def steps_near(te: list[float], es: list[float], t: float) -> list[Step]:
     """Every change of the counter read within STEP_WINDOW_S of t, in order."""
     i = max(bisect.bisect_left(te, t - STEP_WINDOW_S), 1)
     j = bisect.bisect_right(te, t + STEP_WINDOW_S)
-    return [Step(te[k - 1], te[k], es[k - 1], es[k]) for k in range(i, j) if es[k] != es[k - 1]]
+    flat = any(es[k] == es[k - 1] and te[k] - te[k - 1] <= CORNER_GAP_S for k in range(i, j))
+    return [Step(te[k - 1], te[k], es[k - 1], es[k], flat) for k in range(i, j) if es[k] != es[k - 1]]
 
 
 def stepped_at(te: list[float], es: list[float], t: float) -> float | None:
