@@ -25,6 +25,11 @@ def level(code: str) -> str:
     return NOTE if code in NOTES else WARNING
 
 
+def stored_level(code: str, stored: str | None) -> str:
+    """A stored warning's level: the one it carries, else (old records carry none) its code's."""
+    return stored or level(code)
+
+
 def is_note(warning: dict) -> bool:
-    """Whether a stored warning (a record's dict) is a note; old records carry no level."""
-    return (warning.get("level") or level(str(warning.get("code", "")))) == NOTE
+    """Whether a stored warning (a record's dict) is a note (typed records: `RunWarningEntry.is_note`)."""
+    return stored_level(str(warning.get("code", "")), warning.get("level")) == NOTE

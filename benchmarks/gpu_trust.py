@@ -128,28 +128,26 @@ class Trace:
 
 # --- analysis ------------------------------------------------------------------------------------
 
-def load_records(results: Path) -> list[dict[str, Any]]:
-    out = []
-    for path in sorted(results.rglob("*.json")):
-        rec = json.loads(path.read_text())
-        if isinstance(rec, dict) and rec.get("type") in ("run", "idle"):
-            out.append(rec)
-    return sorted(out, key=lambda r: r.get("started_at") or "")
+def load_records(results: Path) -> list[Any]:
+    """The run and idle records under results/ (benchbench's typed record), oldest first."""
+    from benchbench.record import load_typed_records
+
+    return sorted(load_typed_records([results]), key=lambda r: r.started_at or "")
 
 
-def compare(records: list[dict[str, Any]], trace: Trace) -> list[dict[str, Any]]:
+def compare(records: list[Any], trace: Trace) -> list[dict[str, Any]]:
     rows = []
     for rec in records:
-        for it in rec.get("iterations") or []:
-            gpu = (it.get("energy") or {}).get("gpu0")
-            if not gpu or it.get("error") or "mono_start_s" not in it:
+        for it in rec.iterations:
+            gpu = it.energy.get("gpu0")
+            if gpu is None or gpu.joules is None or it.error or it.mono_start_s is None or it.mono_end_s is None:
                 continue
-            ref = trace.energy(it["mono_start_s"], it["mono_end_s"])
+            ref = trace.energy(it.mono_start_s, it.mono_end_s)
             if ref is None or ref[0] <= 0:
                 continue
-            rows.append({"workload": rec["workload"]["name"], "index": it["index"], "warmup": it["warmup"],
-                         "duration_s": it["duration_s"], "bench_j": gpu["joules"], "source": gpu["source"],
-                         "trace_j": ref[0], "error_pct": (gpu["joules"] - ref[0]) / ref[0] * 100,
+            rows.append({"workload": rec.workload.name, "index": it.index, "warmup": it.warmup,
+                         "duration_s": it.duration_s, "bench_j": gpu.joules, "source": gpu.source or "?",
+                         "trace_j": ref[0], "error_pct": (gpu.joules - ref[0]) / ref[0] * 100,
                          "trace_unc_pct": ref[1] / ref[0] * 100})
     return rows
 
@@ -169,19 +167,20 @@ def by_length(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def analyze(results: Path, trace_path: Path | None) -> dict[str, Any]:
     records = load_records(results)
+    runs = [r for r in records if r.type == "run"]
     out: dict[str, Any] = {"setup": [], "warnings": []}
     for rec in records:
-        name = rec["workload"]["name"] if rec["type"] == "run" else "idle"
-        facts = (rec.get("workload") or {}).get("facts") or {}
-        if rec["type"] == "run":
+        name = rec.workload.name if rec.type == "run" else "idle"
+        if rec.type == "run":
+            facts = rec.workload.facts
             out["setup"].append({"workload": name, "setup_s": facts.get("setup_s"), "load_s": facts.get("load_s"),
                                  "device": facts.get("device"), "weights_source": facts.get("weights_source")})
-        for w in rec.get("warnings") or []:
-            out["warnings"].append({"workload": name, "level": w.get("level", "?"), "code": w["code"],
-                                    "message": w["message"]})
+        for w in rec.warnings:
+            out["warnings"].append({"workload": name, "level": "note" if w.is_note else "warning",
+                                    "code": w.code, "message": w.message})
     if trace_path is not None and trace_path.exists():
         trace = Trace.load(trace_path)
-        rows = compare([r for r in records if r["type"] == "run"], trace)
+        rows = compare(runs, trace)
         out.update({"trace_period_s": trace.period_s(), "iterations": rows, "by_length": by_length(rows)})
     return out
 

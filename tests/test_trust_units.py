@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 from power_helpers import FakeAmdSmi, FakeAmdsmiLib, FakeGpu
 
-from benchbench import torch_util
+from benchbench import torch_util, warnings_
 from benchbench.commands import doctor
 from benchbench.power.checks import throttle_labels
 from benchbench.power.rocm_smi import parse_json as rocm_parse
+from benchbench.record import load_typed_records
+from benchbench.record_model import RunRecord, RunWarningEntry, from_json
 from benchbench.warning_levels import NOTE, WARNING, level
 from benchbench.workloads import placement_check
 from benchbench.workloads.base import RunWarning
 from benchbench.workloads.servers import fixed_length, output_warnings
 
+GPU_TRUST = Path(__file__).resolve().parent / "fixtures" / "gpu-trust"
 H100 = [{"index": 0, "vendor": "nvidia", "name": "NVIDIA H100 80GB HBM3"}]
 
 
@@ -153,3 +157,25 @@ def test_a_runs_library_warnings_stay_off_the_terminal(write, cli, tmp_path, mon
     assert rec["library_warnings"][0]["category"] == "FutureWarning"
     assert rec["library_warnings"][0]["message"].startswith("`past_key_values` is deprecated")
     assert {w.get("level") for w in rec["warnings"]} <= {"warning", "note"}
+    (typed,) = [r for r in load_typed_records([tmp_path / "r"]) if isinstance(r, RunRecord)]
+    assert typed.library_warnings[0].category == "FutureWarning" and typed.library_warnings[0].count >= 1
+    assert typed.to_json()["library_warnings"] == rec["library_warnings"]
+
+
+def test_the_typed_record_carries_levels_and_counter_steps():
+    """The recorded H100 records (schema 1, written by Part 15) through the typed record: each warning's
+    level, the counter steps of the nvml sampler, the same dict back."""
+    rec = from_json(json.loads((GPU_TRUST / "smollm2-135m-cpu.json").read_text()))
+    assert isinstance(rec, RunRecord) and rec.schema_version == 2
+    levels = {w.code: (w.level, w.is_note) for w in rec.warnings}
+    assert levels["power_estimated"] == (NOTE, True) and levels["model_on_cpu"] == (WARNING, False)
+    assert levels["gpu_idle_during_run"] == (WARNING, False)
+    (stats,) = rec.power["sampler_stats"]
+    assert stats["counter_steps"]["gpu0"]["period_s"] == pytest.approx(0.1, abs=0.001)
+    assert rec.to_json()["warnings"] == [{**w.to_json()} for w in rec.warnings]
+    # a record from before Part 15 carries no level: its code's applies
+    old = RunWarningEntry(code="power_estimated", message="x")
+    assert old.level is None and old.is_note and not RunWarningEntry(code="throttled").is_note
+    # the one RunWarning class (benchbench.warnings_), its level from its code
+    assert RunWarning is warnings_.RunWarning
+    assert RunWarning("hit_token_limit", "m").to_dict()["level"] == NOTE

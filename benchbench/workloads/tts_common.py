@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
+from .placement_check import model_on_cpu
 
 TTS_METRICS = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
 SHORT_TEXT_CHARS = 1000      # below this a benchmark is dominated by first-run compilation
@@ -62,9 +64,8 @@ def tts_dtype(requested: str, device_type: str, capability: tuple[int, int] | No
     """(dtype, why) for a TTS model: bf16 only where the GPU computes it natively (CUDA CC >= 8, via
     torch_util.choose_dtype), else fp32 -- never fp16 by default, since the models are trained in bf16
     and fp16's narrower range can overflow over thousands of autoregressive steps."""
-    from ..torch_util import choose_dtype
 
-    name, why = choose_dtype(requested, device_type, capability)
+    name, why = tu.choose_dtype(requested, device_type, capability)
     if requested != "auto" or name != "float16":
         return name, why
     if device_type == "mps":
@@ -307,6 +308,7 @@ class TTSWorkload(Workload):
     kind = "tts"
     primary_metrics = ("rtf",)
     summary_metrics = ("rtf", "audio_s", "gen_s")
+    emits = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
     keys: ClassVar[dict[str, Field]] = dict(TEXT_KEYS)
 
     @classmethod
@@ -335,8 +337,6 @@ class TTSWorkload(Workload):
         found = [short_benchmark_warning(iterations)]
         device = self.compute_device()
         if device is not None:   # in-process PyTorch backends (espeak-ng is a program: no device)
-            from .placement_check import model_on_cpu
-
             found.append(model_on_cpu(device))
         return [w for w in found if w]
 
@@ -344,9 +344,7 @@ class TTSWorkload(Workload):
         return getattr(self, "device", None)
 
     def devices(self) -> list[str]:
-        from ..torch_util import gpu_channels
-
-        return gpu_channels([getattr(self, "device", "cpu")])
+        return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         """Drop the loaded model (attribute `engine`) and return cached GPU memory."""

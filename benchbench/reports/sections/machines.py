@@ -5,22 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ...warning_levels import is_note
+from ...analysis.reference import published_data
+from ...record_model import RunRecord
 from ..model import Column, Section, Table
-from . import ORIGIN, SOURCE, currency_unit
+from . import ORIGIN, SOURCE, currency_unit, with_currency
 
 PROFILE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE,
-    Column("electricity_per_kwh", "electricity", "{cur}/kWh", prov=True),
-    Column("hardware_cost", "hardware", "{cur}", prov=True),
-    Column("amortization_years", "amortized over", "years", prov=True),
-    Column("amortization_per_hour", "amortization", "{cur}/h", prov=True),
-    Column("idle_w", "idle", "W", prov=True), Column("idle_source", "idle from", kind="text"),
-    Column("idle_cost_per_month", "idle cost", "{cur}/month", prov=True),
-    Column("load_w", "declared load", "W", prov=True),
-    Column("non_gpu_overhead_w", "non-GPU overhead", "W", prov=True),
-    Column("memory_bandwidth_gbs", "memory bandwidth", "GB/s", prov=True),
-    Column("cloud_hourly", "cloud instance price", "{cur}/h", prov=True),
+    Column.of("electricity_per_kwh", prov=True),
+    Column.of("hardware_cost", prov=True),
+    Column.of("amortization_years", prov=True),
+    Column.of("amortization_per_hour", prov=True),
+    Column.of("idle_w", prov=True), Column("idle_source", "idle from", kind="text"),
+    Column.of("idle_cost_per_month", prov=True),
+    Column.of("load_w", prov=True),
+    Column.of("non_gpu_overhead_w", prov=True),
+    Column.of("memory_bandwidth_gbs", prov=True),
+    Column.of("cloud_hourly", prov=True),
     Column("notes", "notes", kind="list"),
 ]
 HARDWARE_COLUMNS = [
@@ -37,7 +38,7 @@ def build(ctx: Any) -> Section | None:
     if not machines:
         return None
     unit = currency_unit(machines)
-    cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in PROFILE_COLUMNS]
+    cols = with_currency(PROFILE_COLUMNS, unit)
     if unit == "cur.":
         cols.insert(3, Column("currency", "currency", kind="text"))
     blocks: list[Any] = [Table("machines", "Machine profiles", cols, machines,
@@ -88,15 +89,17 @@ def _machines(ctx: Any) -> list[dict[str, Any]]:
     return sorted(out.values(), key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["source"])))
 
 
-def machine_notes(records: list[dict[str, Any]]) -> dict[str, list[str]]:
+def machine_notes(records: list[Any]) -> dict[str, list[str]]:
     """Each machine's notes (warning_levels.NOTE, e.g. power_estimated), one per code: said once here
     rather than on every run's warning list."""
     out: dict[str, dict[str, str]] = {}
     for rec in records:
-        machine = str((rec.get("machine") or {}).get("name") or "?")
-        for w in rec.get("warnings") or []:
-            if isinstance(w, dict) and w.get("code") and is_note(w):
-                out.setdefault(machine, {}).setdefault(str(w["code"]), f"{w['code']}: {w.get('message', '')}")
+        if not isinstance(rec, RunRecord):
+            continue
+        machine = str(rec.machine.name or "?")
+        for w in rec.warnings:
+            if w.code and w.is_note:
+                out.setdefault(machine, {}).setdefault(w.code, f"{w.code}: {w.message}")
     return {m: list(codes.values()) for m, codes in out.items()}
 
 
@@ -108,16 +111,14 @@ def _better_idle(new: str | None, old: str | None) -> bool:
 def _hardware(ctx: Any, machine: dict[str, Any]) -> dict[str, Any] | None:
     base = {k: machine[k] for k in ("machine", "provenance", "source")}
     if machine["provenance"] == "published":
-        from ...analysis.reference import published_data
 
         entry = (published_data().get("machines") or {}).get(machine["machine"], {})
         return {**base, "source": entry.get("source") or base["source"], "cpu": entry["description"]} \
             if entry.get("description") else None
-    recs = [r for r in ctx.records if (r.get("machine") or {}).get("name") == machine["machine"]
-            and (r.get("machine") or {}).get("fingerprint")]
+    recs = [r for r in ctx.records if r.machine.name == machine["machine"] and r.machine.fingerprint]
     if not recs:
         return None
-    fp = max(recs, key=lambda r: str(r.get("started_at") or ""))["machine"]["fingerprint"]
+    fp = max(recs, key=lambda r: str(r.started_at or "")).machine.fingerprint
     gpus = [g for g in fp.get("gpus") or [] if isinstance(g, dict)]
     return {**base, "hostname": fp.get("hostname"), "cpu": fp.get("cpu"), "cores": fp.get("cores"),
             "ram_gb": fp.get("ram_gb"), "gpus": describe_gpus(gpus),
