@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 import traceback
+import warnings as pywarnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
 from .record_model import from_json
-from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
+from .run_checks import library_warnings, variance_warnings
 from .suite import Suite, WorkloadSpec
-from .warnings_ import RunWarning
+from .warning_levels import WARNING
 from .workloads import get_backend
 from .workloads.base import IterationContext, Workload, measured_window
 
@@ -190,7 +191,18 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
+        """One suite entry; the Python warnings its libraries raise (deprecations...) go to the record's
+        `library_warnings`, not to the terminal."""
+        with pywarnings.catch_warnings(record=True) as caught:
+            pywarnings.simplefilter("default")
+            try:
+                self._run_spec_inner(spec, record, path)
+            finally:
+                if caught:
+                    record["library_warnings"] = library_warnings(caught)
+                    self._save(record, path)
 
+    def _run_spec_inner(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
         dropped = [it for it in record["iterations"] if it.get("error")]
@@ -248,6 +260,9 @@ class Runner:
         record["idle"], record["idle_source"] = idle_fields(self.options.results, self.machine, self.profile)
         self._save(record, path)
         self.progress.end_workload(spec.name, f"{record['status']}: {path}")
+        for w in record["warnings"]:
+            if w.get("level") == WARNING:
+                self.progress.line(f"[{spec.name}] warning: {w['code']}: {w['message']}")
 
     def _setup(self, workload: Workload, record: dict[str, Any]) -> None:
         t0 = time.perf_counter()
@@ -330,7 +345,7 @@ class Runner:
         for it in iterations:
             warnings.extend(it.get("warnings", []))
         checks = workload.check_run(iterations) + variance_warnings(workload, iterations)
-        checks += monitor.run_warnings(iterations, workload.devices())
+        checks += monitor.run_warnings(iterations, workload.devices(), workload.compute_device())
         warnings.extend(w.to_dict() for w in checks)
         record["warnings"] = warnings
         failed = [it for it in iterations if it.get("error")]
@@ -354,24 +369,3 @@ class Runner:
         if strict():          # the test suite: every record the runner writes matches the typed record
             from_json(record)
         save_record(record, path)
-
-
-def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:
-    """high_variance on the primary metrics, first_run_slow on iteration durations."""
-    out = []
-    kept = measured(iterations)
-    for metric in workload.primary_metrics:
-        ratio = cv(metric_values(kept, metric))
-        if ratio is not None and ratio > HIGH_VARIANCE_CV:
-            out.append(RunWarning("high_variance",
-                                  f"{metric} varies {ratio:.0%} (stdev/mean) across {len(kept)} runs: "
-                                  "add repetitions, close other programs, check for throttling"))
-    ordered = [it for it in sorted(iterations, key=lambda x: x["index"]) if not it.get("error")]
-    ratio = first_run_ratio([it["duration_s"] for it in ordered])
-    if ratio is not None and ratio > FIRST_RUN_SLOW_RATIO:
-        first = ordered[0]
-        what = "a warmup" if first.get("warmup") else "a measured run: add warmups"
-        out.append(RunWarning("first_run_slow",
-                              f"the first iteration took {ratio:.2f}x the median of the rest ({what}); "
-                              "kernel compilation and caches make first runs slow", first["index"]))
-    return out

@@ -113,7 +113,7 @@ class LoadTest:
             out.append(RunWarning("multi_token_chunks", f"{run.plan.label}: chunks carry "
                                   f"{m['tokens_per_chunk_mean']:.2f} tokens on average: ITL is per chunk gap"))
         if m["measured_requests"] == 0:
-            out.append(RunWarning("short_benchmark", f"{run.plan.label}: no request was sent and finished "
+            out.append(RunWarning("empty_window", f"{run.plan.label}: no request was sent and finished "
                                   "inside the measured window: lengthen the point or shorten ramp_up_s/cool_down_s"))
         return out
 
@@ -144,12 +144,17 @@ def _as_result(point: dict[str, Any]) -> IterationResult:
     metrics = point["metrics"]
     raw = {"load": {k: v for k, v in point.items() if k not in ("metrics", "warnings", "energy")}}
     w = point["window"]
-    return IterationResult(metrics, raw=raw, warnings=[RunWarning(**x) for x in point["warnings"]],
+    return IterationResult(metrics, raw=raw, warnings=[_warning(x) for x in point["warnings"]],
                            artifacts=[point["requests_file"]], window_s=(w["mono_start_s"], w["mono_end_s"]))
 
 
+def _warning(stored: dict[str, Any]) -> RunWarning:
+    """A point's stored warning ({code, level, message}) back as a RunWarning (its level follows its code)."""
+    return RunWarning(stored["code"], stored["message"])
+
+
 def _sweep_result(points: list[dict[str, Any]]) -> IterationResult:
-    warnings = [RunWarning(**x) for p in points for x in p["warnings"]]
+    warnings = [_warning(x) for p in points for x in p["warnings"]]
     window = (points[0]["window"]["mono_start_s"], points[-1]["window"]["mono_end_s"]) if points else None
     return IterationResult(sweep_summary(points), warnings=warnings, artifacts=[p["requests_file"] for p in points],
                            window_s=window, points=points)

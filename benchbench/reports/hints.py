@@ -27,6 +27,13 @@ HINTS: dict[str, str] = {
     "artifact_not_saved": "Check disk space and the video encoder (ffmpeg); the timing is still valid.",
     "far_below_roofline": "Decode runs at under 25% of the memory-bandwidth bound: check for CPU offload, a "
                           "wrong memory_bandwidth_gbs in the profile, or a compute-bound backend.",
+    "client_saturated": "Lower the load point, or run the load client on another machine: its latencies include "
+                        "the client's own delay (docs/load.md).",
+    "requests_failed": "Read the first error quoted; failed requests are left out of the latency figures and "
+                       "counted in `failures`.",
+    "multi_token_chunks": "The server sends several tokens per chunk: ITL is per chunk gap (as vLLM's); TPOT is "
+                          "per token.",
+    "empty_window": "Lengthen the load point (requests or duration_s) or shorten ramp_up_s/cool_down_s.",
     "run_interrupted": "Resume it with `benchbench run SUITE --resume latest`; finished iterations are kept.",
     "run_failed": "Read the errors below, fix the cause and run again.",
     "iteration_failed": "Read the error; failed iterations are left out of every figure.",
