@@ -151,6 +151,10 @@ class PowerMonitor:
             return "gpu+cpu+overhead"
         return "declared" if self.declared_w is not None else None
 
+    def system_energy(self, per: dict[str, dict[str, Any]], duration: float) -> dict[str, Any] | None:
+        """The derived `system` entry from per-channel energy over `duration` seconds (None: unknown)."""
+        return self._system(per, duration)
+
     def _system(self, per: dict[str, dict[str, Any]], duration: float) -> dict[str, Any] | None:
         walls, parts = self.system_parts()
         entry: dict[str, Any] | None = None

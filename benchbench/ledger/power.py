@@ -1,0 +1,142 @@
+"""Energy per interval for the ledger, from the project's samplers (benchbench/power/).
+
+The samplers run as in a benchmark, but slowly: power every `power_interval_s` (1 s by default) where
+a channel has no energy counter, and the counters (NVML total energy, RAPL, plug totals) read at
+every interval edge. Per channel, an interval's energy is the counter's advance when it is sane (not
+negative, not far above power × time); over many intervals the advances add up to the counter's
+total, so a coarse counter (a Tasmota plug's 3.6 kJ steps) is exact over a day even when single
+minutes are not. Otherwise power is integrated (trapezoid). Readings older than the last edge are
+dropped, so memory stays flat however long `watch` runs.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from ..power import energy as en
+from ..power.monitor import PowerMonitor, build_monitor, max_gap
+
+COUNTER_SLACK = 3.0          # a counter advance over 3× power × time (+ 2 steps) is not believed
+EDGE_ONLY_MS = 10 ** 9       # NVML: read the (slow) energy counter only at interval edges
+MAX_GAP_W = 20_000.0         # a counter advance across a gap above this average is not believed
+POLL_AT_INTERVAL = ("rapl", "shelly", "tasmota", "amdsmi")   # counters: no need to poll fast
+
+
+def build(samplers: list[str], interval_s: float, power_interval_s: float, profile: Any,
+          plugs: dict[str, list[str]] | None = None) -> PowerMonitor:
+    """The monitor `watch` runs: the suite's sampler machinery with ledger-friendly options."""
+    slow_ms = min(60_000, max(1, round(interval_s * 1000)))
+    options: dict[str, dict[str, Any]] = {"nvml": {"counter_interval_ms": EDGE_ONLY_MS,
+                                                   "interval_ms": round(power_interval_s * 1000)}}
+    for name in POLL_AT_INTERVAL:
+        options.setdefault(name, {})["interval_ms"] = slow_ms
+    for name, urls in (plugs or {}).items():
+        options.setdefault(name, {})["url"] = urls if len(urls) > 1 else urls[0]
+    config = SimpleNamespace(samplers=samplers, interval_ms=round(power_interval_s * 1000), options=options)
+    monitor = build_monitor(config, profile)
+    monitor.fallback = None   # a benchmark's "load_w while running" is not what a machine draws all day
+    return monitor
+
+
+class PowerTap:
+    """Energy per channel (and the derived `system`) between interval edges."""
+
+    def __init__(self, monitor: PowerMonitor) -> None:
+        self.monitor = monitor
+        self.counter_at: dict[str, float] = {}     # each counter's value at the last edge
+
+    def start(self) -> list[tuple[str, str]]:
+        """Open the samplers; events saying which could not."""
+        self.monitor.start()
+        events = [("sampler_unavailable", f"{u['sampler']}: {u['reason']}") for u in self.monitor.unavailable]
+        events += [("sampler_skipped", f"{s['sampler']}: {s['reason']}") for s in self.monitor.skipped]
+        if not self.monitor.channels and self.monitor.declared_w is None:
+            events.append(("no_power", "no power channel could be opened: energy is not recorded "
+                                       "(give a plug, or `declared` with load_w in the profile)"))
+        return events
+
+    def channels(self) -> dict[str, dict[str, Any]]:
+        out = {public: {**ch.to_record(), "name": public} for public, _, ch in self.monitor.channels}
+        basis = self.monitor.system_basis()
+        if basis:
+            walls, parts = self.monitor.system_parts()
+            out["system"] = {"name": "system", "basis": basis, "channels": walls or parts,
+                             "overhead_w": self.monitor.overhead_w if basis == "gpu+cpu+overhead" else None,
+                             "declared_w": self.monitor.declared_w}
+        return out
+
+    def mark(self) -> None:
+        """Read every source now (the first edge)."""
+        self.monitor.mark()
+
+    def energy(self, t0_s: float, t1_s: float) -> tuple[list[tuple[str, float, str]], list[tuple[str, str]]]:
+        """([(channel, joules, source)], events) for [t0_s, t1_s]; then forgets readings before t1_s."""
+        self.monitor.read_edge(t1_s)
+        per: dict[str, dict[str, Any]] = {}
+        events: list[tuple[str, str]] = []
+        for public, sampler, ch in self.monitor.channels:
+            got = self._channel(public, sampler, ch, t0_s, t1_s, events)
+            if got is not None:
+                per[public] = got
+        rows = [(name, e["joules"], e["source"]) for name, e in per.items()]
+        system = self.monitor.system_energy(per, t1_s - t0_s)
+        if system is not None:
+            rows.append(("system", system["joules"], system["source"]))
+        for sampler in self.monitor.active:
+            for series in sampler.series.values():
+                series.drop_before(t1_s)
+        return rows, events
+
+    def _channel(self, public: str, sampler: Any, ch: Any, t0: float, t1: float,
+                 events: list[tuple[str, str]]) -> dict[str, Any] | None:
+        tp, p, te, e = sampler.series[ch.name].snapshot()
+        gap = max_gap(sampler)
+        integrated = en.trapezoid(tp, p, t0, t1, gap)
+        if ch.counter:
+            end = en.counter_at(te, e, t1, gap, tp, p)
+            start = self.counter_at.get(public)
+            if start is None:
+                start = en.counter_at(te, e, t0, gap, tp, p)
+            if end is not None:
+                self.counter_at[public] = end
+            if start is not None and end is not None:
+                delta = end - start
+                slack = COUNTER_SLACK * (integrated or 0.0) + 2 * ch.counter_resolution_j + 1.0
+                if delta >= 0 and (integrated is None or delta <= slack):
+                    return {"joules": delta, "source": "counter"}
+                what = "went back (reset: driver reload, plug reboot?)" if delta < 0 else \
+                    f"advanced {delta:.0f} J against {integrated:.0f} J of power × time"
+                events.append(("energy_counter", f"{public}: the energy counter {what}; this interval "
+                                                 "uses integrated power"))
+        if integrated is None:
+            return None
+        return {"joules": integrated, "source": "integrated"}
+
+    def gap(self, previous: dict[str, float], t_s: float, span_s: float) -> list[tuple[str, float, str]]:
+        """Energy drawn while no recorder ran, from counters that kept counting (same boot): each
+        counter's value now against the previous recorder's last one; the counters then start here."""
+        per: dict[str, dict[str, Any]] = {}
+        for public, sampler, ch in self.monitor.channels:
+            if not ch.counter:
+                continue
+            tp, p, te, e = sampler.series[ch.name].snapshot()
+            now = en.counter_at(te, e, t_s, max_gap(sampler), tp, p)
+            if now is None:
+                continue
+            self.counter_at[public] = now
+            delta = now - previous.get(public, float("nan"))
+            if 0 <= delta <= MAX_GAP_W * span_s:
+                per[public] = {"joules": delta, "source": "counter"}
+        rows = [(name, e["joules"], e["source"]) for name, e in per.items()]
+        system = self.monitor.system_energy(per, span_s) if per else None
+        if system is not None and system["source"] in ("counter", "estimated"):
+            rows.append(("system", system["joules"], system["source"]))
+        return rows
+
+    def counters(self) -> dict[str, float]:
+        """Each counter channel's value at the last edge (kept in the ledger's state)."""
+        return dict(self.counter_at)
+
+    def stop(self) -> None:
+        self.monitor.stop()
