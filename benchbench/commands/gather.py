@@ -1,4 +1,4 @@
-"""`benchbench gather HOST[:PATH] ...`: copy records already on other hosts into results/."""
+"""`benchbench gather HOST[:PATH] ... [--ledger]`: copy records (and usage ledgers) from other hosts."""
 
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="an ssh alias or user@host; PATH is a results folder there "
                         "(default: benchbench/results, where remote runs write)")
     p.add_argument("--results", type=Path, default=Path("results"), help="local results folder (default: results/)")
+    p.add_argument("--ledger", nargs="?", const="", metavar="REMOTE_LEDGER",
+                   help="also bring each host's usage ledger home (default: its default ledger), merged into "
+                        "ledgers/<host>.db")
+    p.add_argument("--ledgers", type=Path, default=Path("ledgers"), help="local ledgers folder (default: ledgers/)")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--quiet", action="store_true", help="only problems on stderr")
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..remote.gather import gather
+    from ..remote.gather import LedgerWanted, gather
 
-    return gather(args.targets, results=args.results, as_json=args.json, quiet=args.quiet or args.json)
+    ledger = LedgerWanted(args.ledger or None, args.ledgers) if args.ledger is not None else None
+    return gather(args.targets, results=args.results, as_json=args.json, quiet=args.quiet or args.json,
+                  ledger=ledger)

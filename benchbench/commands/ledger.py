@@ -15,8 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     info.add_argument("--events", type=int, default=20, metavar="N", help="show the last N events (default 20)")
     info.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     snap = sub.add_parser("snapshot", help="a consistent copy of a ledger being written")
-    snap.add_argument("ledger", type=Path)
     snap.add_argument("output", type=Path, help="the copy (must not exist)")
+    snap.add_argument("--ledger", type=Path, help="the ledger to copy (default: the default ledger)")
     merge = sub.add_parser("merge", help="add what ledgers hold into another (never removes or rewrites)")
     merge.add_argument("sources", nargs="+", type=Path)
     merge.add_argument("--into", type=Path, required=True, help="the ledger to add to (created if missing)")
@@ -27,8 +27,9 @@ def main(args: argparse.Namespace) -> int:
 
     if args.action == "snapshot":
         from ..ledger.copy import snapshot
+        from ..ledger.setup import default_ledger
 
-        print(snapshot(args.ledger, args.output))
+        print(snapshot(args.ledger or default_ledger(), args.output))
         return 0
     if args.action == "merge":
         from ..ledger.copy import merge

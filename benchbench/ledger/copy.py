@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UserError
-from .store import connect, is_ledger, open_ledger
+from .store import SCHEMA_VERSION, connect, is_ledger, open_ledger
 
 TABLE_COPIES = (
     ("intervals", "INSERT OR IGNORE INTO main.intervals SELECT m.dst, i.seq, i.start_wall, i.span_s, i.flags "
@@ -27,8 +27,9 @@ TABLE_COPIES = (
              "JOIN temp.map_n o ON o.src = w.model"),
     ("events", "INSERT OR IGNORE INTO main.events SELECT m.dst, e.wall, e.seq, e.kind, e.message "
                "FROM src.events e JOIN temp.map_s m ON m.src = e.session"),
-    ("state", "INSERT OR REPLACE INTO main.state SELECT m.dst, t.key, t.value "
-              "FROM src.state t JOIN temp.map_s m ON m.src = t.session"),
+    ("state", "INSERT INTO main.state SELECT m.dst, t.key, t.value FROM src.state t "
+              "JOIN temp.map_s m ON m.src = t.session WHERE true ON CONFLICT(session, key) "
+              "DO UPDATE SET value = excluded.value WHERE state.value <> excluded.value"),
 )
 
 
@@ -66,18 +67,31 @@ def snapshot(src: Path | str, dst: Path | str) -> Path:
 
 def merge(src: Path | str, dst: Path | str) -> dict[str, int]:
     """Add the sessions, intervals, rows and events of ledger `src` that ledger `dst` lacks
-    (creating `dst` if needed); returns the number of rows added per table."""
+    (creating `dst` if needed); returns the number of rows added per table. A ledger of an older
+    schema is migrated in a temporary copy first (the file itself is left as it is)."""
     src, dst = Path(src).expanduser(), Path(dst).expanduser()
     require_ledger(src)
+    probe = connect(src, readonly=True)
+    try:
+        version = probe.execute("PRAGMA user_version").fetchone()[0]
+    finally:
+        probe.close()
+    if version > SCHEMA_VERSION:
+        raise UserError(f"ledger schema {version} is newer than this benchbench's ({SCHEMA_VERSION})",
+                        file=str(src), hint="upgrade benchbench")
+    if version == SCHEMA_VERSION:
+        return _merge(src, dst)
+    with tempfile.TemporaryDirectory(dir=dst.parent) as folder:
+        current = snapshot(src, Path(folder) / "migrated.db")
+        open_ledger(current).close()
+        return _merge(current, dst)
+
+
+def _merge(src: Path, dst: Path) -> dict[str, int]:
     conn = open_ledger(dst)
     added: dict[str, int] = {}
     try:
-        conn.execute("ATTACH DATABASE ? AS src", (f"file:{src.resolve()}?mode=ro",))
-    except sqlite3.Error:
-        conn.close()
-        conn = sqlite3.connect(f"file:{dst.resolve()}", uri=True, isolation_level=None)
         conn.execute("ATTACH DATABASE ? AS src", (str(src.resolve()),))
-    try:
         conn.execute("BEGIN IMMEDIATE")
         before = conn.total_changes
         conn.execute("INSERT OR IGNORE INTO main.sessions(uuid, machine, host, boot_id, pid, started_wall, "
@@ -104,6 +118,5 @@ def merge(src: Path | str, dst: Path | str) -> dict[str, int]:
             conn.execute("ROLLBACK")
         raise UserError(f"cannot merge the ledger: {exc}", file=str(src)) from None
     finally:
-        conn.execute("DETACH DATABASE src") if not conn.in_transaction else None
         conn.close()
     return added

@@ -114,7 +114,18 @@ def is_ledger(path: Path) -> bool:
             head = fh.read(72)
     except OSError:
         return False
-    return len(head) == 72 and head[:16] == SQLITE_MAGIC and int.from_bytes(head[68:72], "big") == APPLICATION_ID
+    if len(head) < 72 or head[:16] != SQLITE_MAGIC:
+        return False
+    if int.from_bytes(head[68:72], "big") == APPLICATION_ID:
+        return True
+    try:   # a new ledger's first page may still be in its WAL: ask SQLite
+        conn = connect(path, readonly=True)
+        try:
+            return conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
 
 
 def find_ledgers(paths: Iterable[Path | str]) -> list[Path]:

@@ -7,25 +7,30 @@ import json
 import posixpath
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
 from . import ssh
 from .hosts import REMOTE_RESULTS, HostSpec, SshSettings, parse_target, remote_dir
+from .ledgers import pull_ledger
 from .pull import PullResult, pull_tree
 from .session import Printer
 
 
 async def gather_one(spec: HostSpec, path: str, results: Path, settings: SshSettings,
-                     printer: Printer) -> dict[str, Any]:
+                     printer: Printer, ledger: LedgerWanted | None = None) -> dict[str, Any]:
     """One host: {host, status, error, copied, present, ...}; never raises."""
     row: dict[str, Any] = {"host": spec.name, "path": path, "status": "complete", "error": None}
     pulled = PullResult()
     try:
         conn = await ssh.connect(spec, settings)
-        async with conn, conn.start_sftp_client() as sftp:
-            pulled = await pull_tree(sftp, path, results, depth=3)
+        async with conn:
+            async with conn.start_sftp_client() as sftp:
+                pulled = await pull_tree(sftp, path, results, depth=3, missing_ok=ledger is not None)
+            if ledger is not None:
+                row["ledger"] = await pull_ledger(conn, spec, ledger.remote_path, ledger.folder)
     except UserError as exc:
         row.update(status="error", error=exc.one_line())
     except ssh.HostError as exc:
@@ -39,12 +44,25 @@ async def gather_one(spec: HostSpec, path: str, results: Path, settings: SshSett
     if not row["error"]:
         printer.progress(spec.name, f"{len(pulled.copied)} new record(s) copied ({pulled.extras} side "
                          f"file(s)), {len(pulled.present)} already here")
+        if row.get("ledger"):
+            added = row["ledger"]["added"]
+            printer.progress(spec.name, f"ledger: {added.get('intervals', 0)} new interval(s), "
+                             f"{added.get('sessions', 0)} new session(s) into {row['ledger']['ledger']}")
     row.update(copied=[str(p) for p in pulled.copied], present=[str(p) for p in pulled.present],
                side_files_copied=pulled.extras, problems=pulled.problems)
     return row
 
 
-def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: bool = False) -> int:
+@dataclass(frozen=True)
+class LedgerWanted:
+    """`--ledger [PATH]`: the host's ledger (None: its default) merged into folder/<host>.db."""
+
+    remote_path: str | None
+    folder: Path
+
+
+def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: bool = False,
+           ledger: LedgerWanted | None = None) -> int:
     """Exit code: 0 all hosts read, 1 a host failed, 2 bad input (unknown host key, bad spec)."""
     ssh.require_asyncssh()
     settings = SshSettings.from_env()
@@ -53,7 +71,7 @@ def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: 
     printer = Printer(quiet=quiet)
 
     async def run_all() -> list[dict[str, Any]]:
-        return list(await asyncio.gather(*(gather_one(spec, path or default, results, settings, printer)
+        return list(await asyncio.gather(*(gather_one(spec, path or default, results, settings, printer, ledger)
                                            for spec, path in parsed)))
 
     rows = asyncio.run(run_all())

@@ -26,6 +26,7 @@ class Context:
     prov: dict[str, dict[str, str]] = field(default_factory=dict)
     stats: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     palette: dict[str, str] = field(default_factory=dict)
+    ledger: Any = None                   # sections.usage.LedgerView, when ledgers were given
     _groups: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,9 +80,11 @@ def load(paths: Iterable[Path | str] | None) -> tuple[list[dict[str, Any]], list
 def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dict[str, Any]] | None = None,
                  reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
                  api_models: Iterable[str] = (), title: str = "benchbench report",
-                 max_power_runs: int = 12) -> Report:
+                 max_power_runs: int = 12, ledgers: Iterable[Path | str] = (), period: str = "day",
+                 since: float | None = None, until: float | None = None) -> Report:
     """The report of the records under `paths` (plus `records`), with the published reference
-    figures unless `reference=False`. Bad arguments raise UserError."""
+    figures unless `reference=False`, and the usage of `ledgers` per `period` (day, week, month)
+    between `since` and `until` (UNIX seconds). Bad arguments raise UserError."""
     import datetime as dt
 
     from .. import __version__
@@ -95,6 +98,11 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
                            hours_per_day=hours_per_day, api_models=tuple(api_models))
     ctx = Context(analysis=analysis, records=[r for r in loaded if not r.get("reference")], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
+    ledgers = list(ledgers)
+    if ledgers:
+        from .sections.usage import view
+
+        ctx.ledger = view(ledgers, period, list(api_models), since, until)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
     runs = analysis.runs
     machines = sorted({str(m) for m in runs.loc[runs["provenance"] != "published", "machine"]})
@@ -104,14 +112,16 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
                   published_machines=published,
                   options={"utilization": utilization, "hours_per_day": hours_per_day,
-                           "api_models": list(api_models)}, skipped=skipped)
+                           "api_models": list(api_models), "period": period if ledgers else None,
+                           "ledgers": ctx.ledger.files if ctx.ledger else []}, skipped=skipped)
 
 
 def _builders() -> list[Any]:
-    from .sections import economics, llm, machines, power, sweeps, tts, video
+    from .sections import economics, llm, machines, power, sweeps, tts, usage, video
     from .sections import warnings as warn
 
-    return [warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, economics.build, power.build]
+    return [warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, economics.build, usage.build,
+            power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:

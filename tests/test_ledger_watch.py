@@ -1,0 +1,182 @@
+"""`watch` against fakes of vLLM's and llama.cpp's /metrics and Ollama behind the proxy, with the
+recorded H200 trace replayed as power: what the ledger holds equals what was served and drawn."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import httpx
+import pytest
+from fakes_llm_servers import FakeOllama
+from ledger_helpers import FakeLlamaCpp, FakeVllm, replay_tap
+
+from benchbench.ledger.llamacpp import LlamaCppSource
+from benchbench.ledger.proxy import ProxyServer, ProxySource
+from benchbench.ledger.recorder import Recorder
+from benchbench.ledger.usage import machine_usage
+from benchbench.ledger.vllm import VllmSource
+
+
+def chat(url: str, model: str, words: int, max_tokens: int = 20, stream: bool = False) -> None:
+    body = {"model": model, "messages": [{"role": "user", "content": "tell me more " * words}],
+            "max_tokens": max_tokens, "stream": stream}
+    r = httpx.post(url + "/v1/chat/completions", json=body, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def totals(path, source_kind: str) -> dict[str, float]:
+    c = sqlite3.connect(path)
+    row = c.execute("SELECT sum(requests), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_s) "
+                    "FROM work JOIN names n ON n.id = work.source WHERE n.name LIKE ?", (source_kind + "@%",)).fetchone()
+    c.close()
+    return dict(zip(("requests", "input", "cached", "output", "busy_s"), row))
+
+
+def energy(path, channel: str) -> tuple[float, set[int]]:
+    c = sqlite3.connect(path)
+    j, = c.execute("SELECT sum(joules) FROM energy JOIN names n ON n.id = channel WHERE n.name=?",
+                   (channel,)).fetchone()
+    sources = {r[0] for r in c.execute("SELECT DISTINCT source FROM energy JOIN names n ON n.id = channel "
+                                       "WHERE n.name=?", (channel,))}
+    c.close()
+    return j, sources
+
+
+def test_vllm_tokens_and_replayed_energy_equal_what_was_served_and_drawn(tmp_path):
+    path = tmp_path / "ledger.db"
+    with FakeVllm(models=("qwen", "llama")) as fake:
+        tap, sampler = replay_tap()
+        rec = Recorder(path, "box", 0.5, power=tap, sources=[VllmSource(fake.url)])
+        rec.start()
+        t_first = rec.last_mono
+        for k in range(8):
+            chat(fake.url, ("qwen", "llama")[k % 2], k + 1, stream=k % 3 == 0)
+            time.sleep(0.15)
+            rec.tick()
+        t_last = rec.last_mono
+        rec.close("stopped")
+        served = dict(fake.served)
+    got = totals(path, "vllm")
+    assert (got["requests"], got["input"], got["cached"], got["output"]) == \
+        (served["requests"], served["input"], served["cached"], served["output"])
+    j, sources = energy(path, "gpu0")
+    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6) and sources == {1}   # counter
+    system, src = energy(path, "system")
+    assert system == pytest.approx(j) and src == {4}                    # GPU only, no overhead: estimated
+    c = sqlite3.connect(path)
+    span, = c.execute("SELECT sum(span_s) FROM intervals").fetchone()
+    per_model = dict(c.execute("SELECT n.name, sum(output_tokens) FROM work JOIN names n ON n.id = work.model "
+                               "GROUP BY n.name"))
+    assert span == pytest.approx(t_last - t_first, abs=1e-9)
+    assert per_model == {"qwen": 80, "llama": 80}
+    u = machine_usage([tmp_path])["box"]
+    assert u.mix.output_tokens == served["output"] and u.covered_s == pytest.approx(span)
+    assert u.busy_basis == {"vllm: request-seconds"}
+
+
+def test_llamacpp_input_is_processed_plus_cached_and_busy_is_slot_seconds(tmp_path):
+    path = tmp_path / "ledger.db"
+    with FakeLlamaCpp(tg_tok_s=400) as fake:
+        rec = Recorder(path, "box", 0.5, sources=[LlamaCppSource(fake.url)])
+        rec.start()
+        for k in range(4):
+            chat(fake.url, fake.models[0], 3)     # the same prompt again: cached after the first
+            rec.tick()
+        rec.close("stopped")
+        served = dict(fake.served)
+    got = totals(path, "llamacpp")
+    assert got["requests"] is None                          # llama-server counts no requests
+    assert (got["input"], got["cached"], got["output"]) == (served["input"], served["cached"], served["output"])
+    assert got["cached"] > 0
+    assert got["busy_s"] == pytest.approx(served["busy_s"], abs=1e-4)
+    c = sqlite3.connect(path)
+    assert {r[0] for r in c.execute("SELECT n.name FROM work JOIN names n ON n.id = work.model")} == {fake.models[0]}
+
+
+def test_ollama_behind_the_proxy_with_watch_counts_what_ollama_reported(tmp_path):
+    import ollama
+
+    path = tmp_path / "ledger.db"
+    with FakeOllama(models=("llama3.2:3b", "qwen3:8b"), tg_tok_s=2000) as fake:
+        tap, sampler = replay_tap()
+        source = ProxySource(fake.url)
+        proxy = ProxyServer("127.0.0.1", 0, fake.url, source.counter).start()
+        rec = Recorder(path, "box", 0.5, power=tap, sources=[source])
+        rec.start()
+        t_first = rec.last_mono
+        client = ollama.Client(host=proxy.address)          # the official client, unchanged
+        for k in range(6):
+            model = ("llama3.2:3b", "qwen3:8b")[k % 2]
+            if k % 2:
+                client.generate(model=model, prompt="why is the sky blue " * (k + 1), stream=False)
+            else:
+                for _ in client.chat(model=model, messages=[{"role": "user", "content": "hi " * (k + 1)}],
+                                     stream=True):
+                    pass
+            _settle(source)
+            rec.tick()
+        t_last = rec.last_mono
+        rec.close("stopped")
+        proxy.stop()
+        log = list(fake.log)
+    got = totals(path, "proxy")
+    assert got["requests"] == 6 == len(log)
+    assert got["output"] == sum(g["eval_count"] for g in log)
+    assert got["input"] == sum(g["prompt_eval_count"] for g in log)
+    assert got["cached"] is None                              # this Ollama does not say
+    served_s = sum(g["end_s"] - g["recv_s"] for g in log)
+    assert served_s <= got["busy_s"] <= served_s + 6 * 0.05     # in flight ⊇ the server's own time
+    j, _ = energy(path, "gpu0")
+    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6)
+
+
+def _settle(source: ProxySource, timeout_s: float = 2.0) -> None:
+    """Wait until the proxy has finished counting the request the client just read."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and any(m.in_flight for m in source.counter.models.values()):
+        time.sleep(0.005)
+
+
+def test_memory_stays_flat_however_long_it_runs(tmp_path):
+    tap, sampler = replay_tap(interval_s=0.01)
+    rec = Recorder(tmp_path / "l.db", "box", 0.05, power=tap)
+    rec.start()
+    sizes = []
+    for _ in range(30):
+        time.sleep(0.05)
+        rec.tick()
+        sizes.append(len(sampler.series["gpu0"]))
+    rec.close("stopped")
+    assert max(sizes[10:]) <= 2 * max(sizes[:10]) and max(sizes) < 40
+
+
+def test_the_watch_command_records_a_vllm_server_and_an_ollama_proxy(tmp_path, cli):
+    with FakeVllm() as vllm, FakeOllama() as oll:
+        import threading
+
+        result = {}
+        t = threading.Thread(target=lambda: result.update(code=cli(
+            "watch", "--ledger", tmp_path / "l.db", "--interval", "0.3", "--duration", "2.5", "--samplers", "none",
+            "--vllm", vllm.url, "--proxy", f"127.0.0.1:0={oll.url}")))
+        t.start()
+        time.sleep(0.8)
+        chat(vllm.url, vllm.models[0], 4)
+        t.join(10)
+    code, out, err = result["code"]
+    assert code == 0, err
+    assert "watch: proxy http://127.0.0.1:" in out and "recording into" in out
+    assert totals(tmp_path / "l.db", "vllm")["output"] == 20
+    c = sqlite3.connect(tmp_path / "l.db")
+    kinds = [r[0] for r in c.execute("SELECT kind FROM events ORDER BY wall")]
+    assert kinds[0] == "started" and kinds[-1] == "stopped"
+    reason, = c.execute("SELECT stop_reason FROM sessions").fetchone()
+    assert reason == "duration reached"
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path, cli):
+    for args, text in ((["--interval", "0"], "--interval"), (["--vllm", "localhost:8000"], "not an http"),
+                       (["--proxy", "11435"], "[HOST:]PORT=UPSTREAM"), (["--samplers", "nvlm"], "unknown sampler"),
+                       (["--api-key-env", "BENCHBENCH_NO_SUCH_VAR"], "is not set")):
+        code, _, err = cli("watch", "--ledger", tmp_path / "l.db", "--samplers", "none", *args)
+        assert code == 2 and err.startswith("error: ") and text in err and err.count("\n") == 1, err
