@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ class FakeVllm(FakeOpenAI):
         kwargs.setdefault("flavor", "vllm")
         super().__init__(*args, **kwargs)
         self.served = {"requests": 0, "input": 0, "cached": 0, "output": 0}
+        self.metrics_down = False       # /metrics answers 503 while True (a scrape that fails)
         self._new_registry()
 
     def _new_registry(self) -> None:
@@ -101,9 +101,11 @@ class FakeVllm(FakeOpenAI):
     def route_get_metrics(self, h: Any, body: Any) -> None:
         from prometheus_client import generate_latest
 
+        if self.metrics_down:
+            return h.send_json(503, {"error": "unavailable"})
         with self.lock:
             text = generate_latest(self.registry).decode()
-        h.send_json(200, text, "text/plain; version=0.0.4; charset=utf-8")
+        return h.send_json(200, text, "text/plain; version=0.0.4; charset=utf-8")
 
 
 LLAMACPP_COUNTERS = (
@@ -166,7 +168,7 @@ class ReplaySampler(PollingSampler):
 
     name = "replay"
 
-    def __init__(self, interval_s: float = 0.05, speed: float = 1.0, **kw: Any) -> None:
+    def __init__(self, interval_s: float = 0.05, speed: float = 1.0, t0: float | None = None, **kw: Any) -> None:
         super().__init__(interval_s, **kw)
         tr = load_trace()
         self.ts = [t - tr["t_s"][0] for t in tr["t_s"]]
@@ -175,8 +177,7 @@ class ReplaySampler(PollingSampler):
         self.loop_s = self.ts[-1]
         self.loop_j = self.es[-1]
         self.speed = speed
-        self.t0 = time.monotonic()
-        self.counter_reads = 0
+        self.t0 = time.monotonic() if t0 is None else t0   # the same t0 in two processes: one trace
 
     def open(self) -> list[Channel]:
         return [Channel("gpu0", "gpu", self.name, "replayed H200", counter=True, counter_resolution_j=0.001)]
@@ -199,24 +200,25 @@ class ReplaySampler(PollingSampler):
         return [Reading("gpu0", power, energy, {}, now)]
 
 
-def replay_tap(interval_s: float = 0.05) -> tuple[Any, ReplaySampler]:
+def replay_tap(interval_s: float = 0.05, t0: float | None = None) -> tuple[Any, ReplaySampler]:
     """A PowerTap over one ReplaySampler (the project's monitor, with a GPU-only system estimate)."""
     from benchbench.ledger.power import PowerTap
     from benchbench.power.monitor import PowerMonitor
 
-    sampler = ReplaySampler(interval_s)
+    sampler = ReplaySampler(interval_s, t0=t0)
     return PowerTap(PowerMonitor([([sampler], False)], interval_s, None, ["replay"])), sampler
 
 
-def run_child(ledger: str, machine: str, interval_s: str, vllm_url: str, ready_file: str) -> None:
-    """A recorder in this (child) process: replayed power and a vLLM source; kill -9 tests kill it."""
+def run_child(ledger: str, machine: str, interval_s: str, vllm_url: str, trace_t0: str) -> None:
+    """A recorder in this (child) process: replayed power (the trace started at monotonic `trace_t0`)
+    and a vLLM source, stopped by SIGTERM; the kill -9 tests kill it."""
     from benchbench.ledger.recorder import Recorder
+    from benchbench.ledger.setup import run_until_signalled
     from benchbench.ledger.vllm import VllmSource
 
-    tap, sampler = replay_tap()
+    tap, _ = replay_tap(t0=float(trace_t0))
     rec = Recorder(ledger, machine, float(interval_s), power=tap, sources=[VllmSource(vllm_url)])
-    threading.Timer(0.0, lambda: Path(ready_file).write_text(str(sampler.t0))).start()
-    rec.run()
+    run_until_signalled(rec, None)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ def chat(url: str, model: str, words: int, max_tokens: int = 20, stream: bool = 
 def totals(path, source_kind: str) -> dict[str, float]:
     c = sqlite3.connect(path)
     row = c.execute("SELECT sum(requests), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_s) "
-                    "FROM work JOIN names n ON n.id = work.source WHERE n.name LIKE ?", (source_kind + "@%",)).fetchone()
+                    "FROM work JOIN names n ON n.id = work.source WHERE n.name LIKE ?",
+                    (source_kind + "@%",)).fetchone()
     c.close()
     return dict(zip(("requests", "input", "cached", "output", "busy_s"), row))
 
@@ -80,7 +81,7 @@ def test_llamacpp_input_is_processed_plus_cached_and_busy_is_slot_seconds(tmp_pa
     with FakeLlamaCpp(tg_tok_s=400) as fake:
         rec = Recorder(path, "box", 0.5, sources=[LlamaCppSource(fake.url)])
         rec.start()
-        for k in range(4):
+        for _ in range(4):
             chat(fake.url, fake.models[0], 3)     # the same prompt again: cached after the first
             rec.tick()
         rec.close("stopped")

@@ -70,7 +70,7 @@ class Recorder:
         self.stop_reason = "stopped"
         self.last_mono = self.last_wall = 0.0
         self.boot = boot_id()
-        self._lock_fd: int | None = None
+        self._lock_fds: list[int] = []
         self._events: list[tuple[float, str, str]] = []
         self._restored: set[str] = set()
 
@@ -82,7 +82,12 @@ class Recorder:
     def start(self) -> None:
         """Open the ledger and the sources, say what the previous recorder left, record the gap."""
         self.ledger = Ledger(self.ledger_path)
-        self._lock_roles()
+        try:
+            self._lock_roles()
+        except UserError:
+            self.ledger.close()
+            self.ledger = None
+            raise
         config = {"roles": self.roles, "interval_s": self.interval_s, "profile": self.profile,
                   "sources": {s.name: s.info() for s in self.sources}}
         if self.power is not None:
@@ -194,9 +199,7 @@ class Recorder:
                 self.power.stop()
             self.ledger.close()
             self.ledger = None
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
+            self._unlock()
 
     # --- one interval ---------------------------------------------------------------------
     def tick(self) -> Tick:
@@ -273,20 +276,29 @@ class Recorder:
         return out
 
     def _lock_roles(self) -> None:
-        """One recorder per role (power, each source) and ledger: two would count the same twice."""
+        """One recorder per role (power, each source) and ledger: two would count the same twice.
+        A lock file per role beside the ledger, held with flock (released by the kernel on any exit)."""
         try:
             import fcntl
-        except ImportError:   # no POSIX locks (Windows): nothing to guard with
+        except ImportError:   # no flock (Windows): nothing to guard with
             return
-        path = self.ledger_path.with_name(self.ledger_path.name + ".lock")
-        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        folder = self.ledger_path.with_name(self.ledger_path.name + ".locks")
+        folder.mkdir(exist_ok=True)
         for role in self.roles:
-            offset = zlib.crc32(role.encode()) & 0xFFFFF
+            fd = os.open(folder / f"{zlib.crc32(role.encode()):08x}.lock", os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fcntl.lockf(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
+                os.close(fd)
+                self._unlock()
                 raise UserError(f"another recorder already records `{role}` into this ledger",
                                 file=str(self.ledger_path), hint="stop it first, or use another --ledger") from None
+            self._lock_fds.append(fd)
+
+    def _unlock(self) -> None:
+        for fd in self._lock_fds:
+            os.close(fd)
+        self._lock_fds = []
 
 
 def _utc(wall: float) -> str:
