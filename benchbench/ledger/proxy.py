@@ -165,7 +165,8 @@ class Upstream:
         self.counter = counter
         self.client = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=10.0),
                                    limits=httpx.Limits(max_connections=256, max_keepalive_connections=32))
-        self.client.headers = httpx.Headers()   # no default User-Agent or Accept-Encoding of our own
+        for key in list(self.client.headers):   # no User-Agent, Accept-Encoding... of our own
+            del self.client.headers[key]
 
 
 class ProxyServer:
