@@ -144,10 +144,16 @@ def find_ledgers(paths: Iterable[Path | str]) -> list[Path]:
 def connect(path: Path | str, readonly: bool = False, timeout_s: float = 10.0) -> sqlite3.Connection:
     """A connection with the ledger's pragmas; `readonly` opens without creating or migrating."""
     path = Path(path)
-    if readonly:
-        uri = f"file:{path.resolve()}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None)
-        conn.execute("PRAGMA query_only=ON")
+    if readonly:   # read-write underneath (so the last one out tidies the WAL away), queries only
+        try:
+            conn = sqlite3.connect(f"file:{path.resolve()}?mode=rw", uri=True, timeout=timeout_s,
+                                   isolation_level=None)
+            conn.execute("PRAGMA query_only=ON")
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:   # a read-only file or medium
+            conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=timeout_s,
+                                   isolation_level=None)
+            conn.execute("PRAGMA query_only=ON")
         return conn
     conn = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
