@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import sqlite3
 
 import pytest
@@ -55,7 +56,8 @@ def test_gather_brings_the_ledger_home_and_then_only_what_is_new(env, tmp_path, 
     row = json.loads(capsys.readouterr().out)["hosts"][0]
     assert row["ledger"]["added"]["intervals"] == 1 and row["ledger"]["added"]["sessions"] == 0
     writer.close()
-    leftovers = [p for p in os.listdir(os.path.expanduser("~")) if p.startswith(".benchbench-ledger-")]
+    remote_home = pwd.getpwuid(os.geteuid()).pw_dir             # where the ssh session starts
+    leftovers = [p for p in os.listdir(remote_home) if p.startswith(".benchbench-ledger-")]
     assert leftovers == []                              # the snapshot was removed from the host
     assert not list(home.glob(".ledger-*"))             # and no partial download stayed here
 
