@@ -27,6 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--proxy", action="append", default=[], metavar="[HOST:]PORT=UPSTREAM",
                    help="also run a counting proxy, e.g. 11435=http://127.0.0.1:11434 for Ollama (repeatable)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: never)")
+    p.add_argument("--unit", choices=("systemd", "launchd"),
+                   help="print the service definition that runs this watch command, and exit (docs/ledger.md)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -41,6 +43,8 @@ def main(args: argparse.Namespace) -> int:
     if args.duration is not None and not 0 < args.duration < float("inf"):
         raise UserError(f"must be more than 0, found {args.duration:g}", field="--duration")
     machine, profile = setup.machine_and_profile(args.machine)
+    if args.unit:
+        return _unit(args, getattr(profile, "path", None))
     sources = setup.work_sources(args.llamacpp, args.vllm, args.api_key_env)
     proxies = [_proxy(spec) for spec in args.proxy]
     sources += [source for _, source in proxies]
@@ -89,3 +93,26 @@ def _proxy(spec: str) -> tuple[object, object]:
     except OSError as exc:
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--proxy") from None
     return server, source
+
+
+def _unit(args: argparse.Namespace, profile_path: str | None) -> int:
+    """Print the systemd unit or launchd plist for these options (paths made absolute: a service
+    does not start in this folder)."""
+    from ..ledger import units
+
+    argv = ["--interval", f"{args.interval:g}"]
+    if args.machine:
+        argv += ["--machine", profile_path or args.machine]
+    if args.samplers != ["auto"]:
+        argv += ["--samplers", *args.samplers]
+    if args.power_interval_ms != 1000.0:
+        argv += ["--power-interval-ms", f"{args.power_interval_ms:g}"]
+    for flag, values in (("--url", args.url or []), ("--llamacpp", args.llamacpp), ("--vllm", args.vllm),
+                         ("--proxy", args.proxy)):
+        for value in values:
+            argv += [flag, value]
+    if args.api_key_env:
+        argv += ["--api-key-env", args.api_key_env]
+    ledger = str(args.ledger.expanduser().resolve()) if args.ledger else None
+    print(units.systemd_unit(argv, ledger) if args.unit == "systemd" else units.launchd_plist(argv, ledger), end="")
+    return 0
