@@ -112,15 +112,15 @@ def test_the_wall_clock_stepped_back_keeps_lengths_and_says_so(tmp_path):
         rec.tick()
     t_last = rec.last_mono
     rec.close("stopped")
-    rows = q(path, "SELECT seq, start_wall, span_s, flags FROM intervals ORDER BY seq")
+    rows = q(path, "SELECT seq, start_ms / 1e3, span_us / 1e6, flags FROM intervals ORDER BY seq")
     stepped = [r for r in rows if r[3] & store.CLOCK_STEP]
     assert len(stepped) == 1 and stepped[0][0] == 3
     assert 0.09 < stepped[0][2] < 1.0                               # its length: monotonic, not -3600 s
     assert stepped[0][1] < rows[2][1] - 3000                         # its label: the wall clock now
     assert sum(r[2] for r in rows) == pytest.approx(rec.last_mono - t_first, abs=0.01)
     assert "stepped -3600" in events(path)["clock_step"][0]
-    j = q(path, "SELECT sum(joules) FROM energy JOIN names n ON n.id = channel WHERE n.name='gpu0'")[0][0]
-    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6)    # nothing counted twice
+    j = q(path, "SELECT sum(millijoules) / 1e3 FROM energy JOIN names n ON n.id = channel WHERE n.name='gpu0'")[0][0]
+    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6, abs=0.02)    # nothing counted twice
 
 
 def _child(path: Path, url: str, trace_t0: float) -> subprocess.Popen:
@@ -168,11 +168,11 @@ def test_kill_9_loses_no_counted_work_and_the_next_recorder_says_what_happened(t
     assert output(path) == served == 100                  # the gap was counted from the server's counters
     said = events(path)
     assert "ended without stopping" in said["recovered"][0] and said["gap"]
-    gap = q(path, "SELECT span_s, flags FROM intervals WHERE session=2 AND seq=0")[0]
+    gap = q(path, "SELECT span_us / 1e6, flags FROM intervals WHERE session=2 AND seq=0")[0]
     assert gap[1] & store.GAP and gap[0] > 0
     # energy: the counter chain runs across the kill (the gap from the counter), so the total is the trace's
     t_end = json.loads(q(path, "SELECT value FROM state WHERE session=2 AND key='edge'")[0][0])["mono_s"]
-    j = q(path, "SELECT sum(joules) FROM energy JOIN names n ON n.id = channel WHERE n.name='gpu0'")[0][0]
+    j = q(path, "SELECT sum(millijoules) / 1e3 FROM energy JOIN names n ON n.id = channel WHERE n.name='gpu0'")[0][0]
     assert j == pytest.approx(ReplaySampler(t0=trace_t0).truth_j(_first_edge(path), t_end), rel=1e-3)
     assert q(path, "SELECT stop_reason FROM sessions ORDER BY id") == [(None,), ("stopped by SIGTERM",)]
 
@@ -181,7 +181,7 @@ def _first_edge(path: Path) -> float:
     """The monotonic time the first recorder started at: its first edge minus the intervals' lengths."""
     # session 1's state holds its last edge; its intervals' lengths lead back to its start
     last = json.loads(q(path, "SELECT value FROM state WHERE session=1 AND key='edge'")[0][0])["mono_s"]
-    spans = q(path, "SELECT sum(span_s) FROM intervals WHERE session=1")[0][0]
+    spans = q(path, "SELECT sum(span_us) / 1e6 FROM intervals WHERE session=1")[0][0]
     return last - spans
 
 
@@ -321,7 +321,7 @@ def test_an_energy_counter_that_restarts_falls_back_to_power_for_that_interval(t
         time.sleep(0.12)
         rec.tick()
     rec.close("stopped")
-    rows = q(tmp_path / "l.db", "SELECT e.seq, joules, source FROM energy e JOIN names n ON n.id = channel "
+    rows = q(tmp_path / "l.db", "SELECT e.seq, millijoules / 1e3, source FROM energy e JOIN names n ON n.id = channel "
                                 "WHERE n.name='wall' ORDER BY e.seq")
     assert [r[2] for r in rows].count(2) == 1                       # one interval integrated, the rest counted
     assert sum(r[1] for r in rows) == pytest.approx(100 * (rec.last_mono - t0), rel=0.02)

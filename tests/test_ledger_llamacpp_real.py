@@ -40,7 +40,7 @@ def test_watch_counts_what_a_real_llama_server_served(request, tmp_path):
     rec.close("stopped")
     c = sqlite3.connect(path)
     inputs, cached, output, busy, model = c.execute(
-        "SELECT sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_s), n.name FROM work "
+        "SELECT sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_ms) / 1e3, n.name FROM work "
         "JOIN names n ON n.id = work.model").fetchone()
     assert output == said["predicted_n"]
     if cached is None:                  # a server without llamacpp:prompt_tokens_cached_total

@@ -33,7 +33,7 @@ def test_a_new_ledger_is_a_versioned_wal_database(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
     assert conn.execute("PRAGMA application_id").fetchone()[0] == store.APPLICATION_ID
     assert store.is_ledger(path)
-    rows = conn.execute("SELECT seq, joules FROM energy JOIN names ON names.id = channel WHERE name='gpu0'").fetchall()
+    rows = conn.execute("SELECT seq, millijoules / 1e3 FROM energy JOIN names ON names.id = channel WHERE name='gpu0'").fetchall()
     assert rows == [(0, 100.0), (1, 100.0)]
     assert conn.execute("SELECT count(*) FROM names").fetchone()[0] == 4   # gpu0, system, vllm@x, m: once each
     led.close()
@@ -108,7 +108,7 @@ def test_merging_adds_only_what_is_new_and_never_rewrites(tmp_path):
     assert copy.merge(tmp_path / "a.db", home) == dict.fromkeys(added, 0)
     c = sqlite3.connect(home)
     assert c.execute("SELECT stop_reason FROM sessions WHERE uuid='ua'").fetchone()[0] == "stopped"
-    per = dict(c.execute("SELECT s.machine, sum(e.joules) FROM energy e JOIN sessions s ON s.id = e.session "
+    per = dict(c.execute("SELECT s.machine, sum(e.millijoules) / 1e3 FROM energy e JOIN sessions s ON s.id = e.session "
                          "JOIN names n ON n.id = e.channel WHERE n.name='gpu0' GROUP BY s.machine"))
     assert per == {"box-a": 300.0, "box-b": 7.0}
     a.close()

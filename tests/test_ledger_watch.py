@@ -27,7 +27,7 @@ def chat(url: str, model: str, words: int, max_tokens: int = 20, stream: bool = 
 
 def totals(path, source_kind: str) -> dict[str, float]:
     c = sqlite3.connect(path)
-    row = c.execute("SELECT sum(requests), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_s) "
+    row = c.execute("SELECT sum(requests), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_ms) / 1e3 "
                     "FROM work JOIN names n ON n.id = work.source WHERE n.name LIKE ?",
                     (source_kind + "@%",)).fetchone()
     c.close()
@@ -36,7 +36,7 @@ def totals(path, source_kind: str) -> dict[str, float]:
 
 def energy(path, channel: str) -> tuple[float, set[int]]:
     c = sqlite3.connect(path)
-    j, = c.execute("SELECT sum(joules) FROM energy JOIN names n ON n.id = channel WHERE n.name=?",
+    j, = c.execute("SELECT sum(millijoules) / 1e3 FROM energy JOIN names n ON n.id = channel WHERE n.name=?",
                    (channel,)).fetchone()
     sources = {r[0] for r in c.execute("SELECT DISTINCT source FROM energy JOIN names n ON n.id = channel "
                                        "WHERE n.name=?", (channel,))}
@@ -62,14 +62,14 @@ def test_vllm_tokens_and_replayed_energy_equal_what_was_served_and_drawn(tmp_pat
     assert (got["requests"], got["input"], got["cached"], got["output"]) == \
         (served["requests"], served["input"], served["cached"], served["output"])
     j, sources = energy(path, "gpu0")
-    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6) and sources == {1}   # counter
+    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6, abs=0.02) and sources == {1}   # counter
     system, src = energy(path, "system")
     assert system == pytest.approx(j) and src == {4}                    # GPU only, no overhead: estimated
     c = sqlite3.connect(path)
-    span, = c.execute("SELECT sum(span_s) FROM intervals").fetchone()
+    span, = c.execute("SELECT sum(span_us) / 1e6 FROM intervals").fetchone()
     per_model = dict(c.execute("SELECT n.name, sum(output_tokens) FROM work JOIN names n ON n.id = work.model "
                                "GROUP BY n.name"))
-    assert span == pytest.approx(t_last - t_first, abs=1e-9)
+    assert span == pytest.approx(t_last - t_first, abs=1e-5)                 # stored in µs
     assert per_model == {"qwen": 80, "llama": 80}
     u = machine_usage([tmp_path])["box"]
     assert u.mix.output_tokens == served["output"] and u.covered_s == pytest.approx(span)
@@ -90,7 +90,7 @@ def test_llamacpp_input_is_processed_plus_cached_and_busy_is_slot_seconds(tmp_pa
     assert got["requests"] is None                          # llama-server counts no requests
     assert (got["input"], got["cached"], got["output"]) == (served["input"], served["cached"], served["output"])
     assert got["cached"] > 0
-    assert got["busy_s"] == pytest.approx(served["busy_s"], abs=1e-4)
+    assert got["busy_s"] == pytest.approx(served["busy_s"], abs=0.003)          # ms per row
     c = sqlite3.connect(path)
     assert {r[0] for r in c.execute("SELECT n.name FROM work JOIN names n ON n.id = work.model")} == {fake.models[0]}
 
@@ -129,7 +129,7 @@ def test_ollama_behind_the_proxy_with_watch_counts_what_ollama_reported(tmp_path
     served_s = sum(g["end_s"] - g["recv_s"] for g in log)
     assert served_s <= got["busy_s"] <= served_s + 6 * 0.05     # in flight ⊇ the server's own time
     j, _ = energy(path, "gpu0")
-    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6)
+    assert j == pytest.approx(sampler.truth_j(t_first, t_last), rel=1e-6, abs=0.02)
 
 
 def _settle(source: ProxySource, timeout_s: float = 2.0) -> None:

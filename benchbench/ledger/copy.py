@@ -17,12 +17,12 @@ from ..errors import UserError
 from .store import SCHEMA_VERSION, connect, is_ledger, open_ledger
 
 TABLE_COPIES = (
-    ("intervals", "INSERT OR IGNORE INTO main.intervals SELECT m.dst, i.seq, i.start_wall, i.span_s, i.flags "
+    ("intervals", "INSERT OR IGNORE INTO main.intervals SELECT m.dst, i.seq, i.start_ms, i.span_us, i.flags "
                   "FROM src.intervals i JOIN temp.map_s m ON m.src = i.session"),
-    ("energy", "INSERT OR IGNORE INTO main.energy SELECT m.dst, e.seq, c.dst, e.joules, e.source "
+    ("energy", "INSERT OR IGNORE INTO main.energy SELECT m.dst, e.seq, c.dst, e.millijoules, e.source "
                "FROM src.energy e JOIN temp.map_s m ON m.src = e.session JOIN temp.map_n c ON c.src = e.channel"),
     ("work", "INSERT OR IGNORE INTO main.work SELECT m.dst, w.seq, s.dst, o.dst, w.requests, w.input_tokens, "
-             "w.cached_tokens, w.output_tokens, w.busy_s, w.flags FROM src.work w "
+             "w.cached_tokens, w.output_tokens, w.busy_ms, w.flags FROM src.work w "
              "JOIN temp.map_s m ON m.src = w.session JOIN temp.map_n s ON s.src = w.source "
              "JOIN temp.map_n o ON o.src = w.model"),
     ("events", "INSERT OR IGNORE INTO main.events SELECT m.dst, e.wall, e.seq, e.kind, e.message "

@@ -24,6 +24,7 @@ class LlamaCppSource(CounterSource):
     kind = "llamacpp"
     busy_basis = "slot-seconds"
     hint = "start llama-server with --metrics"
+    families = ("llamacpp:prompt_tokens", "llamacpp:prompt_seconds", "llamacpp:tokens_predicted")
 
     def _model(self) -> str:
         """The served model's name; "" when the server doesn't say."""

@@ -93,8 +93,8 @@ def _read_one(conn: Any, out: Ledgers, seen: set[tuple[str, int]], start: float 
     lo, hi = start if start is not None else -1e18, end if end is not None else 1e18
     by_key: dict[tuple[int, int], Interval] = {}
     for sid, seq, t0, span, flags in conn.execute(
-            "SELECT session, seq, start_wall, span_s, flags FROM intervals WHERE start_wall >= ? AND start_wall < ?",
-            (lo, hi)):
+            "SELECT session, seq, start_ms / 1e3, span_us / 1e6, flags FROM intervals WHERE start_ms >= ? "
+            "AND start_ms < ?", (lo * 1e3, hi * 1e3)):
         if sid not in sessions or (sessions[sid][0], seq) in seen:
             continue
         seen.add((sessions[sid][0], seq))
@@ -102,14 +102,14 @@ def _read_one(conn: Any, out: Ledgers, seen: set[tuple[str, int]], start: float 
         by_key[(sid, seq)] = item
         out.intervals.setdefault(item.machine, []).append(item)
     system = next((i for i, n in names.items() if n == "system"), None)
-    for sid, seq, joules, source in conn.execute("SELECT session, seq, joules, source FROM energy WHERE channel=?",
-                                                 (system,)):
+    for sid, seq, joules, source in conn.execute("SELECT session, seq, millijoules / 1e3, source FROM energy "
+                                                 "WHERE channel=?", (system,)):
         item = by_key.get((sid, seq))
         if item is not None:
             item.system_j, item.system_source = joules, ENERGY_SOURCE_NAMES.get(source)
     for sid, seq, src, model, *values in conn.execute(
-            "SELECT session, seq, source, model, requests, input_tokens, cached_tokens, output_tokens, busy_s, "
-            "flags FROM work"):
+            "SELECT session, seq, source, model, requests, input_tokens, cached_tokens, output_tokens, "
+            "busy_ms / 1e3, flags FROM work"):
         item = by_key.get((sid, seq))
         if item is not None:
             item.work.append((names[src], names[model], *values))

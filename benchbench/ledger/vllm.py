@@ -27,6 +27,8 @@ class VllmSource(CounterSource):
     kind = "vllm"
     busy_basis = "request-seconds"
     hint = "is this a vLLM server? its metrics page is on the API port"
+    families = ("vllm:prompt_tokens", "vllm:generation_tokens", "vllm:request_success", "vllm:prefix_cache_hits",
+                "vllm:request_inference_time_seconds", "vllm:e2e_request_latency_seconds", "process_start_time")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
