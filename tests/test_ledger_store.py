@@ -33,7 +33,8 @@ def test_a_new_ledger_is_a_versioned_wal_database(tmp_path):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
     assert conn.execute("PRAGMA application_id").fetchone()[0] == store.APPLICATION_ID
     assert store.is_ledger(path)
-    rows = conn.execute("SELECT seq, millijoules / 1e3 FROM energy JOIN names ON names.id = channel WHERE name='gpu0'").fetchall()
+    rows = conn.execute("SELECT seq, millijoules / 1e3 FROM energy JOIN names ON names.id = channel "
+                        "WHERE name='gpu0'").fetchall()
     assert rows == [(0, 100.0), (1, 100.0)]
     assert conn.execute("SELECT count(*) FROM names").fetchone()[0] == 4   # gpu0, system, vllm@x, m: once each
     led.close()

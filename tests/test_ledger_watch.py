@@ -27,8 +27,8 @@ def chat(url: str, model: str, words: int, max_tokens: int = 20, stream: bool = 
 
 def totals(path, source_kind: str) -> dict[str, float]:
     c = sqlite3.connect(path)
-    row = c.execute("SELECT sum(requests), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(busy_ms) / 1e3 "
-                    "FROM work JOIN names n ON n.id = work.source WHERE n.name LIKE ?",
+    row = c.execute("SELECT sum(requests), sum(input_tokens), sum(cached_tokens), sum(output_tokens), "
+                    "sum(busy_ms) / 1e3 FROM work JOIN names n ON n.id = work.source WHERE n.name LIKE ?",
                     (source_kind + "@%",)).fetchone()
     c.close()
     return dict(zip(("requests", "input", "cached", "output", "busy_s"), row))

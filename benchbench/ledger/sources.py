@@ -130,8 +130,8 @@ class CounterSource(Source):
 
     def select(self, text: str) -> str:
         """The page's lines of the families this source reads (their samples, HELP and TYPE lines),
-        histogram buckets and `_created` stamps left out: a vLLM page is hundreds of lines, of which a dozen matter, and the
-        parser's time is the recorder's main cost."""
+        histogram buckets and `_created` stamps left out: a vLLM page is hundreds of lines, of which a
+        dozen matter, and the parser's time is the recorder's main cost."""
         if not self.families:
             return text
         keep = []
