@@ -7,7 +7,8 @@ connections (as a client library does), and compares per request:
 
 - time to the first body byte (what a user waits for before the first token);
 - time to the last byte (the whole answer);
-- the gaps between streamed chunks (whether streaming stays smooth).
+- the gaps between streamed chunks (whether streaming stays smooth);
+- the proxy process's CPU time per request forwarded and counted (/proc/PID/stat, Linux).
 
 Added latency = proxy − direct (medians, and p95 of the per-pair differences). Streamed (NDJSON,
 `/api/chat`) and whole answers (`"stream": false`) are measured apart.
@@ -77,8 +78,11 @@ def run(requests: int, rate: float, tokens: int) -> dict[str, Any]:
             for stream in (True, False):
                 for _ in range(5):   # warm both paths (connections, model loaded)
                     one(client, upstream, stream), one(client, via, stream)
+                cpu0 = process_cpu_s(proxy.pid)
                 pairs = [(one(client, upstream, stream), one(client, via, stream)) for _ in range(requests)]
-                out["streamed" if stream else "whole"] = summarize(pairs)
+                key = "streamed" if stream else "whole"
+                out[key] = summarize(pairs)
+                out[key]["proxy_cpu_ms_per_request"] = round(1000 * (process_cpu_s(proxy.pid) - cpu0) / requests, 3)
         out["counted_requests"] = counted(Path(tmp.name) / "l.db", proxy)
         return out
     finally:
@@ -88,6 +92,14 @@ def run(requests: int, rate: float, tokens: int) -> dict[str, Any]:
         server.stdin.close()
         server.wait(10)
         tmp.cleanup()
+
+
+def process_cpu_s(pid: int) -> float:
+    """utime + stime of the proxy process (all its threads, finished ones included)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def counted(ledger: Path, proxy: Any) -> int | None:
@@ -118,7 +130,6 @@ def summarize(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
         out[f"{name}_proxy_ms"] = ms([p[key] for _, p in pairs])
         out[f"{name}_added_ms_median"] = ms(diff)
         out[f"{name}_added_ms_p95"] = p95(diff)
-    out["same_bytes"] = all(d["bytes"] == p["bytes"] for d, p in pairs)
     return out
 
 
@@ -144,7 +155,7 @@ def main() -> None:
               f"(+{r['first_added_ms_median']:.2f}, p95 +{r['first_added_ms_p95']:.2f}); last byte "
               f"{r['total_direct_ms']:.2f} → {r['total_proxy_ms']:.2f} ms (+{r['total_added_ms_median']:.2f}, "
               f"p95 +{r['total_added_ms_p95']:.2f}); chunk gap +{r['gap_added_ms_median']:.3f} ms; "
-              f"same bytes: {r['same_bytes']}")
+              f"proxy CPU {r['proxy_cpu_ms_per_request']:.2f} ms/request")
     return None
 
 

@@ -6,11 +6,12 @@ ledger growing under 20 MB a month per machine.
 CPU and memory. `benchbench watch` runs as its own process with every kind of source at once: power
 (`--samplers auto`: whatever this host has, NVML on a GPU machine), a fake vLLM whose /metrics page is
 as long as a real one's, a fake llama-server, and a counting proxy in front of a fake Ollama, while a
-client sends a request to each server every few seconds. Its CPU time (utime + stime from
-/proc/PID/stat) is read once it has settled and again at the end, at two interval lengths: CPU per
-second = background (power polling, idle threads) + cost of one interval ÷ interval length; the
-two runs give both terms, and so the figure at the default 60 s. Memory: the peak resident set
-(VmHWM) of the process.
+client sends a request to the vLLM and llama.cpp fakes every few seconds (so their counters move).
+The proxy idles: what it costs per request it forwards is measured by proxy_latency.py. Its CPU time
+(the sum of /proc/PID/task/*/schedstat, nanoseconds; /proc/PID/stat's clock ticks beside it) is read
+once it has settled and again at the end, at two interval lengths: CPU per second = background
+(power polling, idle threads) + cost of one interval ÷ interval length; the two runs give both
+terms, and so the figure at the default 60 s. Memory: the peak resident set (VmHWM) of the process.
 
 Growth. The ledger of a whole month at 60 s (43,200 intervals) is written with the real store code for
 two machine shapes: a small one (one GPU, system, one source serving every interval) and a big one
@@ -53,6 +54,18 @@ def serve() -> None:
 
 
 def cpu_s(pid: int) -> float:
+    """Seconds on a CPU of all the process's threads (schedstat: nanoseconds)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / 1e9
+
+
+def ticks_s(pid: int) -> float:
+    """utime + stime of the whole process (clock ticks, dead threads included)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
 
@@ -64,7 +77,7 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
-def client(urls: dict[str, Any], proxy: str, stop: threading.Event, every_s: float = 3.0) -> None:
+def client(urls: dict[str, Any], stop: threading.Event, every_s: float = 3.0) -> None:
     import httpx
 
     with httpx.Client(timeout=30) as c:
@@ -72,7 +85,6 @@ def client(urls: dict[str, Any], proxy: str, stop: threading.Event, every_s: flo
             for url, model in ((urls["vllm"], urls["models"][0]), (urls["llamacpp"], urls["models"][1])):
                 c.post(url + "/v1/chat/completions", json={"model": model, "max_tokens": 32,
                                                             "messages": [{"role": "user", "content": "hi"}]})
-            c.post(proxy + "/api/generate", json={"model": "llama3.2:3b", "prompt": "hi", "stream": False})
 
 
 def live(urls: dict[str, Any], interval_s: float, seconds: float, settle_s: float = 5.0) -> dict[str, Any]:
@@ -83,14 +95,14 @@ def live(urls: dict[str, Any], interval_s: float, seconds: float, settle_s: floa
             [sys.executable, "-m", "benchbench", "watch", "--ledger", str(ledger), "--interval", str(interval_s),
              "--vllm", urls["vllm"], "--llamacpp", urls["llamacpp"], "--proxy", f"127.0.0.1:0={urls['ollama']}"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        proxy = watch.stdout.readline().split()[2]
+        watch.stdout.readline()        # the proxy's address: it is up
         stop = threading.Event()
-        load = threading.Thread(target=client, args=(urls, proxy, stop), daemon=True)
+        load = threading.Thread(target=client, args=(urls, stop), daemon=True)
         load.start()
         time.sleep(settle_s)
-        c0, t0 = cpu_s(watch.pid), time.monotonic()
+        c0, k0, t0 = cpu_s(watch.pid), ticks_s(watch.pid), time.monotonic()
         time.sleep(seconds)
-        c1, t1 = cpu_s(watch.pid), time.monotonic()
+        c1, k1, t1 = cpu_s(watch.pid), ticks_s(watch.pid), time.monotonic()
         peak_kb, rss_kb = status_kb(watch.pid, "VmHWM"), status_kb(watch.pid, "VmRSS")
         stop.set()
         load.join()
@@ -105,7 +117,8 @@ def live(urls: dict[str, Any], interval_s: float, seconds: float, settle_s: floa
         c.close()
         size = sum(p.stat().st_size for p in Path(tmp).glob("l.db*"))
     return {"interval_s": interval_s, "seconds": round(t1 - t0, 1), "cpu_s": round(c1 - c0, 4),
-            "cpu_pct_of_core": round(100 * (c1 - c0) / (t1 - t0), 4), "peak_rss_mb": round(peak_kb / 1024, 1),
+            "cpu_pct_of_core": round(100 * (c1 - c0) / (t1 - t0), 4),
+            "cpu_s_from_ticks": round(k1 - k0, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
             "rss_mb": round(rss_kb / 1024, 1), "intervals": intervals, "energy_channels": channels,
             "energy_rows": energy_rows, "work_rows": work_rows, "ledger_bytes": size,
             "bytes_per_interval": round(size / max(1, intervals))}

@@ -181,3 +181,34 @@ def test_bad_arguments_are_one_line_errors(tmp_path, cli):
                        (["--api-key-env", "BENCHBENCH_NO_SUCH_VAR"], "is not set")):
         code, _, err = cli("watch", "--ledger", tmp_path / "l.db", "--samplers", "none", *args)
         assert code == 2 and err.startswith("error: ") and text in err and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("counters", [(True, True), (True, False)])
+def test_watch_reads_nvml_counters_at_edges_and_no_extras(tmp_path, monkeypatch, counters):
+    """The real NVML sampler over a fake pynvml: counters read at interval edges, no utilization or
+    clock reads, and fast power polling only where a GPU has no counter (a P40)."""
+    from power_helpers import FakeGpu, FakeNvml, FakePynvml
+
+    from benchbench.ledger.power import PowerTap, build
+    from benchbench.power import registry
+
+    monkeypatch.setitem(registry.SAMPLERS, "nvml", "power_helpers:FakeNvml")
+    FakeNvml.library = FakePynvml([FakeGpu(250.0, counter=counters[0]), FakeGpu(100.0, counter=counters[1])])
+    tap = PowerTap(build(["nvml"], 0.4, 0.05, None))
+    rec = Recorder(tmp_path / "l.db", "box", 0.4, power=tap)
+    rec.start()
+    sampler = tap.monitor.active[0]
+    assert sampler.interval_s == (0.4 if all(counters) else 0.05)
+    t0 = rec.last_mono
+    for _ in range(3):
+        time.sleep(0.4)
+        rec.tick()
+    span = rec.last_mono - t0
+    assert all(not x for s in sampler.series.values() for x in s.extra)        # no extras read
+    rec.close("stopped")
+    rows = dict(((n, src), j) for n, src, j in sqlite3.connect(tmp_path / "l.db").execute(
+        "SELECT n.name, source, sum(millijoules) / 1e3 FROM energy JOIN names n ON n.id = channel "
+        "GROUP BY n.name, source"))
+    assert rows[("gpu0", 1)] == pytest.approx(250 * span, rel=0.01)
+    gpu1 = rows[("gpu1", 1 if counters[1] else 2)]
+    assert gpu1 == pytest.approx(100 * span, rel=0.02)

@@ -26,7 +26,7 @@ def build(samplers: list[str], interval_s: float, power_interval_s: float, profi
           plugs: dict[str, list[str]] | None = None) -> PowerMonitor:
     """The monitor `watch` runs: the suite's sampler machinery with ledger-friendly options."""
     slow_ms = min(60_000, max(1, round(interval_s * 1000)))
-    options: dict[str, dict[str, Any]] = {"nvml": {"counter_interval_ms": EDGE_ONLY_MS,
+    options: dict[str, dict[str, Any]] = {"nvml": {"counter_interval_ms": EDGE_ONLY_MS, "extras": False,
                                                    "interval_ms": round(power_interval_s * 1000)}}
     for name in POLL_AT_INTERVAL:
         options.setdefault(name, {})["interval_ms"] = slow_ms
@@ -45,9 +45,14 @@ class PowerTap:
         self.monitor = monitor
         self.counter_at: dict[str, float] = {}     # each counter's value at the last edge
 
-    def start(self) -> list[tuple[str, str]]:
-        """Open the samplers; events saying which could not."""
+    def start(self, interval_s: float | None = None) -> list[tuple[str, str]]:
+        """Open the samplers; events saying which could not. A polling sampler whose channels all
+        have an energy counter needs no fast power readings: it is then polled once per interval."""
         self.monitor.start()
+        for sampler in self.monitor.active:
+            if interval_s and sampler.channels and all(ch.counter for ch in sampler.channels) \
+                    and hasattr(sampler, "read"):
+                sampler.interval_s = max(sampler.interval_s, min(interval_s, 60.0))
         events = [("sampler_unavailable", f"{u['sampler']}: {u['reason']}") for u in self.monitor.unavailable]
         events += [("sampler_skipped", f"{s['sampler']}: {s['reason']}") for s in self.monitor.skipped]
         if not self.monitor.channels and self.monitor.declared_w is None:

@@ -91,7 +91,7 @@ class Recorder:
         config = {"roles": self.roles, "interval_s": self.interval_s, "profile": self.profile,
                   "sources": {s.name: s.info() for s in self.sources}}
         if self.power is not None:
-            self._events += [(self.wall(), k, m) for k, m in self.power.start()]
+            self._events += [(self.wall(), k, m) for k, m in self.power.start(self.interval_s)]
             config["channels"] = self.power.channels()
         self.ledger.start_session(str(uuid.uuid4()), self.machine, socket.gethostname(), self.boot, os.getpid(),
                                   self.wall(), self.interval_s, __version__, config)

@@ -3,7 +3,8 @@
 Per GPU: board power (W) every interval; the total-energy counter (J, Volta and newer) at every
 iteration edge and every 10 s (`counter_interval_ms`; 0: every poll), since one counter read costs
 ~3.9 ms of CPU on an H100 (a power read ~20 µs); and, every second and at iteration edges,
-utilization, memory used, SM clock, temperature and clock-event (throttle) reasons.
+utilization, memory used, SM clock, temperature and clock-event (throttle) reasons (`extras: false`:
+none, as `benchbench watch` wants).
 GPUs without the counter (Pascal: the P40) report only a power reading, so they are polled
 every 50 ms by default unless `nvml: {interval_ms: ...}` says otherwise.
 """
@@ -30,7 +31,7 @@ class NvmlSampler(PollingSampler):
     """NVIDIA GPUs through NVML."""
 
     name = "nvml"
-    option_keys = ("interval_ms", "devices", "counter_interval_ms")
+    option_keys = ("interval_ms", "devices", "counter_interval_ms", "extras")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -86,7 +87,8 @@ class NvmlSampler(PollingSampler):
             self.has_counter[index] = True
         except nv.NVMLError:
             self.has_counter[index] = False
-        self.fields[index] = {"util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle"}
+        self.fields[index] = {"util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle"} \
+            if self.options.get("extras", True) else set()
         if not self.has_counter[index] and self.options.get("interval_ms") is None:
             self.interval_s = min(self.interval_s, COUNTERLESS_INTERVAL_S)
         note = "" if self.has_counter[index] else \
