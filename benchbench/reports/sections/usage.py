@@ -129,8 +129,7 @@ def render_text(v: LedgerView) -> str:
     cols = list(TEXT_COLUMNS) + [(f"api:{a}", f"at {a} (USD)") for a in v.apis]
     table = [[title for _, title in cols]]
     for row in v.periods:
-        table.append([MISSING if row.get(k) is None else (str(row[k]) if isinstance(row[k], str) else number(row[k]))
-                      for k, _ in cols])
+        table.append([_cell(row.get(k), MISSING, number) for k, _ in cols])
     widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
     lines = []
     for j, r in enumerate(table):
@@ -140,3 +139,13 @@ def render_text(v: LedgerView) -> str:
     cur = currency_unit(v.periods)
     return (f"usage per {v.period} (UTC) from {len(v.files)} ledger(s); money in {cur}:\n" + "\n".join(lines)
             + "\n" + (f"{len(v.events)} notable event(s): see `benchbench ledger info`\n" if v.events else ""))
+
+
+def _cell(value: object, missing: str, number: object) -> str:
+    if value is None:
+        return missing
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return number(value)  # type: ignore[operator]
