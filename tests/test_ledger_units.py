@@ -43,3 +43,14 @@ def test_launchd_plist_runs_this_watch(cli):
                                               "--proxy", "11435=http://127.0.0.1:11434"]
     assert plist["KeepAlive"] is True and plist["RunAtLoad"] is True and plist["Label"] == "org.benchbench.watch"
     assert plist["EnvironmentVariables"]["BENCHBENCH_LEDGER"].endswith("benchbench/ledger.db")
+
+
+def test_the_shipped_files_are_valid():
+    from importlib import resources
+
+    data = resources.files("benchbench").joinpath("data")
+    plist = plistlib.loads(data.joinpath("org.benchbench.watch.plist").read_bytes())
+    assert plist["ProgramArguments"][1] == "watch" and plist["KeepAlive"] is True
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read_string(data.joinpath("benchbench-watch.service").read_text())
+    assert unit["Service"]["ExecStart"] == "{exec_start}" and unit["Service"]["Restart"] == "always"
