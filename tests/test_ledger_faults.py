@@ -326,3 +326,24 @@ def test_an_energy_counter_that_restarts_falls_back_to_power_for_that_interval(t
     assert [r[2] for r in rows].count(2) == 1                       # one interval integrated, the rest counted
     assert sum(r[1] for r in rows) == pytest.approx(100 * (rec.last_mono - t0), rel=0.02)
     assert "went back" in events(tmp_path / "l.db")["energy_counter"][0]
+
+
+def test_a_source_that_breaks_unexpectedly_does_not_stop_the_recorder(tmp_path):
+    from benchbench.ledger.sources import Collected, Source
+
+    class Broken(Source):
+        kind = "broken"
+
+        def collect(self) -> Collected:
+            raise RuntimeError("unexpected answer")
+
+    path = tmp_path / "l.db"
+    tap, _ = replay_tap()
+    rec = Recorder(path, "box", 60, power=tap, sources=[Broken("http://x")])
+    rec.start()
+    time.sleep(0.1)
+    rec.tick()
+    rec.close("stopped")
+    assert q(path, "SELECT flags FROM work")[0][0] & store.SOURCE_DOWN
+    assert "RuntimeError: unexpected answer" in events(path)["source_error"][0]
+    assert q(path, "SELECT count(*) FROM energy WHERE seq = 1")[0][0] == 2     # energy still recorded

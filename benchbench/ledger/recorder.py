@@ -31,8 +31,8 @@ from typing import Any
 from .. import __version__
 from ..errors import UserError
 from .power import PowerTap
-from .sources import Source
-from .store import CLOCK_STEP, FIRST, GAP, WRITTEN_LATE, Ledger, Tick, describe_error
+from .sources import Collected, Source
+from .store import CLOCK_STEP, FIRST, GAP, SOURCE_DOWN, WRITTEN_LATE, Ledger, Tick, WorkRow, describe_error
 
 STEP_TOLERANCE_S = 2.0       # wall minus monotonic drift beyond this is a clock step
 MAX_PENDING = 1440           # intervals held in memory while the ledger can't be written (a day at 60 s)
@@ -218,7 +218,7 @@ class Recorder:
             self._events += [(wall, k, m) for k, m in events]
             tick.state["counters"] = self.power.counters()
         for source in self.sources:
-            got = source.collect()
+            got = _collect(source)
             tick.work += got.rows
             self._events += [(wall, k, m) for k, m in got.events]
             state = source.state()
@@ -299,6 +299,15 @@ class Recorder:
         for fd in self._lock_fds:
             os.close(fd)
         self._lock_fds = []
+
+
+def _collect(source: Source) -> Collected:
+    """A source's work; an unexpected failure is a `down` row and an event, never the recorder's end."""
+    try:
+        return source.collect()
+    except Exception as exc:  # noqa: BLE001 - one broken source must not stop the others being recorded
+        return Collected([WorkRow(source.name, "", flags=SOURCE_DOWN)],
+                         [("source_error", f"{source.name}: {type(exc).__name__}: {exc}"[:300])])
 
 
 def _utc(wall: float) -> str:
