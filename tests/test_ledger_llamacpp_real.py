@@ -4,6 +4,7 @@ fixture): the tokens the ledger holds equal what the server said it served, requ
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import httpx
 import pytest
@@ -49,3 +50,34 @@ def test_watch_counts_what_a_real_llama_server_served(request, tmp_path):
         assert (inputs, cached) == (said["prompt_n"] + said["cache_n"], said["cache_n"])
     assert busy == pytest.approx(said["ms"] / 1000, rel=0.02, abs=0.005)
     assert model                        # the name /v1/models gives
+
+
+def test_the_proxy_and_the_metrics_page_agree_on_a_real_llama_server(request):
+    """Streamed answers without `include_usage` (counted from llama.cpp's `timings`) and a whole one
+    (its `usage`): the proxy's counts equal what /metrics counted meanwhile."""
+    from benchbench.ledger.proxy import ProxyServer, ProxySource
+
+    server = request.getfixturevalue("llama_server")
+    root = getattr(server, "root", None) or str(server.base_url).rstrip("/").removesuffix("/v1")
+    metrics = LlamaCppSource(root)
+    metrics.open()
+    source = ProxySource(root)
+    proxy = ProxyServer("127.0.0.1", 0, root, source.counter).start()
+    try:
+        body = {"model": "tiny", "messages": [{"role": "user", "content": "hello home lab " * 3}], "max_tokens": 8}
+        for _ in range(3):
+            with httpx.stream("POST", proxy.address + "/v1/chat/completions", json={**body, "stream": True},
+                              timeout=120) as r:
+                assert r.status_code == 200
+                b"".join(r.iter_raw())
+        assert httpx.post(proxy.address + "/v1/chat/completions", json=body, timeout=120).status_code == 200
+        deadline = time.monotonic() + 5
+        while source.counter.requests_total < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (counted,) = source.collect().rows
+        (served,) = metrics.collect().rows
+    finally:
+        proxy.stop()
+    assert counted.requests == 4 and not counted.flags                 # nothing estimated
+    assert (counted.input_tokens, counted.cached_tokens, counted.output_tokens) == \
+        (served.input_tokens, served.cached_tokens, served.output_tokens)
