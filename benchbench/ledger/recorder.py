@@ -117,7 +117,7 @@ class Recorder:
             when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(end)) if end else "its start"
             self._event("recovered", f"the previous recorder (session {prev['uuid'][:8]}) ended without stopping "
                                      f"(killed, crashed or power lost) after its interval ending {when}; the "
-                                     "interval it had in progress was lost")
+                                     "interval it had in progress was not written")
         edge = prev["state"].get("edge") or {}
         if not edge or edge.get("boot_id") != self.boot or self.boot is None:
             if edge:
@@ -135,7 +135,7 @@ class Recorder:
             state = prev["state"].get(f"source:{source.name}")
             if state:
                 source.restore(state)
-                got = source.collect()
+                got = _collect(source)
                 tick.work += got.rows
                 self._events += [(self.wall(), k, m) for k, m in got.events]
                 self._restored.add(source.name)
