@@ -120,8 +120,8 @@ def is_ledger(path: Path) -> bool:
         return False
     if int.from_bytes(head[68:72], "big") == APPLICATION_ID:
         return True
-    try:   # a new ledger's first page may still be in its WAL: ask SQLite
-        conn = connect(path, readonly=True)
+    try:   # a new ledger's first page may still be in its WAL: ask SQLite (without writing anything)
+        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=2.0)
         try:
             return conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
         finally:
