@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
@@ -67,6 +68,9 @@ def work_sources(llamacpp: list[str], vllm: list[str], api_key_env: str | None) 
     from .llamacpp import LlamaCppSource
     from .vllm import VllmSource
 
+    if (llamacpp or vllm) and importlib.util.find_spec("prometheus_client") is None:
+        raise UserError("reading a server's /metrics needs prometheus_client", field="--llamacpp/--vllm",
+                        hint="pip install 'benchbench[ledger]'")
     if api_key_env and not os.environ.get(api_key_env):
         raise UserError(f"environment variable {api_key_env} is not set", field="--api-key-env")
     out: list[Source] = [LlamaCppSource(check_url(u, "--llamacpp"), api_key_env) for u in llamacpp]
