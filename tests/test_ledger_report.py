@@ -68,16 +68,44 @@ def test_realized_cost_and_the_api_price_of_the_same_requests(tmp_path):
     day1 = summarize(read([tmp_path]), "day")[0]
     row = economics(day1, PROFILE, ["gpt-4o-mini"])
     kwh = (57 * 6000 + 3 * 12000) / 3.6e6
-    assert row["energy_kwh"] == pytest.approx(kwh) and row["electricity"] == pytest.approx(kwh * 0.2)
-    assert row["idle_electricity"] == pytest.approx(100 * 3510 / 3.6e6 * 0.2)
+    assert row["energy_kwh"] == pytest.approx(kwh) and row["electricity_cost"] == pytest.approx(kwh * 0.2)
+    assert row["idle_electricity_cost"] == pytest.approx(100 * 3510 / 3.6e6 * 0.2)
     amort = 2400 / (2 * 8760) * 1.0
-    assert row["amortization"] == pytest.approx(amort)
-    assert row["all_in_per_mtok"] == pytest.approx((kwh * 0.2 + amort) / 1500e-6)
-    assert row["electricity_per_mtok"] == pytest.approx(kwh * 0.2 / 1500e-6)
+    assert row["amortization_cost"] == pytest.approx(amort)
+    assert row["realized_all_in_per_mtok"] == pytest.approx((kwh * 0.2 + amort) / 1500e-6)
+    assert row["realized_electricity_per_mtok"] == pytest.approx(kwh * 0.2 / 1500e-6)
     expected = float(calc_price(Usage(input_tokens=3000, cache_read_tokens=600, output_tokens=1500),
                                 "gpt-4o-mini").total_price)
     assert row["api:gpt-4o-mini"] == pytest.approx(expected)
-    assert row["utilization_pct"] == pytest.approx(2.5)
+    assert row["realized_utilization_pct"] == pytest.approx(2.5)
+
+
+def test_every_usage_figure_is_a_registered_period_metric_with_its_label_and_unit(tmp_path):
+    import re
+
+    from benchbench import metrics
+    from benchbench.reports.build import build_report
+
+    write_ledger(tmp_path / "l.db")
+    report = build_report([], reference=False, ledgers=[tmp_path], api_models=["gpt-4o-mini"])
+    tables = {t.name: t for t in report.tables() if t.name.startswith("usage_")}
+    assert set(tables) == {"usage_periods", "usage_models", "usage_events"}
+    shown = set()
+    for t in tables.values():
+        for col in t.columns:
+            m = metrics.lookup(col.key)
+            if m is None:
+                assert col.kind == "text" or col.key.startswith("api:"), (t.name, col.key)
+                continue
+            shown.add(col.key)
+            assert m.scope == "period" and col.header == m.label, (t.name, col.key)
+            assert re.fullmatch(re.escape(m.shown_unit).replace(r"\{cur\}", "USD"), col.unit), (t.name, col.key)
+        for row in t.rows:                       # every figure a row carries is registered, not only those shown
+            figures = [k for k, v in row.items() if isinstance(v, (int, float)) and not k.startswith("api")]
+            assert metrics.unknown(figures) == [], (t.name, metrics.unknown(figures))
+    api = [c for c in tables["usage_periods"].columns if c.key == "api:gpt-4o-mini"][0]
+    assert (api.header, api.unit) == ("at gpt-4o-mini", metrics.get("api_cost").unit)
+    assert {"realized_all_in_per_mtok", "realized_utilization_pct", "electricity_cost", "served_output_tokens"} <= shown
 
 
 def test_few_idle_intervals_fall_back_to_the_profile_idle_power(tmp_path):
@@ -107,14 +135,14 @@ def test_report_cli_text_and_every_format(tmp_path, cli):
     code, out, err = cli("report", ledger, "--api", "gpt-4o-mini")
     assert code == 0, err
     assert "usage per day (UTC) from 1 ledger(s)" in out and "2025-03-01" in out and "2025-03-02" in out
-    assert "at gpt-4o-mini (USD)" in out
+    assert "at gpt-4o-mini" in out and "realized all-in" in out and "USD/Mtok" in out
     code, out, err = cli("report", ledger, "--period", "month", "--format", "json", "--no-reference")
     assert code == 0, err
     doc = json.loads(out)
     (month,) = doc["report_tables"]["usage_periods"]
     assert month["period"] == "2025-03" and month["covered_h"] == pytest.approx(1.5)
     assert month["energy_kwh"] == pytest.approx((57 * 6000 + 3 * 12000 + 30 * 6000) / 3.6e6)
-    assert doc["report_tables"]["usage_models"][0]["output_tokens"] == 1500
+    assert doc["report_tables"]["usage_models"][0]["served_output_tokens"] == 1500
     assert doc["report_tables"]["usage_events"][0]["kind"] == "counter_reset"
     for ext in ("html", "md", "csv"):
         code, _, err = cli("report", tmp_path, "-o", tmp_path / f"r.{ext}", "--no-reference", "--since",

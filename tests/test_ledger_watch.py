@@ -212,3 +212,58 @@ def test_watch_reads_nvml_counters_at_edges_and_no_extras(tmp_path, monkeypatch,
     assert rows[("gpu0", 1)] == pytest.approx(250 * span, rel=0.01)
     gpu1 = rows[("gpu1", 1 if counters[1] else 2)]
     assert gpu1 == pytest.approx(100 * span, rel=0.02)
+
+
+def _recorded(tmp_path, tap, name: str) -> tuple[dict[tuple[str, int], float], float]:
+    """Record three 0.3 s intervals with `tap`; ({(channel, source): joules}, recorded seconds)."""
+    rec = Recorder(tmp_path / f"{name}.db", "box", 0.3, power=tap)
+    rec.start()
+    t0 = rec.last_mono
+    for _ in range(3):
+        time.sleep(0.3)
+        rec.tick()
+    span = rec.last_mono - t0
+    rec.close("stopped")
+    c = sqlite3.connect(tmp_path / f"{name}.db")
+    rows = dict(((n, src), j) for n, src, j in c.execute(
+        "SELECT n.name, source, sum(millijoules) / 1e3 FROM energy JOIN names n ON n.id = channel "
+        "GROUP BY n.name, source"))
+    c.close()
+    return rows, span
+
+
+def test_the_system_channel_follows_the_one_rule_without_a_benchmarks_load_w(tmp_path, monkeypatch):
+    """`system` is power/system.py's rule, as in a run record: GPU + the profile's non-GPU overhead
+    (estimated) where GPUs are measured. The profile's load_w (a benchmark's power *under load*) is never
+    recorded as what the machine drew all day: with nothing to measure, `auto` records no system energy
+    and says so; only an explicit `declared` sampler declares it."""
+    from power_helpers import FakeGpu, FakeNvml, FakePynvml
+
+    from benchbench.ledger.power import PowerTap, build
+    from benchbench.power import registry
+    from benchbench.profile import MachineProfile
+
+    profile = MachineProfile(name="box", non_gpu_overhead_w=40.0, load_w=500.0)
+    monkeypatch.setitem(registry.SAMPLERS, "nvml", "power_helpers:FakeNvml")
+    FakeNvml.library = FakePynvml([FakeGpu(250.0, counter=True)])
+    tap = PowerTap(build(["nvml"], 0.3, 0.05, profile))
+    rows, span = _recorded(tmp_path, tap, "gpu")
+    assert tap.channels()["system"]["system_basis"] == "gpu+cpu+overhead"
+    assert tap.channels()["system"]["overhead_w"] == 40.0 and "declared_w" not in tap.channels()["system"]
+    mj = 3 * 0.0005 * 2                          # three intervals, each channel stored in whole millijoules
+    assert rows[("system", 4)] == pytest.approx(rows[("gpu0", 1)] + 40.0 * span, abs=mj)      # estimated
+    assert rows[("gpu0", 1)] == pytest.approx(250 * span, rel=0.01)
+
+    monkeypatch.setattr(registry, "AUTO_GROUPS", ())                   # a host where nothing measures
+    tap = PowerTap(build(["auto"], 0.3, 0.05, profile))
+    rows, _ = _recorded(tmp_path, tap, "nothing")
+    assert rows == {} and "system" not in tap.channels()
+    c = sqlite3.connect(tmp_path / "nothing.db")
+    assert c.execute("SELECT count(*) FROM events WHERE kind='no_power'").fetchone()[0] == 1
+    c.close()
+
+    tap = PowerTap(build(["declared"], 0.3, 0.05, profile))
+    rows, span = _recorded(tmp_path, tap, "declared")
+    assert tap.channels()["system"] == {"name": "system", "system_basis": "declared", "system_channels": [],
+                                        "declared_w": 500.0}
+    assert rows == {("system", 3): pytest.approx(500.0 * span, abs=mj)}                      # declared

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
+
+from ..remote.gather import LedgerWanted, exit_code, gather
+from ..remote.session import Printer
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -20,8 +25,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..remote.gather import LedgerWanted, gather
-
     ledger = LedgerWanted(args.ledger or None, args.ledgers) if args.ledger is not None else None
-    return gather(args.targets, results=args.results, as_json=args.json, quiet=args.quiet or args.json,
-                  ledger=ledger)
+    quiet = args.quiet or args.json
+    rows = gather(args.targets, results=args.results, quiet=quiet, ledger=ledger)
+    code = exit_code(rows)
+    printer = Printer(quiet=quiet)
+    for r in rows:
+        if r.get("ledger"):
+            added = r["ledger"]["added"]
+            printer.progress(r["host"], f"ledger: {added.get('intervals', 0)} new interval(s), "
+                             f"{added.get('sessions', 0)} new session(s) into {r['ledger']['ledger']}")
+    if args.json:
+        json.dump({"hosts": rows, "exit_code": code}, sys.stdout, indent=1)
+        print()
+    else:
+        for r in rows:
+            for path in r["copied"]:
+                print(path)
+    return code

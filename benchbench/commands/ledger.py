@@ -7,6 +7,11 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import UserError
+from ..ledger.copy import merge, require_ledger, snapshot
+from ..ledger.setup import default_ledger
+from ..ledger.usage import ledger_info
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=type(p))
@@ -23,17 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..errors import UserError
-
     if args.action == "snapshot":
-        from ..ledger.copy import snapshot
-        from ..ledger.setup import default_ledger
-
         print(snapshot(args.ledger or default_ledger(), args.output))
         return 0
     if args.action == "merge":
-        from ..ledger.copy import merge
-
         for src in args.sources:
             added = merge(src, args.into)
             print(f"{src}: {added.get('intervals', 0)} interval(s), {added.get('sessions', 0)} session(s) added "
@@ -45,10 +43,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ..ledger.copy import require_ledger
-    from ..ledger.setup import default_ledger
-    from ..ledger.usage import ledger_info
-
     path = args.ledger or default_ledger()
     require_ledger(path)
     info = ledger_info(path, events=args.events)

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
+from ..ledger import setup
+from ..ledger.proxy import ProxyServer, ProxySource
+from ..ledger.recorder import Recorder
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("upstream", metavar="UPSTREAM", help="the server, e.g. http://127.0.0.1:11434 (Ollama)")
@@ -19,11 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..errors import UserError
-    from ..ledger import setup
-    from ..ledger.proxy import ProxyServer, ProxySource
-    from ..ledger.recorder import Recorder
-
     interval = setup.check_interval(args.interval)
     host, port = setup.parse_listen(args.listen)
     source = ProxySource(setup.check_url(args.upstream, "UPSTREAM"))

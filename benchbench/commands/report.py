@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
+
+from ..analysis.reference import reference_records
+from ..errors import UserError
+from ..ledger.store import find_ledgers
+from ..record import load_records
+from ..reports.build import build_report
+from ..reports.formats import format_for, get_format
+from ..reports.sections.usage import render_text as usage_text
+from ..reports.sections.usage import view
+from ..reports.summary import render_text, summary_rows
 
 FORMATS = ("html", "md", "csv", "json", "text")
 
@@ -33,9 +44,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..errors import UserError
-    from ..reports.formats import format_for
-
     fmt = args.format or (format_for(args.output) if args.output else "text")
     if fmt is None and args.output.suffix.lower() == ".txt":
         fmt = "text"
@@ -46,8 +54,6 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"is a folder; the {fmt} format writes one file", file=str(args.output), field="-o",
                         hint=f"give a file name, e.g. -o {args.output / ('report.' + fmt)}")
     paths = [p for p in args.paths or [Path("results")] if p.exists() or p != Path("results")]
-    from ..ledger.store import find_ledgers
-
     for p in paths:
         if not p.exists():
             raise UserError("no such file or folder", file=str(p))
@@ -60,10 +66,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _date(text: str | None, field: str) -> float | None:
-    import datetime as dt
-
-    from ..errors import UserError
-
     if text is None:
         return None
     try:
@@ -74,8 +76,6 @@ def _date(text: str | None, field: str) -> float | None:
 
 def _write(output: Path, write) -> list[Path]:
     """Run `write()`; a file system error (no such folder, read-only, a file in the way) is a UserError."""
-    from ..errors import UserError
-
     try:
         return write()
     except OSError as exc:
@@ -92,19 +92,11 @@ def _skip(path: Path | str, why: str) -> None:
 def _summary(args: argparse.Namespace, paths: list[Path], ledgers: list[Path]) -> int:
     """The terminal summary table (reference records only when --reference is given), and the
     usage of the ledgers."""
-    from ..record import load_records
-    from ..reports.summary import render_text, summary_rows
-
     records = load_records(paths, on_skip=_skip)
     if args.reference:
-        from ..analysis.reference import reference_records
-
         records += [{**rec, "status": "published"} for rec in reference_records()]  # labelled as such
     text = render_text(summary_rows(records)) if records or not ledgers else ""
     if ledgers:
-        from ..reports.sections.usage import render_text as usage_text
-        from ..reports.sections.usage import view
-
         usage = view(ledgers, args.period, args.api, args.since_s, args.until_s)
         text += ("\n" if text else "") + (usage_text(usage) if usage else "no recorded intervals in the ledgers\n")
     if args.output:
@@ -116,10 +108,6 @@ def _summary(args: argparse.Namespace, paths: list[Path], ledgers: list[Path]) -
 
 
 def _report(args: argparse.Namespace, paths: list[Path], fmt: str, ledgers: list[Path]) -> int:
-    from ..errors import UserError
-    from ..reports.build import build_report
-    from ..reports.formats import get_format
-
     reference = True if args.reference is None else args.reference
     report = build_report(paths, reference=reference, utilization=args.utilization,
                           hours_per_day=args.hours_per_day, api_models=args.api, ledgers=ledgers,

@@ -5,6 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import UserError
+from ..ledger import setup, units
+from ..ledger.power import PowerTap, build
+from ..ledger.proxy import ProxyServer, ProxySource
+from ..ledger.recorder import Recorder
+from ..power.registry import check_interval_ms, check_samplers
+from .idle import plug_options
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", type=Path, help="the ledger file (default: $BENCHBENCH_LEDGER, else "
@@ -32,14 +40,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..errors import UserError
-    from ..ledger import setup
-    from ..ledger.recorder import Recorder
-
     interval = setup.check_interval(args.interval)
-    if not 10 <= args.power_interval_ms <= 60_000:
-        raise UserError(f"must be between 10 and 60000, found {args.power_interval_ms:g}",
-                        field="--power-interval-ms")
+    problem = check_interval_ms(args.power_interval_ms)
+    if problem:
+        raise UserError(problem, field="--power-interval-ms")
+    bad = check_samplers(args.samplers)
+    if bad:
+        raise UserError(bad[1], field="--samplers", hint=bad[2])
     if args.duration is not None and not 0 < args.duration < float("inf"):
         raise UserError(f"must be more than 0, found {args.duration:g}", field="--duration")
     machine, profile = setup.machine_and_profile(args.machine)
@@ -60,28 +67,15 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _power(args: argparse.Namespace, interval: float, profile: object) -> object:
-    from ..errors import UserError
-    from ..ledger.power import PowerTap, build
-    from ..power.registry import SAMPLERS
-    from .idle import _plug_options
-
-    if args.samplers == ["none"]:
+def _power(args: argparse.Namespace, interval: float, profile: object) -> PowerTap | None:
+    if all(name == "none" for name in args.samplers):
         return None
-    for name in args.samplers:
-        if name not in (*SAMPLERS, "auto"):
-            raise UserError(f"unknown sampler {name!r}", field="--samplers", hint="one of: auto, none, "
-                            + ", ".join(SAMPLERS))
-    plugs = {name: opts["url"] for name, opts in _plug_options(args.url, args.samplers).items()}
+    plugs = {name: opts["url"] for name, opts in plug_options(args.url, args.samplers).items()}
     samplers = list(args.samplers) + [p for p in plugs if p not in args.samplers and "auto" not in args.samplers]
     return PowerTap(build(samplers, interval, args.power_interval_ms / 1000, profile, plugs))
 
 
-def _proxy(spec: str) -> tuple[object, object]:
-    from ..errors import UserError
-    from ..ledger import setup
-    from ..ledger.proxy import ProxyServer, ProxySource
-
+def _proxy(spec: str) -> tuple[ProxyServer, ProxySource]:
     listen, sep, upstream = spec.partition("=")
     if not sep:
         raise UserError(f"not [HOST:]PORT=UPSTREAM: {spec!r}", field="--proxy",
@@ -98,8 +92,6 @@ def _proxy(spec: str) -> tuple[object, object]:
 def _unit(args: argparse.Namespace, profile_path: str | None) -> int:
     """Print the systemd unit or launchd plist for these options (paths made absolute: a service
     does not start in this folder)."""
-    from ..ledger import units
-
     argv = ["--interval", f"{args.interval:g}"]
     if args.machine:
         argv += ["--machine", profile_path or args.machine]

@@ -7,20 +7,7 @@ utilization, real token mix and realized cost (the report and part 13's verdict 
 
 from __future__ import annotations
 
-from typing import Any
+from .store import find_ledgers
+from .usage import machine_usage
 
 __all__ = ["machine_usage", "find_ledgers"]
-
-
-def machine_usage(*args: Any, **kwargs: Any) -> Any:
-    """See benchbench.ledger.usage.machine_usage."""
-    from .usage import machine_usage as impl
-
-    return impl(*args, **kwargs)
-
-
-def find_ledgers(*args: Any, **kwargs: Any) -> Any:
-    """See benchbench.ledger.store.find_ledgers."""
-    from .store import find_ledgers as impl
-
-    return impl(*args, **kwargs)

@@ -33,8 +33,10 @@ def build(samplers: list[str], interval_s: float, power_interval_s: float, profi
     for name, urls in (plugs or {}).items():
         options.setdefault(name, {})["url"] = urls if len(urls) > 1 else urls[0]
     config = SimpleNamespace(samplers=samplers, interval_ms=round(power_interval_s * 1000), options=options)
-    monitor = build_monitor(config, profile)
-    monitor.fallback = None   # a benchmark's "load_w while running" is not what a machine draws all day
+    # not under load: a benchmark's declared load_w is not what a machine draws all day, so `system` is
+    # power/system.py's rule without it (wall, else GPU + CPU + overhead, else an explicit `declared` sampler)
+    monitor = build_monitor(config, profile, under_load=False)
+    monitor.fallback = None   # nor does `auto` fall back to the declared sampler where nothing measures
     return monitor
 
 
@@ -61,13 +63,12 @@ class PowerTap:
         return events
 
     def channels(self) -> dict[str, dict[str, Any]]:
+        """The channels recorded, `system` described as a run record's power section does (PowerMonitor.
+        system_section: the one rule of power/system.py)."""
         out = {public: {**ch.to_record(), "name": public} for public, _, ch in self.monitor.channels}
-        basis = self.monitor.system_basis()
-        if basis:
-            walls, parts = self.monitor.system_parts()
-            out["system"] = {"name": "system", "basis": basis, "channels": walls or parts,
-                             "overhead_w": self.monitor.overhead_w if basis == "gpu+cpu+overhead" else None,
-                             "declared_w": self.monitor.declared_w}
+        system = self.monitor.system_section()
+        if system["system_basis"]:
+            out["system"] = {"name": "system", **system}
         return out
 
     def mark(self) -> None:

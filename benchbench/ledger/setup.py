@@ -13,8 +13,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UserError
+from ..profile import resolve_profile
+from .llamacpp import LlamaCppSource
 from .recorder import Recorder
 from .sources import Source
+from .vllm import VllmSource
 
 DEFAULT_INTERVAL_S = 60.0
 
@@ -57,17 +60,12 @@ def parse_listen(text: str, field: str = "--listen") -> tuple[str, int]:
 def machine_and_profile(ref: str | None) -> tuple[str, Any]:
     """The machine name (profile name, else the short host name) and the profile (or None)."""
     if ref:
-        from ..profile import resolve_profile
-
         profile = resolve_profile(ref)
         return profile.name, profile
     return socket.gethostname().split(".")[0] or "localhost", None
 
 
 def work_sources(llamacpp: list[str], vllm: list[str], api_key_env: str | None) -> list[Source]:
-    from .llamacpp import LlamaCppSource
-    from .vllm import VllmSource
-
     if (llamacpp or vllm) and importlib.util.find_spec("prometheus_client") is None:
         raise UserError("reading a server's /metrics needs prometheus_client", field="--llamacpp/--vllm",
                         hint="pip install 'benchbench[ledger]'")

@@ -1,11 +1,9 @@
-"""`benchbench gather`: pull the records already on hosts (new ones only; nothing is overwritten)."""
+"""`benchbench gather`: pull the records (and, asked, the usage ledger) already on hosts; nothing is overwritten."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import posixpath
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +42,6 @@ async def gather_one(spec: HostSpec, path: str, results: Path, settings: SshSett
     if not row["error"]:
         printer.progress(spec.name, f"{len(pulled.copied)} new record(s) copied ({pulled.extras} side "
                          f"file(s)), {len(pulled.present)} already here")
-        if row.get("ledger"):
-            added = row["ledger"]["added"]
-            printer.progress(spec.name, f"ledger: {added.get('intervals', 0)} new interval(s), "
-                             f"{added.get('sessions', 0)} new session(s) into {row['ledger']['ledger']}")
     row.update(copied=[str(p) for p in pulled.copied], present=[str(p) for p in pulled.present],
                side_files_copied=pulled.extras, problems=pulled.problems)
     return row
@@ -61,9 +55,9 @@ class LedgerWanted:
     folder: Path
 
 
-def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: bool = False,
-           ledger: LedgerWanted | None = None) -> int:
-    """Exit code: 0 all hosts read, 1 a host failed, 2 bad input (unknown host key, bad spec)."""
+def gather(targets: Sequence[str], results: Path, quiet: bool = False,
+           ledger: LedgerWanted | None = None) -> list[dict[str, Any]]:
+    """One row per host ({host, status, error, copied, present, ledger?, ...}); the command prints them."""
     ssh.require_asyncssh()
     settings = SshSettings.from_env()
     default = posixpath.join(remote_dir(), REMOTE_RESULTS)
@@ -74,14 +68,10 @@ def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: 
         return list(await asyncio.gather(*(gather_one(spec, path or default, results, settings, printer, ledger)
                                            for spec, path in parsed)))
 
-    rows = asyncio.run(run_all())
+    return asyncio.run(run_all())
+
+
+def exit_code(rows: Sequence[dict[str, Any]]) -> int:
+    """0 all hosts read, 1 a host failed, 2 bad input (unknown host key, bad spec)."""
     codes = {"error": 2, "failed": 1, "complete": 0}
-    code = max(codes[r["status"]] for r in rows)
-    if as_json:
-        json.dump({"hosts": rows, "exit_code": code}, sys.stdout, indent=1)
-        print()
-    else:
-        for r in rows:
-            for path in r["copied"]:
-                print(path)
-    return code
+    return max(codes[r["status"]] for r in rows)

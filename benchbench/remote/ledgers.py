@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..ledger.copy import merge
 from ..record import slug
 from . import ssh
 from .hosts import HostSpec, remote_command
@@ -22,8 +23,6 @@ from .shell import command_line
 async def pull_ledger(conn: Any, spec: HostSpec, remote_path: str | None, folder: Path) -> dict[str, Any]:
     """Snapshot the host's ledger (its default one when `remote_path` is None), copy it, merge it
     into folder/<host>.db; returns {ledger, added: {table: rows}}. Raises HostError."""
-    from ..ledger.copy import merge
-
     remote_copy = f".benchbench-ledger-{secrets.token_hex(6)}.db"
     argv = [*remote_command(spec), "ledger", "snapshot", remote_copy]
     if remote_path:

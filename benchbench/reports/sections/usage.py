@@ -3,11 +3,16 @@ cost, and what the same requests would have cost at an API."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ... import metrics
+from ...fmt import MISSING
+from ...ledger.economics import economics, model_rows, profile_for
+from ...ledger.usage import read, summarize
 from ..model import Column, Note, Section, Table
-from . import currency_unit
+from . import currency_unit, mixed_currency, with_currency
 
 NOTABLE = ("recovered", "gap", "clock_step", "counter_reset", "energy_counter", "source_down", "write_resumed",
            "no_power", "sampler_unavailable")
@@ -29,11 +34,6 @@ class LedgerView:
 def view(paths: list[Any], period: str, apis: list[str], start: float | None = None,
          end: float | None = None) -> LedgerView | None:
     """Read the ledgers and compute the section's rows; None when there are none."""
-    import datetime as dt
-
-    from ...ledger.economics import economics, model_rows, profile_for
-    from ...ledger.usage import read, summarize
-
     ledgers = read(paths, start, end)
     if not ledgers.intervals:
         return None
@@ -52,28 +52,32 @@ def view(paths: list[Any], period: str, apis: list[str], start: float | None = N
     return out
 
 
-def period_columns(apis: list[str], cur: str) -> list[Column]:
+PERIOD_METRICS = ("covered_h", "realized_utilization_pct", "energy_kwh", "serving_kwh", "idle_kwh",
+                  "observed_idle_w", "electricity_cost", "serving_electricity_cost", "idle_electricity_cost",
+                  "amortization_cost", "requests", "input_mtok", "cached_pct", "output_mtok",
+                  "realized_electricity_per_mtok", "realized_all_in_per_mtok")
+MODEL_METRICS = ("requests", "served_input_tokens", "cached_pct", "served_output_tokens", "input_per_request",
+                 "output_per_request", "tokens_estimated")
+
+
+def api_columns(apis: list[str]) -> list[Column]:
+    """One column per API model (`api:<model>`), in the unit of the registry's `api_cost`."""
+    unit = metrics.get("api_cost").shown_unit
+    return [Column(f"api:{a}", f"at {a}", unit) for a in apis]
+
+
+def period_columns(apis: list[str], cur: str, mixed: bool = False) -> list[Column]:
+    """The per-period table's columns; `mixed`: the machines' currencies differ (a column says which)."""
     cols = [Column("machine", "machine", kind="text"), Column("period", "period (UTC)", kind="text"),
-            Column("covered_h", "recorded", "h"), Column("utilization_pct", "utilization", kind="pct"),
-            Column("busy_basis", "busy from", kind="text"),
-            Column("energy_kwh", "energy", "kWh"), Column("serving_kwh", "serving", "kWh"),
-            Column("idle_kwh", "idle", "kWh"), Column("idle_w", "idle power", "W"),
-            Column("electricity", "electricity", cur), Column("serving_electricity", "of it serving", cur),
-            Column("idle_electricity", "of it idle", cur), Column("amortization", "amortization", cur),
-            Column("requests", "requests", kind="int"), Column("input_mtok", "input", "Mtok"),
-            Column("cached_pct", "cached input", kind="pct"), Column("output_mtok", "output", "Mtok"),
-            Column("electricity_per_mtok", "electricity", f"{cur}/Mtok out"),
-            Column("all_in_per_mtok", "realized all-in", f"{cur}/Mtok out")]
-    return cols + [Column(f"api:{a}", f"at {a}", "USD") for a in apis]
+            *([Column("currency", "currency", kind="text")] if mixed else []),
+            Column.of("covered_h"), Column.of("realized_utilization_pct"),
+            Column("busy_basis", "busy from", kind="text"), *(Column.of(n) for n in PERIOD_METRICS[2:3]),
+            Column("energy_source", "energy from", kind="text"), *(Column.of(n) for n in PERIOD_METRICS[3:])]
+    return with_currency(cols, cur) + api_columns(apis)
 
 
 MODEL_COLUMNS = [Column("machine", "machine", kind="text"), Column("source", "source", kind="text"),
-                 Column("model", "model", kind="text"), Column("requests", "requests", kind="int"),
-                 Column("input_tokens", "input", "tok", kind="int"), Column("cached_pct", "cached", kind="pct"),
-                 Column("output_tokens", "output", "tok", kind="int"),
-                 Column("input_per_request", "input / request", "tok"),
-                 Column("output_per_request", "output / request", "tok"),
-                 Column("tokens_estimated", "estimated", kind="bool")]
+                 Column("model", "model", kind="text"), *(Column.of(n) for n in MODEL_METRICS)]
 EVENT_COLUMNS = [Column("machine", "machine", kind="text"), Column("time", "time (UTC)", kind="text"),
                  Column("kind", "what", kind="text"), Column("message", "said", kind="text")]
 
@@ -84,10 +88,9 @@ def build(ctx: Any) -> Section | None:
         return None
     cur = currency_unit(v.periods)
     blocks: list[Any] = [
-        Table("usage_periods", f"What each machine served and drew, per {v.period}", period_columns(v.apis, cur),
-              v.periods, note=_period_note(v)),
-        Table("usage_models", "Tokens served per model: the real mix", MODEL_COLUMNS +
-              [Column(f"api:{a}", f"at {a}", "USD") for a in v.apis], v.models,
+        Table("usage_periods", f"What each machine served and drew, per {v.period}",
+              period_columns(v.apis, cur, mixed_currency(v.periods)), v.periods, note=_period_note(v)),
+        Table("usage_models", "Tokens served per model: the real mix", MODEL_COLUMNS + api_columns(v.apis), v.models,
               note="Input includes cached input. Estimated: a streamed OpenAI answer without usage, whose "
                    "output was counted one token per chunk and whose input is unknown."),
     ]
@@ -100,8 +103,11 @@ def build(ctx: Any) -> Section | None:
                            "requests would have cost at that API."))
     return Section("usage", "Usage: what the machines actually served", blocks,
                    intro="Measured by `benchbench watch` from the servers' own counters and the power samplers, "
-                         f"from {len(v.files)} ledger(s). Every figure here is measured, except the idle power "
-                         "when the ledger has too few idle intervals (then the profile's, declared).")
+                         f"from {len(v.files)} ledger(s). Work is counted; energy is the `system` channel's, "
+                         "measured at the wall or from counters, else estimated (GPU + CPU + the profile's "
+                         "overhead) or declared, as `energy from` says; idle power is measured from quiet "
+                         "intervals, else the profile's (declared). Figures are realized over each period "
+                         "(docs/metrics.md, scope `period`).")
 
 
 def _period_note(v: LedgerView) -> str:
@@ -115,37 +121,29 @@ def _period_note(v: LedgerView) -> str:
             "input and output tokens with genai-prices.")
 
 
-TEXT_COLUMNS = (("machine", "machine"), ("period", "period"), ("covered_h", "h"), ("utilization_pct", "util%"),
-                ("energy_kwh", "kWh"), ("serving_kwh", "serving"), ("idle_kwh", "idle"),
-                ("electricity", "electricity"), ("amortization", "amort."), ("requests", "requests"),
-                ("input_mtok", "in Mtok"), ("cached_pct", "cached%"), ("output_mtok", "out Mtok"),
-                ("all_in_per_mtok", "all-in/Mtok"))
+TEXT_METRICS = ("covered_h", "realized_utilization_pct", "energy_kwh", "serving_kwh", "idle_kwh",
+                "electricity_cost", "amortization_cost", "requests", "input_mtok", "cached_pct", "output_mtok",
+                "realized_all_in_per_mtok")
 
 
 def render_text(v: LedgerView) -> str:
-    """The terminal table of `benchbench report LEDGER` (no -o)."""
-    from ..fmt import MISSING, number
-
-    cols = list(TEXT_COLUMNS) + [(f"api:{a}", f"at {a} (USD)") for a in v.apis]
-    table = [[title for _, title in cols]]
+    """The terminal table of `benchbench report LEDGER` (no -o): labels, units (a second header line) and
+    formats from the registry."""
+    cur = currency_unit(v.periods)
+    cols: list[tuple[str, str, str, Any]] = [("machine", "machine", "", str), ("period", "period", "UTC", str)]
+    for name in TEXT_METRICS:
+        m = metrics.get(name)
+        cols.append((name, m.label, m.shown_unit.replace("{cur}", cur), m.format))
+    api = metrics.get("api_cost")
+    cols += [(f"api:{a}", f"at {a}", api.shown_unit, api.format) for a in v.apis]
+    table = [[label for _, label, _, _ in cols], [unit for _, _, unit, _ in cols]]
     for row in v.periods:
-        table.append([_cell(row.get(k), MISSING, number) for k, _ in cols])
+        table.append([MISSING if row.get(k) is None else show(row[k]) for k, _, _, show in cols])
     widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
     lines = []
     for j, r in enumerate(table):
         lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip())
-        if j == 0:
+        if j == 1:
             lines.append("  ".join("-" * w for w in widths))
-    cur = currency_unit(v.periods)
-    return (f"usage per {v.period} (UTC) from {len(v.files)} ledger(s); money in {cur}:\n" + "\n".join(lines)
+    return (f"usage per {v.period} (UTC) from {len(v.files)} ledger(s):\n" + "\n".join(lines)
             + "\n" + (f"{len(v.events)} notable event(s): see `benchbench ledger info`\n" if v.events else ""))
-
-
-def _cell(value: object, missing: str, number: object) -> str:
-    if value is None:
-        return missing
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return number(value)  # type: ignore[operator]
