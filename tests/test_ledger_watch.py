@@ -199,6 +199,7 @@ def test_watch_reads_nvml_counters_at_edges_and_no_extras(tmp_path, monkeypatch,
     rec.start()
     sampler = tap.monitor.active[0]
     assert sampler.interval_s == (0.4 if all(counters) else 0.05)
+    assert sampler.edge_steps == 0                  # one counter read per edge: no polling for the next steps
     t0 = rec.last_mono
     for _ in range(3):
         time.sleep(0.4)
