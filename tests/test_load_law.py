@@ -69,7 +69,7 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
                                                  rel=1e-9)
         assert g["system_w"] == pytest.approx(100) and g["output_tok_s"] == pytest.approx(it["metrics"]["output_tok_s"])
         m = it["metrics"]
-        assert m["requests"] == 4 and m["completed"] == 4
+        assert m["requests_sent"] == 4 and m["completed"] == 4
         truth = LAW.closed_loop(n, PROMPT, OUTPUT)
         for key, law_key in (("req_s", "req_s"), ("output_tok_s", "output_tok_s"), ("ttft_median_s", "ttft_s"),
                              ("ttft_p90_s", "ttft_s"), ("ttft_p99_s", "ttft_s"), ("tpot_median_s", "tpot_s"),

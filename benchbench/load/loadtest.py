@@ -104,7 +104,7 @@ class LoadTest:
                                   "latencies include its own delay: lower the load or run the client elsewhere"))
         if m["failures"]:
             first = next(r.error for r in run.rows if r.status == "error")
-            out.append(RunWarning("requests_failed", f"{run.plan.label}: {m['failures']} of {m['requests']} "
+            out.append(RunWarning("requests_failed", f"{run.plan.label}: {m['failures']} of {m['requests_sent']} "
                                   f"requests failed (first: {first})"))
         if (m.get("cached_share") or 0) > 0.5:
             out.append(RunWarning("prompt_cached", f"{run.plan.label}: {m['cached_share']:.0%} of prompt tokens "

@@ -64,7 +64,7 @@ def point_metrics(rows: list[Row], w0: float, w1: float, slo: SLO) -> dict[str, 
     out_tokens = sum(_tokens_between(r, w0, w1, per_chunk) for r in rows)
     in_tokens = sum(r.input_tokens or 0 for r in rows if r.times and w0 <= r.times[0] <= w1)
     m: dict[str, Any] = {
-        "requests": len(rows), "completed": len(ok), "failures": sum(r.status == "error" for r in rows),
+        "requests_sent": len(rows), "completed": len(ok), "failures": sum(r.status == "error" for r in rows),
         "cancelled": sum(r.status == "cancelled" for r in rows), "measured_requests": len(inside),
         "window_s": window, "output_tokens": out_tokens, "input_tokens": in_tokens,
         "total_tokens": out_tokens + in_tokens, "finished_requests": len(finished),

@@ -70,7 +70,7 @@ register(
     section="Load tests: rates over the measured window")
 
 register(
-    Metric("requests", "requests", "iteration", "requests", "Requests the load point sent.", fmt="int",
+    Metric("requests_sent", "requests", "iteration", "sent", "Requests the load point sent.", fmt="int",
            iterations="mean", peers={"vllm": "num_prompts", "aiperf": "request_count"}, **IT),
     Metric("completed", "requests", "iteration", "completed", "Requests that completed successfully.",
            fmt="int", iterations="mean", peers={"vllm": "completed", "guidellm": "successful"}, **IT),
