@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 
 def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s: float,
-            client: str = "aiohttp") -> dict[str, Any]:
+            client: str = "own") -> dict[str, Any]:
     from fakes_load_server import Law, LawServer
 
     from benchbench.load.apis import OpenAIApi
@@ -83,10 +83,11 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
 
 
 def _pool(client: str) -> Any:
-    if client == "own":
-        from benchbench.load.http import Pool
+    """benchbench's own HTTP/1.1 client (the one load tests use), or the aiohttp one it was compared with."""
+    if client == "aiohttp":
+        from aiohttp_pool import Pool  # benchmarks/aiohttp_pool.py (aiohttp: the `test` extra)
     else:
-        from benchbench.load.client import Pool
+        from benchbench.load.http import Pool
     return Pool
 
 
@@ -110,7 +111,7 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--ttft0-s", type=float, default=0.05)
-    ap.add_argument("--client", choices=("aiohttp", "own"), default="aiohttp")
+    ap.add_argument("--client", choices=("own", "aiohttp"), default="own")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     result = measure(args.streams, args.stream_tok_s, args.tokens, args.rounds, args.ttft0_s, args.client)

@@ -35,7 +35,6 @@ class Api:
 
     name = "api"
     path = ""
-    warm_path = ""        # a cheap GET that opens a keep-alive connection ahead of the clock
 
     def __init__(self, model: str, params: dict[str, Any]) -> None:
         self.model = model
@@ -69,7 +68,6 @@ class OpenAIApi(Api):
         super().__init__(model, params)
         self.chat = params.get("api", "chat") == "chat"
         self.path = "chat/completions" if self.chat else "completions"
-        self.warm_path = "models"
 
     def body(self, prompt: Prompt) -> bytes:
         body: dict[str, Any] = {"model": self.model, "stream": True}
@@ -163,7 +161,6 @@ class OllamaApi(Api):
         super().__init__(model, params)
         self.chat = params.get("api", "generate") == "chat"
         self.path = "/api/chat" if self.chat else "/api/generate"
-        self.warm_path = "/api/version"
 
     def body(self, prompt: Prompt) -> bytes:
         body: dict[str, Any] = {"model": self.model, "stream": True,

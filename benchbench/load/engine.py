@@ -26,7 +26,7 @@ from typing import Any
 from ..workloads.servers import error_text, scrub
 from .apis import Api, Stream
 from .arrivals import arrival_times
-from .client import HTTPFailure, Pool
+from .http import HTTPFailure, Pool
 from .prompts import PromptSource
 from .rows import Row
 from .stats import percentile
@@ -95,6 +95,7 @@ class Engine:
 
     def __init__(self, api: Api, url: str, source: PromptSource, headers: dict[str, str] | None = None,
                  timeout_s: float = 600.0, secret: str | None = None, pool: type = Pool) -> None:
+        """`pool`: the connection pool class (http.Pool; benchmarks/load_client.py swaps in aiohttp's to compare)."""
         self.api, self.url, self.source, self.secret, self.pool_class = api, url, source, secret, pool
         self.headers = {"Content-Type": "application/json", **(headers or {})}
         self.timeout_s = timeout_s
@@ -136,8 +137,7 @@ class _State:
     async def run(self) -> PointRun:
         loop = asyncio.get_running_loop()
         try:    # connect ahead, off the clock; a server that refuses fails each request on its own
-            await self.pool.warm(min(PRECONNECT_MAX, self.plan.concurrency or self.plan.max_concurrency or 8),
-                                 self._warm_path())
+            await self.pool.warm(min(PRECONNECT_MAX, self.plan.concurrency or self.plan.max_concurrency or 8))
         except HTTPFailure:
             pass
         ticker = loop.create_task(self._lag())
@@ -171,10 +171,6 @@ class _State:
             w1 = max([r.end_s for r in self.rows if r.end_s is not None], default=end_s)
         w1 = max(w0, w1 - self.plan.cool_down_s)
         return PointRun(self.plan, self.t0, self.rows, w0, w1, end_s, self.interrupted, client)
-
-    def _warm_path(self) -> str:
-        path = self.e.api.warm_path
-        return path if path.startswith("/") else self.pool.path(path)
 
     async def _lag(self) -> None:
         loop = asyncio.get_running_loop()

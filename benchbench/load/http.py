@@ -1,11 +1,13 @@
 """A small asyncio HTTP/1.1 client for streamed responses under load: one keep-alive pool per server.
 
-Why not httpx: measured on this project's 2-core machine against a fake server streaming one token
-per chunk, httpx.AsyncClient spent 56-133 µs of CPU per streamed chunk and, at 64 concurrent streams,
-added 240 ms to the median time to first token (a known limit of its connection pool, encode/httpx
-#3215); this protocol-level client spends about 13-38 µs per chunk and timestamps every chunk in
-`data_received`, when its bytes arrive, without a coroutine switch per chunk. httpx stays the client
-for everything that is not a load test.
+Why not a library (docs/load.md, "Why not aiohttp"): measured on this project's 2-core machine against a
+fake server streaming one token per chunk, httpx.AsyncClient spent 56-133 µs of CPU per streamed chunk and,
+at 64 concurrent streams, added 240 ms to the median time to first token (a known limit of its connection
+pool, encode/httpx#3215). aiohttp (benchmarks/aiohttp_pool.py) costs about the same CPU as this client, but a
+read reaches the coroutine one event-loop pass after its bytes arrived: at 256 streams and 22,000 tok/s its
+p99 TTFT error was a median 26 ms over 12 runs against 5.4 ms here (larger in 11 of 12 back-to-back pairs).
+This protocol-level client timestamps every chunk in `data_received`, when its bytes arrive, without a
+coroutine switch per chunk. httpx stays the client for everything that is not a load test.
 
 Scope: POST/GET with a body of known length; responses framed by chunked transfer encoding,
 Content-Length or connection close; the body handed over line by line (SSE and NDJSON are both
@@ -23,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from .client import HTTPFailure
-
 Sink = Callable[[bytes, float], None]
 ERROR_BODY_LIMIT = 65536
+
+
+class HTTPFailure(Exception):
+    """The request could not be completed (refused, cut, timed out, malformed response)."""
 
 
 @dataclass
@@ -285,7 +289,7 @@ class Pool:
                 raise
         raise AssertionError("unreachable")
 
-    async def warm(self, n: int, path: str | None = None) -> None:
+    async def warm(self, n: int) -> None:
         """Open up to n idle connections ahead (so the first requests do not pay for the connect)."""
         async def one() -> None:
             conn, _ = await self._acquire(fresh=True)

@@ -1,15 +1,13 @@
-"""The load client's HTTP: aiohttp (vLLM's and AIPerf's client) on one ClientSession and one TCPConnector pool
-per load point, keep-alive connections as many as requests in flight.
+"""The load client's connection pool on aiohttp (vLLM's and AIPerf's client), for the comparison in
+benchmarks/load_client.py (`--client aiohttp`): the same interface as benchbench/load/http.py's Pool, one
+ClientSession and one TCPConnector pool per load point, keep-alive connections as many as requests in flight.
 
-A streamed body is read with `iter_any()` (whatever bytes have arrived, no per-line coroutine) and each
-read is timestamped as it returns (time.monotonic(), the power samples' clock); the bytes are cut into
-lines here (SSE and NDJSON are both line-based) and each line goes to the request's sink with the time
-of the read that completed it. Measured against the project's own protocol-level client (docs/load.md,
-benchmarks/load_client.py --client), aiohttp costs about the same CPU per chunk.
-
-Failures become HTTPFailure with one line saying what happened. A request whose kept-alive connection
-the server had closed before answering (llama-server closes idle ones after 5 s) is sent once more on a
-new connection; nothing else is retried under load.
+A streamed body is read with `iter_any()` (whatever bytes have arrived) and each read is timestamped as it
+returns; the bytes are cut into lines here and each line goes to the request's sink with the time of the read
+that completed it. No sock_read timeout (aiohttp would re-arm a timer on every chunk); one total timeout per
+request. Measured against benchbench's own client in docs/load.md ("The client is not the bottleneck"): about
+the same CPU per chunk, but each read reaches the coroutine one event-loop pass after its bytes arrived, so
+under 256 streams its p99 TTFT error was about 5x the own client's; benchbench keeps its own client.
 """
 
 from __future__ import annotations
@@ -21,13 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from benchbench.load.http import HTTPFailure
+
 Sink = Callable[[bytes, float], None]
 ERROR_BODY_LIMIT = 65536
 CONNECT_TIMEOUT_S = 10.0
-
-
-class HTTPFailure(Exception):
-    """The request could not be completed (refused, cut, timed out, malformed response)."""
 
 
 @dataclass
@@ -62,8 +58,9 @@ class Pool:
         if self._session is None:
             trace = aiohttp.TraceConfig()
             trace.on_connection_create_end.append(self._counted)
+            # one timer per request (total); no sock_read: aiohttp would re-arm a timer on every chunk received
             timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=min(CONNECT_TIMEOUT_S, self.timeout_s),
-                                            sock_read=self.timeout_s)
+                                            sock_read=None)
             self._session = aiohttp.ClientSession(
                 self.origin, headers=self.headers, timeout=timeout, trace_configs=[trace], auto_decompress=False,
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=None), skip_auto_headers=("Accept-Encoding",))
@@ -72,12 +69,13 @@ class Pool:
     async def _counted(self, *_: Any) -> None:
         self.opened += 1
 
-    async def warm(self, n: int, path: str | None = None) -> None:
-        """Open up to n keep-alive connections ahead with GETs of a cheap `path` (so the first requests do not
-        pay for the connect); a server that refuses fails each request on its own later."""
-        if not path or n <= 0:
+    async def warm(self, n: int) -> None:
+        """Open up to n keep-alive connections ahead with GETs of `<base>/models` (an OpenAI-compatible server's
+        cheapest page; aiohttp opens connections only for requests)."""
+        if n <= 0:
             return
         session = self._open()
+        path = self.path("models")
 
         async def one() -> None:
             async with session.get(path) as r:
