@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "what this machine has and what looks wrong"),
     "serve-video": ("serve_video", "serve a queue of video generation jobs over HTTP"),
     "gather": ("gather", "copy records from other hosts over SSH"),
+    "env": ("env", "environments for backends whose libraries conflict: list, create, remove"),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,6 +37,7 @@ class IterationContext:
     warmup: bool
     artifact_dir: Path          # the folder of the record; artifacts go beside it
     artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
+    mark: Callable[[], None] | None = None   # read the power counters now: a worker calls it when it starts
 
     def artifact_path(self, suffix: str) -> Path:
         self.artifact_dir.mkdir(parents=True, exist_ok=True)   # a new run's folder exists only after its first save
@@ -50,6 +52,9 @@ class IterationResult:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
+    # time.monotonic() instants at which the work began and ended, when taken elsewhere than around
+    # run_once() (a worker process): the iteration's duration and energy window
+    window_s: tuple[float, float] | None = None
 
 
 class Workload(ABC):
@@ -66,6 +71,9 @@ class Workload(ABC):
     requires: ClassVar[tuple[str, ...]] = ()     # importable modules needed (for doctor)
     primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
     summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
+    # pip requirements that conflict with benchbench's own (e.g. a pinned transformers): the backend
+    # then runs in its own environment (`env: auto`, benchbench/envs/)
+    env_requirements: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec

@@ -95,6 +95,7 @@ class Qwen3TTS(TTSWorkload):
 
     backend = "qwen3-tts"
     requires = ("torch", "qwen_tts")
+    env_requirements = ("qwen-tts==0.1.1", "transformers==4.57.3", "accelerate==1.12.0")
     keys = {
         **TTSWorkload.keys,
         **voice_keys(speaker="Eric", language="Auto"),
@@ -145,6 +146,7 @@ class Qwen3TTS(TTSWorkload):
         attn, attn_why = choose_attention(self.params["attn_implementation"], kind, cap, dtype,
                                           _installed("flash_attn"))
         with stdout_to_stderr():
+            torchaudio_why = torchaudio_stand_in()
             qwen_tts = _import_qwen_tts()
             self.engine, load_s = timed(self._load, qwen_tts, folder, tu.torch_dtype(dtype), attn,
                                      sync=lambda: tu.synchronize(self.device))
@@ -162,6 +164,7 @@ class Qwen3TTS(TTSWorkload):
                 "parameters": n_params,
                 "model_size_bytes": sum(p.numel() * p.element_size() for p in model.parameters()),
                 "qwen_tts": _version("qwen-tts"), "transformers": _version("transformers"),
+                "torchaudio": f"stand-in ({torchaudio_why})" if torchaudio_why else _version("torchaudio"),
                 **tu.device_facts(self.device)}
 
     def _load(self, qwen_tts: Any, folder: Path | None, dtype: Any, attn: str) -> Any:
@@ -209,6 +212,38 @@ def _version(dist: str) -> str | None:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return None
+
+
+def torchaudio_stand_in() -> str | None:
+    """qwen-tts imports `torchaudio.compliance.kaldi` when it is imported, for its 25 Hz tokenizer only
+    (never used by CustomVoice generation with the 12 Hz codec). PyPI's torchaudio (2.11, its last
+    release) is built against one torch release with CUDA, and its compiled extension does not load
+    beside another torch (e.g. the 2.13 CPU build). Then a stand-in that fails when used is put in its
+    place; returns why, or None when the real torchaudio imports."""
+    import importlib.util
+    import sys
+    import types
+
+    if importlib.util.find_spec("torchaudio") is None:   # not installed: qwen_tts's import says so
+        return None
+    try:
+        import torchaudio.compliance.kaldi  # noqa: F401
+        return None
+    except (OSError, ImportError) as exc:
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
+        del sys.modules[name]
+
+    def unavailable(attr: str) -> Any:
+        raise BackendUnavailable(f"torchaudio.{attr} is unavailable here ({why}); the 25 Hz tokenizer needs it")
+
+    for name in ("torchaudio", "torchaudio.compliance", "torchaudio.compliance.kaldi"):
+        module = types.ModuleType(name)
+        module.__getattr__ = unavailable  # type: ignore[method-assign]
+        sys.modules[name] = module
+    sys.modules["torchaudio"].compliance = sys.modules["torchaudio.compliance"]  # type: ignore[attr-defined]
+    sys.modules["torchaudio.compliance"].kaldi = sys.modules["torchaudio.compliance.kaldi"]  # type: ignore[attr-defined]
+    return why
 
 
 def _import_qwen_tts() -> Any:

@@ -1,0 +1,60 @@
+"""The one line that says why pip (or uv) could not install an environment's requirements."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+# pip 23-26
+_NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement (\S+)"
+                         r"(?: \(from versions: ([^)]*)\))?")
+_NO_DIST = re.compile(r"No matching distribution found for (\S+)")
+_CONFLICT = re.compile(r"(?:Cannot install|ResolutionImpossible)")
+_CAUSE = re.compile(r"^\s+(The user requested .+|\S+ \S+ depends on .+)$")
+_COLLECTING = re.compile(r"^Collecting (\S+)")
+_BUILD = re.compile(r"(subprocess-exited-with-error|Failed to build|Failed building wheel for (\S+))")
+_OSERROR = re.compile(r"^ERROR: Could not install packages due to an OSError: (.+)")
+# uv 0.4-0.9
+_UV_MISSING = re.compile(r"Because (\S+) was not found in the package registry")
+_UV_NO_VERSION = re.compile(r"Because there is no version of (\S+)")
+_UV_FAILED_BUILD = re.compile(r"Failed to (?:build|download) `([^`]+)`")
+
+
+def failed_requirement(lines: Sequence[str], requirements: Sequence[str] = ()) -> str | None:
+    """`<requirement>: <why>` from an installer's output, or its last error line, or None."""
+    text = "\n".join(lines)
+    found = _NO_VERSION.search(text)
+    if found:
+        versions = (found.group(2) or "").strip()
+        shown = "none" if not versions or versions == "none" else _last(versions)
+        return f"{found.group(1)}: no such version on the package index (versions there: {shown})"
+    found = _NO_DIST.search(text)
+    if found:
+        return f"{found.group(1)}: no matching distribution on the package index"
+    if _CONFLICT.search(text):
+        causes = [m.group(1).strip() for m in map(_CAUSE.match, lines) if m]
+        return "conflicting requirements: " + ("; ".join(dict.fromkeys(causes)) or "see the log")
+    found = _BUILD.search(text)
+    if found:
+        wheel = found.group(2) or _last_collected(lines)
+        return f"{wheel or 'a package'}: building it from source failed"
+    for pattern, why in ((_UV_MISSING, "not on the package index"), (_UV_NO_VERSION, "no such version"),
+                         (_UV_FAILED_BUILD, "could not be built or downloaded")):
+        found = pattern.search(text)
+        if found:
+            return f"{found.group(1)}: {why}"
+    found = next((m for m in map(_OSERROR.match, lines) if m), None)
+    if found:
+        return f"{_last_collected(lines) or 'a package'}: {found.group(1)}"
+    errors = [ln.strip() for ln in lines if ln.strip().lower().startswith(("error:", "× ", "error "))]
+    return errors[-1][:300] if errors else None
+
+
+def _last_collected(lines: Sequence[str]) -> str | None:
+    names = [m.group(1) for m in map(_COLLECTING.match, lines) if m]
+    return names[-1] if names else None
+
+
+def _last(versions: str, n: int = 6) -> str:
+    items = [v.strip() for v in versions.split(",") if v.strip()]
+    return ", ".join(items[-n:]) if len(items) <= n else "..., " + ", ".join(items[-n:])

@@ -1,0 +1,79 @@
+"""`version-probe`: a TTS-shaped backend that reports which version of a package it imports, with
+knobs to misbehave (crash, fail, print to stdout, sleep). Its law: each run "speaks" `chars` × 10 ms of
+silence at 8 kHz after sleeping `sleep_s`, so gen_s ≥ sleep_s and audio_s = chars / 100."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import sys
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+from benchbench.errors import WorkloadError
+from benchbench.schema import Field
+from benchbench.workloads.base import IterationContext
+from benchbench.workloads.tts_common import Synthesis, TTSWorkload
+
+SAMPLE_RATE = 8000
+
+
+class VersionProbe(TTSWorkload):
+    backend = "version-probe"
+    keys = {**TTSWorkload.keys,
+            "package": Field((str,), default="iniconfig", doc="the distribution whose version to report"),
+            "sleep_s": Field((float,), default=0.0),
+            "crash_at": Field((int,), doc="os._exit(7) in this iteration"),
+            "fail_at": Field((int,), doc="raise WorkloadError in this iteration"),
+            "hang_at": Field((int,), doc="sleep 10 minutes in this iteration"),
+            "chatter": Field((bool,), default=False, doc="print to stdout, from Python and from fd 1"),
+            "pid_file": Field((str,), doc="write the process id there at setup")}
+
+    def setup(self) -> dict[str, Any]:
+        package = self.params["package"]
+        module = importlib.import_module(package)
+        if self.params["chatter"]:
+            print("library chatter on stdout during setup")
+            os.write(1, b"raw bytes on fd 1 {not json}\n")
+        if self.params.get("pid_file"):
+            Path(self.params["pid_file"]).write_text(str(os.getpid()))
+        return {"package": package, "version_seen": _version(package), "module_file": module.__file__,
+                "executable": sys.executable, "pid": os.getpid(), "third_party_modules": third_party()}
+
+    def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
+        if self.params.get("crash_at") == ctx.index:
+            print(f"fatal: probe crashed on purpose in iteration {ctx.index}", file=sys.stderr, flush=True)
+            os._exit(7)
+        if self.params.get("fail_at") == ctx.index:
+            raise WorkloadError(f"probe failed on purpose in iteration {ctx.index}")
+        if self.params["chatter"]:
+            print("chatter during run_once", flush=True)
+            os.write(1, b"\n{\"ok\": false}\n")
+        t0 = time.perf_counter()
+        time.sleep(600 if self.params.get("hang_at") == ctx.index else self.params["sleep_s"])
+        samples = len(text) * SAMPLE_RATE // 100
+        with wave.open(str(wav_path), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(SAMPLE_RATE)
+            out.writeframes(b"\0\0" * samples)
+        gen_s = time.perf_counter() - t0
+        return Synthesis(gen_s=gen_s, samples=samples, sample_rate=SAMPLE_RATE,
+                         raw={"pid": os.getpid(), "version_seen": _version(self.params["package"])})
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def third_party() -> list[str]:
+    """Top-level modules loaded that are neither the standard library nor benchbench or this probe."""
+    ours = {"benchbench", "envprobe", "__main__", "__mp_main__"}
+    return sorted({name.split(".")[0] for name in sys.modules} - set(sys.stdlib_module_names) - ours
+                  - {n for n in sys.builtin_module_names})
