@@ -23,7 +23,7 @@ def collect(suite_ref: str | None = None) -> dict[str, Any]:
     for kind, name in backends():
         try:
             cls = get_backend(kind, name)
-            why = cls.availability()
+            why = None if cls.env_requirements else cls.availability()   # else: see `environments`
         except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
             why = f"not loadable: {exc}"
         report["backends"].append({"kind": kind, "backend": name, "available": why is None,
@@ -45,7 +45,8 @@ def _sections() -> list:
     for module, attr in (("benchbench.power.doctor", "doctor_section"),
                          ("benchbench.workloads.servers", "doctor_section"),
                          ("benchbench.remote", "doctor_section"),
-                         ("benchbench.serve.doctor", "doctor_section")):
+                         ("benchbench.serve.doctor", "doctor_section"),
+                         ("benchbench.envs.doctor", "doctor_section")):
         try:
             found.append(getattr(importlib.import_module(module), attr))
         except (ImportError, AttributeError):
