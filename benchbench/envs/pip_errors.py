@@ -11,7 +11,7 @@ _NO_VERSION = re.compile(r"Could not find a version that satisfies the requireme
 _NO_DIST = re.compile(r"No matching distribution found for (\S+)")
 _CONFLICT = re.compile(r"(?:Cannot install|ResolutionImpossible)")
 _CAUSE = re.compile(r"^\s+(The user requested .+|\S+ \S+ depends on .+)$")
-_COLLECTING = re.compile(r"^Collecting (\S+)")
+_COLLECTING = re.compile(r"^(?:Collecting|Processing) (\S+)")
 _BUILD = re.compile(r"(subprocess-exited-with-error|Failed to build|Failed building wheel for (\S+))")
 _OSERROR = re.compile(r"^ERROR: Could not install packages due to an OSError: (.+)")
 # uv 0.4-0.9
@@ -37,7 +37,8 @@ def failed_requirement(lines: Sequence[str], requirements: Sequence[str] = ()) -
     found = _BUILD.search(text)
     if found:
         wheel = found.group(2) or _last_collected(lines)
-        return f"{wheel or 'a package'}: building it from source failed"
+        said = _subprocess_output(lines)
+        return f"{wheel or 'a package'}: building it from source failed" + (f": {said}" if said else "")
     for pattern, why in ((_UV_MISSING, "not on the package index"), (_UV_NO_VERSION, "no such version"),
                          (_UV_FAILED_BUILD, "could not be built or downloaded")):
         found = pattern.search(text)
@@ -53,6 +54,20 @@ def failed_requirement(lines: Sequence[str], requirements: Sequence[str] = ()) -
 def _last_collected(lines: Sequence[str]) -> str | None:
     names = [m.group(1) for m in map(_COLLECTING.match, lines) if m]
     return names[-1] if names else None
+
+
+def _subprocess_output(lines: Sequence[str]) -> str | None:
+    """The last line a failed build printed (between `╰─> [N lines of output]` and `[end of output]`)."""
+    inside, said = False, None
+    for line in lines:
+        text = line.strip()
+        if re.match(r"╰─> \[\d+ lines? of output\]", text):
+            inside = True
+        elif text == "[end of output]":
+            inside = False
+        elif inside and text:
+            said = text[:200]
+    return said
 
 
 def _last(versions: str, n: int = 6) -> str:

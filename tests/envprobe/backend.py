@@ -30,7 +30,8 @@ class VersionProbe(TTSWorkload):
             "fail_at": Field((int,), doc="raise WorkloadError in this iteration"),
             "hang_at": Field((int,), doc="sleep 10 minutes in this iteration"),
             "chatter": Field((bool,), default=False, doc="print to stdout, from Python and from fd 1"),
-            "pid_file": Field((str,), doc="write the process id there at setup")}
+            "pid_file": Field((str,), doc="write the process id there at setup"),
+            "raw_floats": Field((int,), default=0, doc="a list of this many floats in raw (payload size)")}
 
     def setup(self) -> dict[str, Any]:
         package = self.params["package"]
@@ -62,7 +63,9 @@ class VersionProbe(TTSWorkload):
             out.writeframes(b"\0\0" * samples)
         gen_s = time.perf_counter() - t0
         return Synthesis(gen_s=gen_s, samples=samples, sample_rate=SAMPLE_RATE,
-                         raw={"pid": os.getpid(), "version_seen": _version(self.params["package"])})
+                         raw={"pid": os.getpid(), "version_seen": _version(self.params["package"]),
+                              **({"floats": [i / 7 for i in range(self.params["raw_floats"])]}
+                                 if self.params["raw_floats"] else {})})
 
 
 def _version(package: str) -> str | None:
