@@ -203,3 +203,22 @@ def test_worker_bootstrap_does_not_expose_the_main_environment(envs, env_root):
     out = subprocess.run([str(store.env_python(info.path)), "-s", "-c", boot, str(PACKAGE_DIR)], text=True,
                          capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, check=True)
     assert out.stdout.split() == ["True", "True"] and sys.executable not in out.stdout
+
+
+def test_interrupting_a_build_stops_the_installer_and_leaves_nothing(envs, env_root, tmp_path):
+    """A local package whose build sleeps: SIGTERM while pip builds it stops pip and its build process."""
+    pkg = tmp_path / "slowpkg"
+    pkg.mkdir()
+    pid_file = tmp_path / "build.pid"
+    (pkg / "setup.py").write_text(
+        f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ntime.sleep(300)\n"
+        "from setuptools import setup\nsetup(name='slowpkg', version='1.0')\n")
+    proc = start_cli(["env", "create", "slow", "-r", f"slowpkg @ {pkg.as_uri()}"], env_root, tmp_path,
+                     env={"BENCHBENCH_ENV_INSTALLER": "pip"})
+    assert wait_for(pid_file.exists, 120), proc.communicate(timeout=5)
+    builder = int(pid_file.read_text())
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert wait_for(lambda: not pid_alive(builder), 10), "the package build outlived benchbench"
+    assert not [p for p in env_root.iterdir() if p.name.startswith("slow-")]

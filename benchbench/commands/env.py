@@ -58,6 +58,13 @@ def _list(args: argparse.Namespace) -> int:
 # --- create --------------------------------------------------------------------------------------
 
 def _create(args: argparse.Namespace) -> int:
+    from ..runner import interrupt_signals
+
+    with interrupt_signals():   # SIGTERM as Ctrl-C: the installer is stopped, nothing half-built stays
+        return _create_all(args)
+
+
+def _create_all(args: argparse.Namespace) -> int:
     from ..envs.build import ensure
 
     specs = []

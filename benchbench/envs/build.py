@@ -9,6 +9,7 @@ import datetime as dt
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -95,7 +96,7 @@ def _build(spec: EnvSpec, folder: Path, say: Say) -> store.EnvInfo:
     build_s = time.monotonic() - t0
     size = store.folder_bytes(folder)
     store.write_marker(folder, {**spec.to_dict(), "installer": tool, "build_s": round(build_s, 2),
-                                "size_bytes": size, "log": str(log),
+                                "size_bytes": size, "log": str(log), "packages": store.installed(folder),
                                 "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
     say(f"env {spec.name}: ready in {build_s:.0f} s ({store.human_bytes(size)}) at {folder}")
     return store.EnvInfo(folder, store.read_marker(folder))
@@ -155,16 +156,20 @@ def _run(cmd: list[str], out: Any, say: Say, name: str, what: str, folder: Path,
     lines: list[str] = []
     t0 = time.monotonic()
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                          text=True, errors="replace", env=env) as proc:
+                          text=True, errors="replace", env=env, start_new_session=True) as proc:
         reader = threading.Thread(target=_collect, args=(proc.stdout, out, lines), daemon=True)
         reader.start()
-        while True:
-            try:
-                code = proc.wait(timeout=STATUS_EVERY_S)
-                break
-            except subprocess.TimeoutExpired:
-                latest = next((ln.strip() for ln in reversed(lines) if _informative(ln)), "")
-                say(f"env {name}: {what} ({time.monotonic() - t0:.0f} s) {latest[:100]}".rstrip())
+        try:
+            while True:
+                try:
+                    code = proc.wait(timeout=STATUS_EVERY_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    latest = next((ln.strip() for ln in reversed(lines) if _informative(ln)), "")
+                    say(f"env {name}: {what} ({time.monotonic() - t0:.0f} s) {latest[:100]}".rstrip())
+        except BaseException:   # interrupted: stop the installer and its builds, then the folder goes
+            _stop_group(proc)
+            raise
         reader.join()
     out.flush()
     if code != 0:
@@ -172,6 +177,20 @@ def _run(cmd: list[str], out: Any, say: Say, name: str, what: str, folder: Path,
         culprit = failed_requirement(lines, spec.requirements if spec else ())
         raise EnvBuildError(f"environment `{name}` could not be built: {culprit or what + ' failed'}"
                             + (f" (full log: {log})" if log else ""))
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to the installer's process group (pip runs builds in children), SIGKILL after 5 s."""
+    for sig, wait_s in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def _collect(stream: Any, out: Any, lines: list[str]) -> None:

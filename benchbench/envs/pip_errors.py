@@ -14,20 +14,25 @@ _CAUSE = re.compile(r"^\s+(The user requested .+|\S+ \S+ depends on .+)$")
 _COLLECTING = re.compile(r"^(?:Collecting|Processing) (\S+)")
 _BUILD = re.compile(r"(subprocess-exited-with-error|Failed to build|Failed building wheel for (\S+))")
 _OSERROR = re.compile(r"^ERROR: Could not install packages due to an OSError: (.+)")
-# uv 0.4-0.9
+# uv 0.13
 _UV_MISSING = re.compile(r"Because (\S+) was not found in the package registry")
 _UV_NO_VERSION = re.compile(r"Because there is no version of (\S+)")
 _UV_FAILED_BUILD = re.compile(r"Failed to (?:build|download) `([^`]+)`")
+_UV_NO_SOLUTION = re.compile(r"No solution found when resolving dependencies")
 
 
 def failed_requirement(lines: Sequence[str], requirements: Sequence[str] = ()) -> str | None:
     """`<requirement>: <why>` from an installer's output, or its last error line, or None."""
     text = "\n".join(lines)
+    found = _uv_reason(lines, text)
+    if found:
+        return found
     found = _NO_VERSION.search(text)
     if found:
         versions = (found.group(2) or "").strip()
-        shown = "none" if not versions or versions == "none" else _last(versions)
-        return f"{found.group(1)}: no such version on the package index (versions there: {shown})"
+        if not versions or versions == "none":
+            return f"{found.group(1)}: not on the package index"
+        return f"{found.group(1)}: no such version on the package index (versions there: {_last(versions)})"
     found = _NO_DIST.search(text)
     if found:
         return f"{found.group(1)}: no matching distribution on the package index"
@@ -39,16 +44,32 @@ def failed_requirement(lines: Sequence[str], requirements: Sequence[str] = ()) -
         wheel = found.group(2) or _last_collected(lines)
         said = _subprocess_output(lines)
         return f"{wheel or 'a package'}: building it from source failed" + (f": {said}" if said else "")
-    for pattern, why in ((_UV_MISSING, "not on the package index"), (_UV_NO_VERSION, "no such version"),
-                         (_UV_FAILED_BUILD, "could not be built or downloaded")):
-        found = pattern.search(text)
-        if found:
-            return f"{found.group(1)}: {why}"
     found = next((m for m in map(_OSERROR.match, lines) if m), None)
     if found:
         return f"{_last_collected(lines) or 'a package'}: {found.group(1)}"
     errors = [ln.strip() for ln in lines if ln.strip().lower().startswith(("error:", "× ", "error "))]
     return errors[-1][:300] if errors else None
+
+
+def _uv_reason(lines: Sequence[str], text: str) -> str | None:
+    for pattern, why in ((_UV_MISSING, "not on the package index"),
+                         (_UV_NO_VERSION, "no such version on the package index")):
+        found = pattern.search(text)
+        if found:
+            return f"{found.group(1)}: {why}"
+    found = _UV_FAILED_BUILD.search(text)
+    if found:
+        start = next((i for i, ln in enumerate(lines) if "[stderr]" in ln), len(lines))
+        said = [ln.strip() for ln in lines[start + 1:] if ln.strip() and not ln.strip().startswith("hint:")]
+        return f"{found.group(1)}: building it from source failed" + (f": {said[-1][:200]}" if said else "")
+    if _UV_NO_SOLUTION.search(text):
+        start = next((i for i, ln in enumerate(lines) if ln.strip().startswith("cause:")), None)
+        if start is not None:
+            cause = " ".join(ln.strip() for ln in lines[start:]).removeprefix("cause:").strip()
+            cause = re.sub(r"^Because ", "", cause)
+            cause = re.sub(r",? we can conclude that your requirements are unsatisfiable\.?$", "", cause)
+            return "conflicting requirements: " + cause[:300]
+    return None
 
 
 def _last_collected(lines: Sequence[str]) -> str | None:

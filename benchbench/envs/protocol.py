@@ -10,7 +10,6 @@ Worker → parent: zero or more events ({"event": "hello" | "start", ...}), then
 from __future__ import annotations
 
 import json
-import math
 import os
 import select
 import time
@@ -25,8 +24,12 @@ class ChannelClosed(Exception):
 
 
 def _default(value: Any) -> Any:
-    if hasattr(value, "item") and callable(value.item):   # numpy and torch scalars
-        return value.item()
+    for method in ("item", "tolist"):      # numpy and torch scalars, then arrays and tensors
+        if callable(getattr(value, method, None)):
+            try:
+                return getattr(value, method)()
+            except (ValueError, TypeError, RuntimeError):
+                continue
     if isinstance(value, (set, tuple)):
         return list(value)
     if isinstance(value, Path):
@@ -77,7 +80,3 @@ class Channel:
                 os.close(fd)
             except OSError:
                 pass
-
-
-def finite_or_none(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -117,6 +117,8 @@ class Worker:
                 self.channel.send({"ok": True, **reply} if "ok" not in reply else reply)
             except ChannelClosed:
                 return 0
+            except (TypeError, ValueError) as exc:   # a reply JSON cannot hold
+                self.channel.send({"ok": False, "error": describe(exc)})
             if op == "teardown":
                 return 0
 
