@@ -78,6 +78,17 @@ def test_env_list_create_remove(envs, cli):
     assert code == 2 and "no environment named 'scratch'" in err
 
 
+def test_env_create_builds_what_a_suite_needs(envs, write, cli):
+    suite = probe_suite(write, probe_entry("here"), probe_entry("there", env=OLD_ENV),
+                        probe_entry("again", env=OLD_ENV))
+    code, out, err = cli("env", "create", suite)
+    assert code == 0, err
+    (line,) = out.splitlines()     # one environment, however many workloads use it
+    assert line.startswith("probe-old-") and " ready " in line
+    code, out, err = cli("env", "create", probe_suite(write, probe_entry("here"), name="local.yaml"))
+    assert code == 0 and out == "" and "every workload runs in this process; nothing to build" in err
+
+
 def test_a_named_environment_made_by_env_create(envs, write, cli, tmp_path):
     code, _, err = cli("env", "create", "old-ini", "-r", OLD)
     assert code == 0, err

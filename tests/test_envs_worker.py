@@ -77,6 +77,7 @@ def test_worker_runs_with_the_standard_library_alone(bare, write, cli, tmp_path)
     rec = _records(tmp_path / "r")["probe-w"]
     facts = rec["workload"]["facts"]
     assert facts["third_party_modules"] == [] and facts["executable"] == base_executable()
+    assert facts["sees_tests_folder"] is False   # the backend's package is imported by its path alone
     assert facts["worker"]["shared_clock"] is True and facts["worker"]["ping_s"] > 0
     assert facts["env"] == {"name": None, "python": base_executable()}
     pids = {it["raw"]["pid"] for it in rec["iterations"]}

@@ -46,7 +46,7 @@ class EnvWorkload(Workload):
         hello = self.worker.hello
         try:
             reply = self.worker.call("setup", target=f"{self.cls.__module__}:{self.cls.__qualname__}",
-                                     spec=_spec_dict(self.spec), paths=_import_paths(self.cls))
+                                     spec=_spec_dict(self.spec), modules=_plugin_module(self.cls))
         except BaseException:
             self.teardown()
             raise
@@ -128,15 +128,15 @@ def _spec_dict(spec: Any) -> dict[str, Any]:
     return {k: (str(data[k]) if isinstance(data.get(k), Path) else data.get(k)) for k in keep if k in data}
 
 
-def _import_paths(cls: type) -> list[str]:
-    """Folders the worker needs on sys.path for `cls` when it lives outside the benchbench package
-    (a plugin or a test backend): the folder above its top-level package or module."""
+def _plugin_module(cls: type) -> dict[str, str]:
+    """{top-level module name: its file or package folder} for a backend that lives outside benchbench (a
+    plugin or a test backend): the worker imports it by that path alone, as it imports benchbench, so the
+    folder around it (perhaps the main environment's site-packages) never joins the worker's sys.path."""
     top = cls.__module__.split(".")[0]
     if top == "benchbench":
-        return []
-    module = sys.modules.get(top)
-    file = getattr(module, "__file__", None)
+        return {}
+    file = getattr(sys.modules.get(top), "__file__", None)
     if not file:
         raise WorkloadError(f"cannot locate the module of {cls.__qualname__} for its worker")
     path = Path(file).resolve()
-    return [str(path.parent.parent if path.name == "__init__.py" else path.parent)]
+    return {top: str(path.parent if path.name == "__init__.py" else path)}

@@ -45,6 +45,22 @@ class WorkerSpec:
     suite_dir: Path = Path(".")
 
 
+def import_by_path(name: str, path: Path) -> None:
+    """Import top-level module `name` from a package folder or a file, without its parent on sys.path."""
+    if name in sys.modules:
+        return
+    import importlib.util
+
+    if path.is_dir():
+        spec = importlib.util.spec_from_file_location(name, path / "__init__.py",
+                                                      submodule_search_locations=[str(path)])
+    else:
+        spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+
+
 def die_with_parent(parent_pid: int) -> None:
     """Exit when the parent goes, however it goes (SIGKILL included). BENCHBENCH_WORKER_PDEATHSIG=0
     leaves the watchdog alone (as on macOS), for its test."""
@@ -126,9 +142,8 @@ class Worker:
         return {"t_s": time.monotonic()}
 
     def op_setup(self, request: dict[str, Any]) -> dict[str, Any]:
-        for path in request.get("paths", []):
-            if path not in sys.path:
-                sys.path.append(path)
+        for name, path in request.get("modules", {}).items():
+            import_by_path(name, Path(path))
         module_name, class_name = request["target"].split(":")
         cls = getattr(importlib.import_module(module_name), class_name)
         why = cls.availability()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 import sys
 import time
@@ -42,7 +43,8 @@ class VersionProbe(TTSWorkload):
         if self.params.get("pid_file"):
             Path(self.params["pid_file"]).write_text(str(os.getpid()))
         return {"package": package, "version_seen": _version(package), "module_file": module.__file__,
-                "executable": sys.executable, "pid": os.getpid(), "third_party_modules": third_party()}
+                "executable": sys.executable, "pid": os.getpid(), "third_party_modules": third_party(),
+                "sees_tests_folder": importlib.util.find_spec("env_helpers") is not None}
 
     def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
         if self.params.get("crash_at") == ctx.index:
