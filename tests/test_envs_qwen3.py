@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FRAMES = 5                       # max_new_tokens 6: each run emits 5 codec frames of 1,920 samples
 TEXT = "Every generation of chips does more arithmetic per watt."
 
-pytestmark = pytest.mark.slow
+# building the environment takes 3.5-4 minutes on 2 cores: more than the suite's 300 s per test
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture
