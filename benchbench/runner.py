@@ -15,13 +15,18 @@ from . import __version__
 from . import fingerprint as fp
 from .envs import describe_choice, open_workload
 from .errors import BenchError, Interrupted, UserError
+from .metrics import check_declared, derive_throughput, strict
+from .power import build_monitor
+from .power.idle import idle_fields
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
+from .record_model import from_json
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warnings_ import RunWarning
 from .workloads import get_backend
-from .workloads.base import IterationContext, RunWarning, Workload
+from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
 
@@ -187,8 +192,6 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
-        from .power import build_monitor
-        from .power.idle import idle_fields
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
@@ -290,7 +293,9 @@ class Runner:
         if (w0, w1) != (t0, t1):   # timed in a worker: wall_s - duration_s is the protocol's overhead
             it["wall_s"] = t1 - t0
         if result is not None:
-            it["metrics"] = clean_floats(result.metrics)
+            check_declared(result.metrics, workload.emits, workload.backend)
+            # throughput over the iteration's window (the worker's, for a worker): the energy window too
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), w1 - w0))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:
@@ -327,7 +332,10 @@ class Runner:
         self.progress.end_workload(spec.name, f"failed: {message}")
 
     def _save(self, record: dict[str, Any], path: Path) -> None:
-        save_record(clean_floats(record), path)
+        record = clean_floats(record)
+        if strict():          # the test suite: every record the runner writes matches the typed record
+            from_json(record)
+        save_record(record, path)
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:

@@ -9,12 +9,16 @@ import time
 import pytest
 from env_helpers import probe_entry, probe_suite, register_probe
 
+from benchbench import metrics
 from benchbench import runner as runner_module
 from benchbench.envs.process import WorkerFailure, rebuild_error
 from benchbench.envs.proxy import EnvWorkload
 from benchbench.envs.spec import base_executable
 from benchbench.errors import UserError, WorkloadError
+from benchbench.metrics import UnregisteredMetric
 from benchbench.record import load_records
+from benchbench.record_model import from_json
+from benchbench.suite import load_suite
 from benchbench.workloads import get_backend
 
 
@@ -62,7 +66,7 @@ def bare(monkeypatch):
 
     monkeypatch.setattr(runner_module, "open_workload", open_workload)
     monitor = FakeMonitor()
-    monkeypatch.setattr("benchbench.power.build_monitor", lambda config, profile=None: monitor)
+    monkeypatch.setattr(runner_module, "build_monitor", lambda config, profile=None: monitor)
     return monitor
 
 
@@ -98,6 +102,51 @@ def test_timing_and_energy_edges_come_from_the_worker(bare, write, cli, tmp_path
         assert any(start <= m <= end for m in bare.marks)
         assert it["metrics"]["audio_s"] == pytest.approx(len("hello there") / 100)
         assert it["metrics"]["sample_rate"] == 8000 and it["artifacts"] == [f"{it_stem(it)}.wav"]
+
+
+def test_worker_iterations_are_typed_records_with_throughput_over_the_workers_window(bare, write, cli, tmp_path):
+    """wall_s is a registered iteration field; output_tok_s = output_tokens ÷ duration_s (the worker's window,
+    the one energy is integrated over), never ÷ wall_s; an in-process twin records no wall_s."""
+    suite = probe_suite(write, probe_entry("tok-w", package="wave", sleep_s=0.05, tokens=40),
+                        probe_entry("tok", package="wave", sleep_s=0.05, tokens=40), warmups=0, repetitions=2)
+    code, _, err = cli("run", suite, "--results", tmp_path / "r")
+    assert code == 0, err
+    recs = _records(tmp_path / "r")
+    wall = metrics.get("wall_s")
+    assert (wall.scope, wall.unit) == ("iteration", "s")
+    typed = from_json(recs["tok-w"])
+    for it, typed_it in zip(recs["tok-w"]["iterations"], typed.iterations, strict=True):
+        assert typed_it.wall_s == it["wall_s"] >= typed_it.duration_s == it["duration_s"]
+        assert it["metrics"]["output_tokens"] == 40
+        assert it["metrics"]["output_tok_s"] == pytest.approx(40 / it["duration_s"], rel=1e-9)
+    for it in recs["tok"]["iterations"]:
+        assert "wall_s" not in it
+        assert it["metrics"]["output_tok_s"] == pytest.approx(40 / it["duration_s"], rel=1e-9)
+
+
+@pytest.mark.parametrize("name,why", [("not_a_metric_s", "unregistered metric(s) not_a_metric_s"),
+                                      ("tg_tok_s", "emitted tg_tok_s without declaring")])
+def test_strict_metric_checks_hold_for_worker_results_as_in_process(bare, write, cli, tmp_path, name, why):
+    """An unregistered name fails in the worker (the IterationResult is built there), a registered one the
+    backend did not declare fails in the runner against the proxy's `emits`: both as in this process."""
+    suite = probe_suite(write, probe_entry("odd-w", package="wave", extra_metric=name),
+                        probe_entry("odd", package="wave", extra_metric=name), warmups=0, repetitions=1)
+    code, _, err = cli("run", suite, "--results", tmp_path / "r")
+    assert code == 1
+    recs = _records(tmp_path / "r")
+    for workload in ("odd-w", "odd"):
+        (error,) = recs[workload]["errors"]
+        assert error["type"] == "UnregisteredMetric" and why in error["message"], (workload, error)
+
+
+def test_the_proxy_declares_its_backends_metrics_and_answers_doctor_for_it(monkeypatch, write):
+    register_probe(monkeypatch)
+    suite = load_suite(probe_suite(write, probe_entry("p-w", package="wave")))
+    cls = get_backend("tts", "version-probe")
+    proxy = EnvWorkload(suite.workloads[0], cls, None, python=base_executable())   # starts no worker
+    assert proxy.emits == cls.emits and "output_tokens" in proxy.emits and metrics.unknown(proxy.emits) == []
+    assert proxy.doctor(suite.workloads) == cls.doctor(suite.workloads) == {"probes": ["p-w: reads wave"]}
+    assert proxy.worker is None
 
 
 def it_stem(it: dict) -> str:
@@ -160,6 +209,9 @@ def test_errors_cross_the_protocol_as_the_same_class():
     exc = rebuild_error({"type": "KeyError", "bench": False, "message": "'x'", "traceback": "Traceback..."})
     assert isinstance(exc, WorkerFailure) and type(exc).__name__ == "KeyError" and str(exc) == "'x'"
     assert exc.__notes__ == ["in the worker:\nTraceback..."]
+    exc = rebuild_error({"type": "UnregisteredMetric", "bench": False, "message": "unregistered metric(s) x_s",
+                         "traceback": "Traceback..."})
+    assert type(exc) is UnregisteredMetric and str(exc) == "unregistered metric(s) x_s"
 
 
 def test_dry_run_says_where_a_workload_runs(monkeypatch, write, cli, tmp_path):

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..envs import backend_env, choose_env
+from ..envs.build import ensure
+from ..envs.spec import NAME_RE, EnvSpec, check_requirement, shared_pins
+from ..envs.store import envs_root, find_envs, human_bytes, list_envs, remove
 from ..errors import UserError
+from ..runner import interrupt_signals
+from ..suite import find_suite, load_suite
+from ..workloads import backends, get_backend
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,8 +44,6 @@ def main(args: argparse.Namespace) -> int:
 # --- list ----------------------------------------------------------------------------------------
 
 def _list(args: argparse.Namespace) -> int:
-    from ..envs.store import envs_root, human_bytes, list_envs
-
     rows = [e.summary() for e in list_envs(packages=True)]
     if args.json:
         json.dump({"root": str(envs_root()), "environments": rows}, sys.stdout, indent=1)
@@ -58,15 +63,11 @@ def _list(args: argparse.Namespace) -> int:
 # --- create --------------------------------------------------------------------------------------
 
 def _create(args: argparse.Namespace) -> int:
-    from ..runner import interrupt_signals
-
     with interrupt_signals():   # SIGTERM as Ctrl-C: the installer is stopped, nothing half-built stays
         return _create_all(args)
 
 
 def _create_all(args: argparse.Namespace) -> int:
-    from ..envs.build import ensure
-
     specs = []
     for target in args.targets:
         specs += _specs_for(target, args)
@@ -81,14 +82,7 @@ def _create_all(args: argparse.Namespace) -> int:
 
 
 def _specs_for(target: str, args: argparse.Namespace) -> list[Any]:
-    from ..envs import backend_env, choose_env
-    from ..envs.spec import NAME_RE, EnvSpec, check_requirement, shared_pins
-    from ..workloads import backends, get_backend
-
     if target.endswith((".yaml", ".yml")) or Path(target).is_file():
-        from ..suite import load_suite
-        from .run import find_suite
-
         suite = load_suite(find_suite(target))
         found = [choose_env(w.params, get_backend(w.kind, w.backend)) for w in suite.workloads]
         if not any(found):
@@ -119,8 +113,6 @@ def _specs_for(target: str, args: argparse.Namespace) -> list[Any]:
 # --- remove --------------------------------------------------------------------------------------
 
 def _remove(args: argparse.Namespace) -> int:
-    from ..envs.store import find_envs, list_envs, remove
-
     if not args.refs and not args.all:
         raise UserError("name the environments to remove, or --all", field="env remove")
     chosen = list_envs() if args.all else []

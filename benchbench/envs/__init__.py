@@ -2,7 +2,7 @@
 process inside its own virtual environment (docs/envs.md).
 
 The runner calls `open_workload(spec)`: an in-process Workload, or an EnvWorkload speaking to a worker
-in the environment that `env:` chooses (built on first use). Heavy modules are imported lazily.
+in the environment that `env:` chooses (built on first use). Only the standard library is imported here.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ from typing import Any
 from ..errors import BenchError, UserError
 from ..workloads import get_backend
 from ..workloads.base import Workload
+from .build import ensure
+from .proxy import EnvWorkload
 from .spec import EnvSpec, satisfied_here, shared_pins
+from .store import created_spec, env_folder, read_marker
 
 __all__ = ["EnvSpec", "backend_env", "choose_env", "describe_choice", "open_workload"]
 
@@ -45,8 +48,6 @@ def choose_env(params: dict[str, Any], cls: type[Workload]) -> EnvSpec | None:
         return declared if declared and not satisfied_here(declared.requirements) else None
     if declared and value == declared.name:
         return declared
-    from .store import created_spec
-
     made = created_spec(value)
     if made is None:
         raise UserError(f"no environment named `{value}`", field="env",
@@ -63,9 +64,6 @@ def open_workload(spec: Any, say: Callable[[str], None] | None = None) -> Worklo
         if why:
             raise BenchError(f"backend `{spec.backend}` unavailable: {why}")
         return cls(spec)
-    from .build import ensure
-    from .proxy import EnvWorkload
-
     return EnvWorkload(spec, cls, ensure(env, say))
 
 
@@ -74,8 +72,6 @@ def describe_choice(params: dict[str, Any], cls: type[Workload]) -> str | None:
     env = choose_env(params, cls)
     if env is None:
         return None
-    from .store import env_folder, read_marker
-
     folder = env_folder(env)
     state = "ready" if read_marker(folder) else "built on first run"
     return f"in environment {folder.name} ({state}): {', '.join(env.requirements)}"

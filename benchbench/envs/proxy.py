@@ -29,6 +29,8 @@ class EnvWorkload(Workload):
         self.kind, self.backend = cls.kind, cls.backend
         self.keys = cls.keys
         self.primary_metrics, self.summary_metrics = cls.primary_metrics, cls.summary_metrics
+        self.emits = cls.emits          # the runner checks the worker's metrics against the backend's names
+        self.doctor = cls.doctor        # doctor's checks are the backend's own (they load no model)
         self.env = env
         self.python = python or str(env_python(env.path))
         self.python_flags = python_flags

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BenchError, UserError
+from ..errors import BackendUnavailable, BenchError, UserError
 from ..workloads.base import IterationContext, IterationResult, RunWarning
 from .protocol import VERSION, Channel, ChannelClosed
 
@@ -148,8 +148,6 @@ class Worker:
         cls = getattr(importlib.import_module(module_name), class_name)
         why = cls.availability()
         if why:
-            from ..errors import BackendUnavailable
-
             raise BackendUnavailable(f"backend `{cls.backend}` unavailable in its environment: {why}")
         spec = request["spec"]
         self.workload = cls(WorkerSpec(**{**spec, "suite_dir": Path(spec.get("suite_dir", "."))}))

@@ -1,6 +1,7 @@
 """`version-probe`: a TTS-shaped backend that reports which version of a package it imports, with
-knobs to misbehave (crash, fail, print to stdout, sleep). Its law: each run "speaks" `chars` × 10 ms of
-silence at 8 kHz after sleeping `sleep_s`, so gen_s ≥ sleep_s and audio_s = chars / 100."""
+knobs to misbehave (crash, fail, print to stdout, sleep, emit a name it should not). Its law: each run
+"speaks" `chars` × 10 ms of silence at 8 kHz after sleeping `sleep_s`, so gen_s ≥ sleep_s and audio_s =
+chars / 100; with `tokens: N` it also counts N output tokens (so the runner derives output_tok_s)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from benchbench.errors import WorkloadError
 from benchbench.schema import Field
-from benchbench.workloads.base import IterationContext
+from benchbench.workloads.base import IterationContext, IterationResult
 from benchbench.workloads.tts_common import Synthesis, TTSWorkload
 
 SAMPLE_RATE = 8000
@@ -24,6 +25,7 @@ SAMPLE_RATE = 8000
 
 class VersionProbe(TTSWorkload):
     backend = "version-probe"
+    emits = (*TTSWorkload.emits, "output_tokens")
     keys = {**TTSWorkload.keys,
             "package": Field((str,), default="iniconfig", doc="the distribution whose version to report"),
             "sleep_s": Field((float,), default=0.0),
@@ -32,7 +34,13 @@ class VersionProbe(TTSWorkload):
             "hang_at": Field((int,), doc="sleep 10 minutes in this iteration"),
             "chatter": Field((bool,), default=False, doc="print to stdout, from Python and from fd 1"),
             "pid_file": Field((str,), doc="write the process id there at setup"),
-            "raw_floats": Field((int,), default=0, doc="a list of this many floats in raw (payload size)")}
+            "raw_floats": Field((int,), default=0, doc="a list of this many floats in raw (payload size)"),
+            "tokens": Field((int,), doc="report this many output_tokens per run"),
+            "extra_metric": Field((str,), doc="also report this metric name (1.0): strict checks must fail")}
+
+    @classmethod
+    def doctor(cls, specs: list[Any]) -> dict[str, Any]:
+        return {"probes": [f"{s.name}: reads {s.params.get('package', 'iniconfig')}" for s in specs]}
 
     def setup(self) -> dict[str, Any]:
         package = self.params["package"]
@@ -45,6 +53,18 @@ class VersionProbe(TTSWorkload):
         return {"package": package, "version_seen": _version(package), "module_file": module.__file__,
                 "executable": sys.executable, "pid": os.getpid(), "third_party_modules": third_party(),
                 "sees_tests_folder": importlib.util.find_spec("env_helpers") is not None}
+
+    def run_once(self, ctx: IterationContext) -> IterationResult:
+        result = super().run_once(ctx)
+        extra: dict[str, Any] = {}
+        if self.params.get("tokens") is not None:
+            extra["output_tokens"] = self.params["tokens"]
+        if self.params.get("extra_metric"):
+            extra[self.params["extra_metric"]] = 1.0
+        if not extra:
+            return result
+        return IterationResult({**result.metrics, **extra}, raw=result.raw, warnings=result.warnings,
+                               artifacts=result.artifacts)
 
     def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
         if self.params.get("crash_at") == ctx.index:
