@@ -28,6 +28,7 @@ class FakeMonitor:
     def __init__(self) -> None:
         self.marks: list[float] = []
         self.windows: list[tuple[float, float]] = []
+        self.placements: list[tuple[list[str], str | None]] = []
 
     def __enter__(self) -> FakeMonitor:
         return self
@@ -48,7 +49,8 @@ class FakeMonitor:
     def save_samples(self, path) -> None:
         return None
 
-    def run_warnings(self, iterations, devices) -> list:
+    def run_warnings(self, iterations, devices, compute_device=None) -> list:
+        self.placements.append((devices, compute_device))
         return []
 
 
@@ -147,6 +149,25 @@ def test_the_proxy_declares_its_backends_metrics_and_answers_doctor_for_it(monke
     assert proxy.emits == cls.emits and "output_tokens" in proxy.emits and metrics.unknown(proxy.emits) == []
     assert proxy.doctor(suite.workloads) == cls.doctor(suite.workloads) == {"probes": ["p-w: reads wave"]}
     assert proxy.worker is None
+
+
+def test_library_warnings_and_the_compute_device_come_back_from_the_worker(bare, write, cli, tmp_path):
+    """Python warnings the worker's libraries raise land in the record's library_warnings, off the terminal,
+    exactly as an in-process twin's; the worker's PyTorch device reaches the monitor's checks."""
+    text = "probe_call() is deprecated"
+    # `mps`: a device name the bare worker (no torch) can carry without a check needing torch
+    suite = probe_suite(write, probe_entry("warn-w", package="wave", warn=f'"{text}"', device="mps"),
+                        probe_entry("warn", package="wave", warn=f'"{text}"', device="mps"), warmups=1,
+                        repetitions=2)
+    code, _, err = cli("run", suite, "--results", tmp_path / "r")
+    assert code == 0, err
+    assert text not in err
+    recs = _records(tmp_path / "r")
+    (worker,), (here,) = recs["warn-w"]["library_warnings"], recs["warn"]["library_warnings"]
+    assert worker == here
+    assert worker["category"] == "ProbeWarning" and worker["message"] == text
+    assert worker["where"].startswith("backend.py:") and worker["count"] >= 1
+    assert bare.placements == [([], "mps"), ([], "mps")]
 
 
 def it_stem(it: dict) -> str:

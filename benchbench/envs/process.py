@@ -3,12 +3,14 @@ keep the tail of its output for error messages, and stop it (or kill it) at the 
 
 from __future__ import annotations
 
+import builtins
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +59,18 @@ def rebuild_error(err: dict[str, Any]) -> BaseException:
     if err.get("traceback"):
         exc.add_note("in the worker:\n" + err["traceback"].rstrip())
     return exc
+
+
+def replay_warnings(found: list[dict[str, Any]]) -> None:
+    """The Python warnings the worker's libraries raised, issued again here (same category name, message
+    and place), so the runner keeps them in the record's `library_warnings` as for an in-process backend."""
+    for w in found:
+        name = str(w.get("category") or "UserWarning")
+        category = getattr(builtins, name, None)
+        if not (isinstance(category, type) and issubclass(category, Warning)):
+            category = type(name if name.isidentifier() else "UserWarning", (UserWarning,), {})
+        warnings.warn_explicit(str(w.get("message", "")), category, str(w.get("filename") or "worker"),
+                               int(w.get("lineno") or 0))
 
 
 class WorkerProcess:
@@ -153,6 +167,7 @@ class WorkerProcess:
                 self.kill()
             raise WorkerCrashed(f"the worker exited ({self._exit_text()}) during {op}: {self.last_line()}") from None
         self.busy = None
+        replay_warnings(message.pop("library_warnings", None) or [])
         if not message.get("ok"):
             raise rebuild_error(message.get("error") or {})
         return message

@@ -36,6 +36,7 @@ class EnvWorkload(Workload):
         self.python_flags = python_flags
         self.worker: WorkerProcess | None = None
         self._devices: list[str] | None = None
+        self._compute_device: str | None = None
 
     # --- life cycle --------------------------------------------------------------------------
     def setup(self) -> dict[str, Any]:
@@ -83,7 +84,7 @@ class EnvWorkload(Workload):
             "run_once", on_event=(lambda event: mark()) if mark else None, index=ctx.index, warmup=ctx.warmup,
             artifact_dir=str(ctx.artifact_dir), artifact_stem=ctx.artifact_stem)
         window = tuple(reply["window_s"]) if self.worker.hello["shared_clock"] else None
-        warnings += [RunWarning(**w) for w in reply.get("warnings", [])]
+        warnings += [_warning(w) for w in reply.get("warnings", [])]
         return IterationResult(reply.get("metrics") or {}, raw=reply.get("raw") or {}, warnings=warnings,
                                artifacts=reply.get("artifacts") or [], window_s=window)
 
@@ -106,20 +107,33 @@ class EnvWorkload(Workload):
             except Exception:  # noqa: BLE001 - it may need what only the worker has
                 return []
         reply = self.worker.call("check_run", iterations=iterations)
-        return [RunWarning(**w) for w in reply["warnings"]]
+        return [_warning(w) for w in reply["warnings"]]
 
     def devices(self) -> list[str]:
+        return self._placement()[0]
+
+    def compute_device(self) -> str | None:
+        return self._placement()[1]
+
+    def _placement(self) -> tuple[list[str], str | None]:
+        """The worker's power channels and PyTorch device, asked once (kept for after a crash)."""
         if self._devices is None and self.worker is not None and self.worker.alive:
             try:
-                self._devices = list(self.worker.call("devices")["devices"])
+                reply = self.worker.call("devices")
+                self._devices, self._compute_device = list(reply["devices"]), reply.get("compute_device")
             except (BenchError, RuntimeError):
                 self._devices = []
-        return self._devices or []
+        return self._devices or [], self._compute_device
 
     def teardown(self) -> None:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+
+def _warning(found: dict[str, Any]) -> RunWarning:
+    """A RunWarning from its dict (its level follows from the code, here as in the worker)."""
+    return RunWarning(found["code"], found["message"], found.get("iteration"))
 
 
 def _spec_dict(spec: Any) -> dict[str, Any]:

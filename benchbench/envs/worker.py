@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,12 @@ def describe(exc: BaseException) -> dict[str, Any]:
     return out
 
 
+def describe_warning(w: warnings.WarningMessage) -> dict[str, Any]:
+    """A Python warning as the parent issues it again (process.replay_warnings)."""
+    return {"category": w.category.__name__, "message": str(w.message), "filename": str(w.filename),
+            "lineno": w.lineno}
+
+
 def synchronize() -> None:
     """Wait for queued GPU work, where the backend used torch on a GPU, before a clock read."""
     torch = sys.modules.get("torch")
@@ -116,6 +123,13 @@ class Worker:
         self.workload: Any = None
 
     def serve(self) -> int:
+        # the libraries' Python warnings go back with each reply, for the runner's `library_warnings`
+        # (as in-process: one filter over the workload's whole life, so a warning repeats as it would there)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            return self._serve(caught)
+
+    def _serve(self, caught: list[warnings.WarningMessage]) -> int:
         while True:
             try:
                 request = self.channel.recv()
@@ -129,6 +143,9 @@ class Worker:
                 reply = handler(request)
             except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
                 reply = {"ok": False, "error": describe(exc)}
+            if caught:
+                reply["library_warnings"] = [describe_warning(w) for w in caught]
+                caught.clear()
             try:
                 self.channel.send({"ok": True, **reply} if "ok" not in reply else reply)
             except ChannelClosed:
@@ -173,7 +190,7 @@ class Worker:
         return {"warnings": [w.to_dict() for w in found]}
 
     def op_devices(self, request: dict[str, Any]) -> dict[str, Any]:
-        return {"devices": list(self.workload.devices())}
+        return {"devices": list(self.workload.devices()), "compute_device": self.workload.compute_device()}
 
     def op_teardown(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.workload is not None:

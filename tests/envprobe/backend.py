@@ -11,6 +11,7 @@ import importlib.util
 import os
 import sys
 import time
+import warnings
 import wave
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ from benchbench.workloads.base import IterationContext, IterationResult
 from benchbench.workloads.tts_common import Synthesis, TTSWorkload
 
 SAMPLE_RATE = 8000
+
+
+class ProbeWarning(UserWarning):
+    """A library's own warning class (the parent has no such class: it must keep the name)."""
 
 
 class VersionProbe(TTSWorkload):
@@ -36,7 +41,9 @@ class VersionProbe(TTSWorkload):
             "pid_file": Field((str,), doc="write the process id there at setup"),
             "raw_floats": Field((int,), default=0, doc="a list of this many floats in raw (payload size)"),
             "tokens": Field((int,), doc="report this many output_tokens per run"),
-            "extra_metric": Field((str,), doc="also report this metric name (1.0): strict checks must fail")}
+            "extra_metric": Field((str,), doc="also report this metric name (1.0): strict checks must fail"),
+            "warn": Field((str,), doc="raise a ProbeWarning with this text in every run, as a library would"),
+            "device": Field((str,), doc="the PyTorch device it says it computes on (compute_device)")}
 
     @classmethod
     def doctor(cls, specs: list[Any]) -> dict[str, Any]:
@@ -48,6 +55,8 @@ class VersionProbe(TTSWorkload):
         if self.params["chatter"]:
             print("library chatter on stdout during setup")
             os.write(1, b"raw bytes on fd 1 {not json}\n")
+        if self.params.get("device"):
+            self.device = self.params["device"]
         if self.params.get("pid_file"):
             Path(self.params["pid_file"]).write_text(str(os.getpid()))
         return {"package": package, "version_seen": _version(package), "module_file": module.__file__,
@@ -75,6 +84,8 @@ class VersionProbe(TTSWorkload):
         if self.params["chatter"]:
             print("chatter during run_once", flush=True)
             os.write(1, b"\n{\"ok\": false}\n")
+        if self.params.get("warn"):
+            warnings.warn(self.params["warn"], ProbeWarning, stacklevel=1)
         t0 = time.perf_counter()
         time.sleep(600 if self.params.get("hang_at") == ctx.index else self.params["sleep_s"])
         samples = len(text) * SAMPLE_RATE // 100
