@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from . import __version__
 from .errors import BenchError, UserError
+from .redact import redacted_streams
+from .textsafe import one_line
 
 # command name → (module in benchbench.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -49,7 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code. Everything printed goes through the redaction layer."""
+    with redacted_streams():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -61,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

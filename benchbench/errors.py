@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .textsafe import one_line as _one_line
+
 
 class BenchError(Exception):
     """Base of every error benchbench raises on purpose."""
@@ -30,7 +32,7 @@ class UserError(BenchError):
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         field = f"{self.field}: " if self.field else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{field}{self.message}{hint}"
+        return _one_line(f"{where}{field}{self.message}{hint}")
 
 
 class BackendUnavailable(BenchError):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BenchError, UserError
+from .redact import redact
 
 SCHEMA_VERSION = 1
 STATUSES = ("complete", "interrupted", "failed")
@@ -48,7 +49,8 @@ def run_path(results: Path, machine: str, suite: str, run_id: str) -> Path:
 
 
 def save_record(record: dict[str, Any], path: Path) -> None:
-    """Write atomically (temp file + rename). Refuses to replace a file of another run."""
+    """Write atomically (temp file + rename), secrets redacted. Refuses to replace a file of another run."""
+    record = redact(record)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         try:
@@ -151,7 +153,7 @@ def load_record(path: Path | str) -> dict[str, Any]:
         raise RecordError(f"cannot read: {exc}") from None
     except ValueError as exc:
         raise RecordError(f"not JSON: {exc}") from None
-    record = validate_record(data)
+    record = redact(validate_record(data))   # records written before redaction existed
     record["_path"] = str(path)
     return record
 

@@ -17,6 +17,7 @@ from .errors import BenchError, Interrupted, UserError
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
+from .redact import redact
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
 from .workloads import get_backend
@@ -157,7 +158,7 @@ class Runner:
 
     def _check_same(self, record: dict[str, Any]) -> None:
         spec = next((s for s in self.suite.workloads if s.name == record["workload"]["name"]), None)
-        if spec is not None and clean_floats(spec.params) != record["workload"]["params"]:
+        if spec is not None and redact(clean_floats(spec.params)) != record["workload"]["params"]:
             raise UserError(f"workload `{spec.name}` changed since run {record['run_id']}",
                             file=str(self.suite.path), line=spec.line, field="--resume",
                             hint="start a new run instead of resuming")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..limits import MAX_COMBINATIONS
 
 DEFAULT_SUITE = "quickstart"
 
@@ -23,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the expanded plan and stop")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--yes", action="store_true", help="run a matrix larger than the cap of "
+                   f"{MAX_COMBINATIONS} combinations (see docs/security.md)")
     p.add_argument("--host", action="append", metavar="NAME[=PROFILE]",
                    help="run on another machine over SSH (repeatable)")
 
@@ -46,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
     from ..suite import load_suite
 
     suite_path = find_suite(args.suite)
-    suite = load_suite(suite_path)
+    suite = load_suite(suite_path, yes=args.yes)
     if args.host or suite.hosts:
         from ..remote import run_remote  # part 9
 

@@ -44,7 +44,7 @@ def run_remote(suite: Suite, args: argparse.Namespace) -> int:
     require_asyncssh()
     options = RemoteOptions(settings=SshSettings.from_env(), workdir=remote_dir(),
                             results=Path(args.results), only=args.only, resume=args.resume,
-                            dry_run=args.dry_run, stop_grace_s=_grace_s())
+                            dry_run=args.dry_run, stop_grace_s=_grace_s(), yes=bool(getattr(args, "yes", False)))
     if args.only:
         suite.select(args.only)          # a one-line error here, before connecting anywhere
     bundle = build_bundle(suite)

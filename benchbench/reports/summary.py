@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..stats import measured, metric_values, summarize
+from ..textsafe import one_line
 
 KEY_METRICS = {
     "llm": ("pp_tok_s", "tg_tok_s", "ttft_s", "e2e_s"),
@@ -60,7 +61,9 @@ def format_stat(st: dict[str, Any]) -> str:
 
 
 def _escape_md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    from .formats.markdown_report import escape
+
+    return escape(text)
 
 
 def render_markdown(rows: list[dict[str, Any]]) -> str:
@@ -77,7 +80,7 @@ def render_text(rows: list[dict[str, Any]]) -> str:
     """A plain aligned table for the terminal."""
     if not rows:
         return "no records\n"
-    table = [list(COLUMNS)] + [[str(row[c]) for c in COLUMNS] for row in rows]
+    table = [list(COLUMNS)] + [[one_line(row[c]) for c in COLUMNS] for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
     out = []
     for j, r in enumerate(table):

@@ -16,12 +16,15 @@ def doctor_section(suite_ref: str | None) -> dict[str, Any]:
 
     suite = load_suite(find_suite(suite_ref))
     urls: dict[str, list[str]] = {}
+    tokens: dict[str, str | None] = {}
     for spec in suite.workloads:
         if (spec.kind, spec.backend) == ("video", "ltx-jobs"):
-            urls.setdefault(str(spec.params["url"]).rstrip("/"), []).append(spec.name)
+            url = str(spec.params["url"]).rstrip("/")
+            urls.setdefault(url, []).append(spec.name)
+            tokens[url] = tokens.get(url) or spec.params.get("token_env")
     if not urls:
         return {}
-    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url))
+    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url, token_env=tokens[url]))
                             for url, names in urls.items()]}
 
 
@@ -39,15 +42,25 @@ class JobServerStatus(dict):
         return head + f"reachable, {self['server']} {self['version']}, {self['queued']} queued, {running}{worker}"
 
 
-def check(url: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+def check(url: str, timeout_s: float = TIMEOUT_S, token_env: str | None = None) -> dict[str, Any]:
     """Reachability of one job server: GET /health, or GET /jobs on servers without it."""
     import requests
 
+    from ..errors import UserError
+    from ..workloads.ltx_jobs import auth_headers
+
     base = url.rstrip("/")
     try:
-        resp = requests.get(f"{base}/health", timeout=timeout_s)
+        headers = auth_headers(token_env)
+    except UserError as exc:
+        return {"reachable": False, "why": exc.message}
+    try:
+        resp = requests.get(f"{base}/health", timeout=timeout_s, headers=headers)
+        if resp.status_code == 401:
+            return {"reachable": False, "status_code": 401,
+                    "why": "401: the server wants a bearer token (set the workload's token_env)"}
         if resp.status_code == 404:
-            resp = requests.get(f"{base}/jobs", timeout=timeout_s)
+            resp = requests.get(f"{base}/jobs", timeout=timeout_s, headers=headers)
             return {"reachable": resp.ok, "status_code": resp.status_code,
                     "server": "unknown (no /health)"}
         if not resp.ok:

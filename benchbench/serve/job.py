@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from ..errors import BenchError, Interrupted, UserError
+from ..redact import redact, redacted_streams
 from .config import JOB_ENTRY_ENV, ServeConfig
 from .store import Job
 
@@ -41,8 +42,8 @@ def suite_data(config: ServeConfig, job: Job, job_dir: Path) -> dict[str, Any]:
         entry["devices"] = list(config.devices)
     entry.update(config.workload)
     entry.update({"prompt": job.prompt, DURATION_KEY: job.duration_s, "seed": job.seed})
-    if job.image:
-        entry["image"] = str((job_dir / job.image).resolve())
+    if job.image:  # relative to the suite file, so the prepared folder can move into place
+        entry["image"] = job.image
     data: dict[str, Any] = {"name": SUITE_NAME, "description": f"job {job.id} served by benchbench serve-video",
                             "warmups": 0, "repetitions": 1, "power": {"samplers": list(config.power)}}
     if config.machine:
@@ -156,6 +157,11 @@ def watch_parent(grace_s: float = PARENT_GRACE_S) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with redacted_streams():   # the job's log is read back by the server and shown in errors
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchbench.serve.job")
     parser.add_argument("suite", type=Path)
     parser.add_argument("--results", type=Path, required=True)
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         result = load_entry(os.environ.get(JOB_ENTRY_ENV))(args.suite, args.results)
     except BenchError as exc:
         result = {"status": "failed", "error": str(exc) or type(exc).__name__}
-    args.out.write_text(yaml.safe_dump(result, sort_keys=False), encoding="utf-8")
+    args.out.write_text(yaml.safe_dump(redact(result), sort_keys=False), encoding="utf-8")
     print(f"job {result.get('status')}: {result.get('error') or result.get('record')}", file=sys.stderr)
     return 0 if result.get("status") == "complete" else 1
 

@@ -18,7 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import Interrupted, ServerError, WorkloadError
+from ..errors import Interrupted, ServerError, UserError, WorkloadError
+from ..redact import read_env
 from ..schema import Field, positive
 from .base import IterationContext, IterationResult, Workload
 
@@ -48,6 +49,8 @@ class LTXJobs(Workload):
         "image": Field((str,), path=True, doc="first frame for image-to-video"),
         "poll_s": Field((float,), default=2.0, check=positive, doc="seconds between status requests"),
         "request_timeout_s": Field((float,), default=30.0, check=positive),
+        "token_env": Field((str,), doc="environment variable holding the server's bearer token "
+                           "(serve-video --token-env)"),
     }
 
     def plan(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class LTXJobs(Workload):
         import requests
 
         self.http = requests.Session()
+        self.http.headers.update(auth_headers(self.params.get("token_env")))
         health = self._get_json("/health", missing_ok=True)
         if health is None:
             self._get_json("/jobs")   # a server without /health: reachable is all we learn
@@ -195,6 +199,17 @@ class LTXJobs(Workload):
         http = getattr(self, "http", None)
         if http is not None:
             http.close()
+
+
+def auth_headers(token_env: str | None) -> dict[str, str]:
+    """`Authorization: Bearer ...` from the variable `token_env` names; {} without one."""
+    if not token_env:
+        return {}
+    token = read_env(token_env)
+    if not token:
+        raise UserError(f"environment variable {token_env} is not set", field="token_env",
+                        hint="export it with the token the server was started with")
+    return {"Authorization": f"Bearer {token.strip()}"}
 
 
 def _json(resp: Any, route: str) -> Any:

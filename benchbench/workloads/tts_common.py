@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..errors import UserError, WorkloadError
+from ..limits import check_text_file
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 
@@ -43,6 +44,10 @@ def check_text(params: dict[str, Any]) -> tuple[str, ...] | None:
         return ("text_file", "`text` and `text_file` both given", "use one")
     if given == ["text"] and not params["text"].strip():
         return ("text", "is empty")
+    if given == ["text_file"]:
+        problem = check_text_file(params["text_file"])
+        if problem:
+            return ("text_file", f"{Path(params['text_file']).name} {problem}")
     return None
 
 

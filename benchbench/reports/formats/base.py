@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from ...errors import UserError
+from ...redact import redact_text
 from ..model import Report
 
 
@@ -26,11 +27,11 @@ class ReportFormat(ABC):
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write through a temporary file and rename, so a reader never sees half a report."""
+    """Write through a temporary file and rename, so a reader never sees half a report; secrets redacted."""
     import os
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(redact_text(text), encoding="utf-8")
     os.replace(tmp, path)
     return path

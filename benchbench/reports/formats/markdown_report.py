@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...textsafe import file_stem, one_line
 from ..model import Chart, Note, Report, Table
 from .base import ReportFormat, write_text
 
@@ -14,10 +15,11 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
 
 
 def escape(text: Any) -> str:
-    """Literal text in a GFM table cell: markup characters escaped, HTML as entities, one line."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"[\r\n\t]+", " ", text)
+    """Literal text in a GFM table cell: markup characters escaped, HTML as entities, one line,
+    other control characters (terminal escape sequences) shown as `\\x1b`."""
+    text = one_line(re.sub(r"[\r\n\t]+", " ", str(text)))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _SPECIAL.sub(r"\\\1", text)
 
 
 class MarkdownFormat(ReportFormat):
@@ -35,7 +37,7 @@ class MarkdownFormat(ReportFormat):
         if charts:
             folder.mkdir(parents=True, exist_ok=True)
         for chart in charts:
-            path = folder / f"{chart.name}.png"
+            path = folder / f"{file_stem(chart.name)}.png"   # a hostile currency can't leave the folder
             path.write_bytes(render(chart, "png"))
             images[chart.name] = f"{folder.name}/{path.name}"
             written.append(path)
