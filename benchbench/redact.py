@@ -30,7 +30,7 @@ MASK = "[redacted]"
 MIN_SECRET_CHARS = 6          # shorter values are not replaced literally (too much else would go)
 
 # a name marks a secret when one of its words is strong, or its last word is `token`, or it ends in
-# `key` after a qualifier (api_key, access_key, x-api-key; not params_key or num_key_value_heads)
+# `key` after a qualifier (api_key, access_key, x-api-key; not KEY, params_key or num_key_value_heads)
 STRONG_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "secrets", "apikey",
                           "credential", "credentials", "cookie", "authorization", "auth", "bearer",
                           "privatekey", "accesskey", "secretkey", "sessionid"})
@@ -80,7 +80,7 @@ def secret_name(name: Any) -> bool:
         return True
     if parts[-1] == "token":
         return True
-    return parts[-1] == "key" and (len(parts) == 1 or parts[-2] in KEY_QUALIFIERS)
+    return parts[-1] == "key" and len(parts) > 1 and parts[-2] in KEY_QUALIFIERS
 
 
 def _strong(name: Any) -> bool:

@@ -26,7 +26,6 @@ DEFAULT_DURATION_S = 4.0          # when a request has no `duration`
 MAX_PROMPT_CHARS = 10_000
 MAX_SEED = 2**63 - 1
 READ_CHUNK = 1024 * 1024
-MIN_DURATION_S = 0.1
 # strict numbers: ASCII digits only (no exponent, no `_`, no other scripts' digits, no inf/nan)
 DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?", re.ASCII)
 WHOLE = re.compile(r"[0-9]{1,19}", re.ASCII)
@@ -164,12 +163,11 @@ class Service:
             return DEFAULT_DURATION_S if DEFAULT_DURATION_S <= limit else limit
         text = str(value).strip()
         if not DECIMAL.fullmatch(text):
-            raise BadRequest(422, f"`duration` must be a plain decimal number of seconds such as 4 or 2.5, "
-                             f"got {text[:40]!r}")
+            raise BadRequest(422, f"`duration` must be a number of seconds, got {text[:40]!r} "
+                             "(plain digits such as 4 or 2.5)")
         seconds = float(text)
-        if not MIN_DURATION_S <= seconds <= limit:
-            raise BadRequest(422, f"`duration` must be between {MIN_DURATION_S:g} and {limit:g} seconds, "
-                             f"got {text}")
+        if not 0 < seconds <= limit:
+            raise BadRequest(422, f"`duration` must be more than 0 and at most {limit:g} seconds, got {text}")
         return seconds
 
     def get(self, job_id: str) -> Job:
