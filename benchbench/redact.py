@@ -41,14 +41,14 @@ _NUMBER_OR_LITERAL = re.compile(r"[-+]?(\d[\d_]*\.?\d*([eE][-+]?\d+)?|\.\d+)|nul
                                 re.IGNORECASE)
 
 TOKEN_FORMATS = (
-    r"sk-(?:proj-|ant-|or-v1-|svcacct-)?[A-Za-z0-9_-]{16,}",     # OpenAI, Anthropic, OpenRouter
-    r"hf_[A-Za-z0-9]{16,}",                                       # Hugging Face
+    r"sk-(?:proj-|ant-|or-v1-|svcacct-)?[A-Za-z0-9_-]{20,}",     # OpenAI, Anthropic, OpenRouter
+    r"hf_[A-Za-z0-9]{20,}",                                       # Hugging Face (not hf_transformers)
     r"gh[pousr]_[A-Za-z0-9]{20,}", r"github_pat_[A-Za-z0-9_]{20,}",  # GitHub
-    r"glpat-[A-Za-z0-9_-]{16,}",                                  # GitLab
+    r"glpat-[A-Za-z0-9_-]{20,}",                                  # GitLab
     r"xox[abposr]-[A-Za-z0-9-]{10,}",                             # Slack
     r"(?:AKIA|ASIA)[0-9A-Z]{16}",                                 # AWS access key ids
     r"AIza[0-9A-Za-z_-]{30,}",                                    # Google API keys
-    r"(?:gsk|r8|pplx|xai|nvapi|fw|csk|tgp_v1)[_-][A-Za-z0-9_-]{16,}",  # Groq, Replicate, Perplexity, ...
+    r"(?:gsk|r8|pplx|xai|nvapi|fw|csk|tgp_v1)[_-][A-Za-z0-9_-]{20,}",  # Groq, Replicate, Perplexity, ...
     r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",  # JWTs
 )
 _URL_USERINFO = r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^\s/?#@'\"<>\[\]]+)@"
@@ -88,7 +88,11 @@ def _strong(name: Any) -> bool:
 
 
 def _plain_literal(value: str) -> bool:
-    return bool(_NUMBER_OR_LITERAL.fullmatch(value.strip()))
+    """A measurement or a JSON literal (0.5, 128, null), not a digits-only secret (a 12+ digit PIN)."""
+    text = value.strip()
+    if not _NUMBER_OR_LITERAL.fullmatch(text):
+        return False
+    return not (text.isdigit() and len(text) >= 12)
 
 
 # --- known secret values ----------------------------------------------------------------------
@@ -104,6 +108,14 @@ def add_secret(value: Any) -> None:
         if len(_secrets) != before:
             ordered = sorted(_secrets, key=len, reverse=True)
             _literal = re.compile("|".join(re.escape(s) for s in ordered))
+
+
+def clear_secrets() -> None:
+    """Forget every secret value learnt so far (tests)."""
+    global _literal
+    with _lock:
+        _secrets.clear()
+        _literal = None
 
 
 def read_env(name: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -215,7 +227,7 @@ def _under(key: Any, value: Any) -> Any:
         return [MASK if isinstance(v, (str, int, float)) and not isinstance(v, bool) else redact(v) for v in value]
     if isinstance(value, str) and value and (_strong(key) or not _plain_literal(value)):
         return MASK
-    if isinstance(value, (int, float)) and _strong(key):
+    if isinstance(value, (int, float)) and (_strong(key) or (isinstance(value, int) and abs(value) >= 10**11)):
         return MASK
     return redact(value)
 

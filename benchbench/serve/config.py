@@ -54,4 +54,4 @@ class ServeConfig:
         return {"model": self.model, "devices": self.devices, "machine": self.machine,
                 "max_duration_s": self.max_duration_s, "max_upload_bytes": self.max_upload_bytes,
                 "max_queue": self.max_queue, "job_timeout_s": self.job_timeout_s,
-                "workload": self.workload, "auth": "bearer" if self.token else None}
+                "workload": self.workload, "token_required": bool(self.token)}
