@@ -53,7 +53,24 @@ class PowerError(BenchError):
     """A power sampler could not read."""
 
 
-class Interrupted(BenchError):
-    """SIGINT or SIGTERM arrived; finished work is kept."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; finished work is kept. A KeyboardInterrupt, so no `except Exception`
+    (nor `except BenchError`) on the way up can swallow it. Exit code 128 + the signal's number."""
 
-    exit_code = 130
+    def __init__(self, signum: int = 2, message: str | None = None) -> None:
+        self.signum = int(signum)
+        self.hint: str | None = None
+        super().__init__(message or f"interrupted by {self.signal_name}")
+
+    @property
+    def signal_name(self) -> str:
+        import signal
+
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

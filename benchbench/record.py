@@ -9,7 +9,9 @@ import os
 import re
 import secrets
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,64 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+SESSION_RANDOM_BYTES = 8        # 64 random bits after the time stamp: runs started in one second never collide
+STALE_TMP_S = 60.0               # a temporary file this old belongs to a save that was killed
+
+
 def new_session_id() -> str:
-    """Sortable and unique: UTC time plus 4 random hex digits."""
+    """Sortable and unique: UTC time plus 16 random hex digits."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{secrets.token_hex(2)}"
+    return f"{stamp}-{secrets.token_hex(SESSION_RANDOM_BYTES)}"
+
+
+def run_slug(name: str, params: Any = None) -> str:
+    """The workload part of a run id: a readable slug plus a short hash of the full name and params,
+    so names that slug alike (`gen a/b`, `gen a b`, `gen_a_b`; matrix prompts `Hi!`, `Hi?`) never share a file."""
+    full = json.dumps([name, params], sort_keys=True, default=str, ensure_ascii=False)
+    return f"{slug(name, 48)}-{hashlib.sha256(full.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
+
+
+@contextmanager
+def session_lock(folder: Path, session_id: str) -> Iterator[None]:
+    """Hold the session's lock while running it: a second run or `--resume` of the same session
+    (in another process) is refused with one line instead of interleaving its saves."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks
+        yield
+        return
+    locks = Path(folder) / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fh = open(locks / f"{slug(session_id)}.lock", "a+", encoding="utf-8")  # noqa: SIM115 - held while running
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.seek(0)
+            other = fh.read().strip() or "another process"
+            raise UserError(f"session {session_id} is being run right now by {other}", field="--resume",
+                            hint="wait for it to finish, or start a new run") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"benchbench pid {os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def clean_stale_temp(folder: Path, older_than_s: float = STALE_TMP_S) -> list[Path]:
+    """Remove `.*.tmp` files that killed saves left in a results folder; returns them."""
+    removed = []
+    now = time.time()
+    for tmp in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else ():
+        try:
+            if now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed
 
 
 def slug(text: str, limit: int = 60) -> str:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import Interrupted, UserError
 from ..limits import MAX_COMBINATIONS
 
 DEFAULT_SUITE = "quickstart"
@@ -44,7 +44,18 @@ def find_suite(ref: str) -> Path:
     raise UserError(f"no suite named `{ref}`", field="suite", hint="give a path to a suite YAML file")
 
 
+RESUME_HINT = "finished iterations are kept; continue with `--resume latest`"
+
+
 def main(args: argparse.Namespace) -> int:
+    try:
+        return _main(args)
+    except Interrupted as exc:   # start-up, between workloads, the summary: one line and the hint
+        exc.hint = None if args.dry_run else RESUME_HINT
+        raise
+
+
+def _main(args: argparse.Namespace) -> int:
     from ..profile import resolve_profile
     from ..suite import load_suite
 
@@ -132,4 +143,5 @@ def _report(outcome, as_json: bool) -> None:
     if outcome.failed:
         print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
     if outcome.interrupted:
-        print("\ninterrupted: finished iterations are kept; continue with `--resume latest`")
+        name = Interrupted(outcome.signum).signal_name
+        print(f"\ninterrupted by {name}: {RESUME_HINT}")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, ClassVar
 
@@ -23,6 +25,7 @@ from ..errors import BackendUnavailable, PowerError
 from .series import Series
 
 STOP_TIMEOUT_S = 3.0
+PR_SET_PDEATHSIG = 1
 MAX_LOGGED_ERRORS = 5
 
 
@@ -287,7 +290,8 @@ class StreamSampler(Sampler):
     def spawn(self) -> subprocess.Popen[bytes]:
         try:
             return subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=die_with_parent())
         except OSError as exc:
             raise SamplerUnavailable(f"cannot start {self.command()[0]}: {exc}") from None
 
@@ -357,6 +361,27 @@ class StreamSampler(Sampler):
                     pipe.close()
                 except OSError:
                     pass
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGKILL the child when benchbench dies, even by SIGKILL (a sampler
+    that never writes would otherwise never notice the closed pipe); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:   # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 def terminate(proc: subprocess.Popen[bytes] | None, timeout_s: float = 2.0) -> None:

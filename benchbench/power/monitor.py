@@ -4,14 +4,13 @@ Contract with the runner (keep it when extending):
 - ``with monitor:`` starts and stops sampling (bounded, idempotent stop);
 - ``energy(t0_s, t1_s)`` → {channel: {"joules", "avg_w", "source"}} between two time.monotonic() instants;
 - ``record_section()`` → the record's ``power`` mapping;
-- ``save_samples(path)`` writes the samples beside the record, returns the file name or None;
+- ``save_samples(path)`` appends the samples not yet written beside the record, returns the file name or None;
 - ``run_warnings(iterations, devices)`` → validity warnings (RunWarning) for the run.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,9 @@ class PowerMonitor:
         self.skipped: list[dict[str, str]] = []
         self.channels: list[tuple[str, Sampler, Channel]] = []   # (public name, sampler, channel)
         self._entered = False
+        self._written: dict[str, int] = {}        # rows of each channel already in the samples file
+        self._samples_path: Path | None = None
+        self._extras: list[str] = []
 
     # --- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> PowerMonitor:
@@ -196,21 +198,28 @@ class PowerMonitor:
         return out
 
     def save_samples(self, path: Path) -> str | None:
-        """Long-format CSV beside the record: t_s, channel, power_w, energy_j, then extras."""
+        """Append the readings not yet written to the long-format CSV beside the record (t_s, channel,
+        power_w, energy_j, then extras), creating it with its header; the runner calls this after
+        every iteration, so an interrupted run keeps its samples. Returns the file name or None."""
         rows = []
         for public, sampler, ch in self.channels:
-            rows += [(t, public, p, e, x) for t, p, e, x in sampler.series[ch.name].rows()]
+            taken = sampler.series[ch.name].rows()
+            done = self._written.get(public, 0)
+            rows += [(t, public, p, e, x) for t, p, e, x in taken[done:]]
+            self._written[public] = len(taken)
+        fresh = path != self._samples_path or not path.exists()
         if not rows:
-            return None
+            return None if fresh else path.name
         rows.sort(key=lambda r: r[0])
-        extras = [c for c in EXTRA_COLUMNS if any(c in r[4] for r in rows)]
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        if fresh:
+            self._samples_path = path
+            self._extras = [c for c in EXTRA_COLUMNS if any(c in r[4] for r in rows)]
+        with open(path, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
+            if fresh:
+                writer.writerow(["t_s", "channel", "power_w", "energy_j", *self._extras])
             for t, name, p, e, x in rows:
-                writer.writerow([f"{t:.4f}", name, _fmt(p, 3), _fmt(e, 4), *(_fmt(x.get(c), 3) for c in extras)])
-        os.replace(tmp, path)
+                writer.writerow([f"{t:.4f}", name, _fmt(p, 3), _fmt(e, 4), *(_fmt(x.get(c), 3) for c in self._extras)])
         return path.name
 
     def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:

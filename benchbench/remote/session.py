@@ -280,7 +280,7 @@ class HostRun:
         self.outcome.remote_exit = status
         if status == 0:
             self.outcome.status = "complete"
-        elif status == 130 or self.stop_requested:
+        elif status in (130, 143) or self.stop_requested:
             self.outcome.status = "interrupted"
         elif status == 1:
             self.outcome.status = "failed"

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from .. import signals
 from ..errors import BenchError, Interrupted, UserError
 from ..redact import redact, redacted_streams
 from .config import JOB_ENTRY_ENV, ServeConfig
@@ -101,7 +102,7 @@ def run_suite(suite_path: Path, results: Path) -> dict[str, Any]:
     runner = Runner(suite, profile, RunOptions(results=results), Progress(stream=sys.stderr))
     outcome = runner.run()
     if outcome.interrupted:
-        raise Interrupted("the job was interrupted")
+        raise Interrupted(outcome.signum, "the job was interrupted")
     return summarize(load_record(outcome.paths[0]), results)
 
 
@@ -157,7 +158,7 @@ def watch_parent(grace_s: float = PARENT_GRACE_S) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    with redacted_streams():   # the job's log is read back by the server and shown in errors
+    with redacted_streams(), signals.handled():   # the job's log is read back by the server
         return _main(argv)
 
 
@@ -170,7 +171,7 @@ def _main(argv: list[str] | None) -> int:
     watch_parent()
     try:
         result = load_entry(os.environ.get(JOB_ENTRY_ENV))(args.suite, args.results)
-    except BenchError as exc:
+    except (BenchError, Interrupted) as exc:
         result = {"status": "failed", "error": str(exc) or type(exc).__name__}
     args.out.write_text(yaml.safe_dump(redact(result), sort_keys=False), encoding="utf-8")
     print(f"job {result.get('status')}: {result.get('error') or result.get('record')}", file=sys.stderr)
