@@ -131,7 +131,7 @@ def test_interrupt_keeps_finished_iterations_and_resume_completes(write, tmp_pat
     assert rec["status"] == "interrupted"
     done = [it["index"] for it in rec["iterations"]]
     assert 3 <= len(done) < 9 and done == list(range(len(done)))
-    assert "--resume latest" in out
+    assert "--resume latest" in err
 
     proc = _start(suite, tmp_path, "--resume", "latest")
     out, err = proc.communicate(timeout=240)

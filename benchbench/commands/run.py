@@ -137,11 +137,10 @@ def _report(outcome, as_json: bool) -> None:
                    "failed": outcome.failed, "interrupted": outcome.interrupted,
                    "summary": summary_rows(records)}, sys.stdout, indent=1)
         print()
-        return
-    print()
-    print(render_text(summary_rows(records)), end="")
-    if outcome.failed:
-        print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
-    if outcome.interrupted:
-        name = Interrupted(outcome.signum).signal_name
-        print(f"\ninterrupted by {name}: {RESUME_HINT}")
+    else:
+        print()
+        print(render_text(summary_rows(records)), end="")
+        if outcome.failed:
+            print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
+    if outcome.interrupted:   # the one line, on stderr like every phase's
+        print(f"interrupted by {Interrupted(outcome.signum).signal_name}: {RESUME_HINT}", file=sys.stderr)

@@ -32,6 +32,10 @@ def write_text(path: Path, text: str) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(redact_text(text), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(redact_text(text), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:   # a full disk or a Ctrl-C: no half-written temporary file is left
+        tmp.unlink(missing_ok=True)
+        raise
     return path
