@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BenchError, UserError
+from .limits import MAX_RECORD_BYTES
+from .record_checks import shape_problem, version_problem
 from .redact import redact
 
 SCHEMA_VERSION = 1
@@ -201,15 +203,30 @@ def validate_record(record: Any) -> dict[str, Any]:
 
 
 def load_record(path: Path | str) -> dict[str, Any]:
-    """Load and migrate one record; RecordError when it is not one."""
+    """Load, check and migrate one record; RecordError (naming the field) when it is not one."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise RecordError(f"is {size} bytes; a record is at most {MAX_RECORD_BYTES}")
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordError(f"cannot read: {exc}") from None
+    except RecursionError:
+        raise RecordError("not JSON benchbench can read: nested too deep") from None
     except ValueError as exc:
         raise RecordError(f"not JSON: {exc}") from None
-    record = redact(validate_record(data))   # records written before redaction existed
+    try:
+        problem = version_problem(data)
+        if problem:
+            raise RecordError(problem)
+        record = validate_record(data)
+        problem = shape_problem(record)
+        if problem:
+            raise RecordError(problem)
+        record = redact(record)   # records written before redaction existed
+    except RecursionError:
+        raise RecordError("nested too deep") from None
     record["_path"] = str(path)
     return record
 

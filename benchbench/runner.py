@@ -78,6 +78,7 @@ class Runner:
         self.fingerprint = fp.collect()
         self.machine = fp.machine_name(profile.name if profile else None, self.fingerprint)
         self.folder = run_path(options.results, self.machine, suite.name, "x").parent
+        self._skipped: set[Path] = set()
 
     # --- planning ------------------------------------------------------------------------
     def plan(self) -> list[dict[str, Any]]:
@@ -124,7 +125,12 @@ class Runner:
         """This suite's run records in its results folder (other suites may share the folder's slug)."""
         if not self.folder.is_dir():
             return []
-        return [r for r in load_records([self.folder]) if r.get("type", "run") == "run"
+        def skipped(path: Path, why: str) -> None:   # one line per bad file, then go on without it
+            if path not in self._skipped:
+                self._skipped.add(path)
+                self.progress.line(f"warning: {path}: skipped ({why})")
+
+        return [r for r in load_records([self.folder], on_skip=skipped) if r.get("type", "run") == "run"
                 and (r.get("suite") or {}).get("name", self.suite.name) == self.suite.name]
 
     def _pick_session(self) -> str:
@@ -155,7 +161,7 @@ class Runner:
         """The session's records, read again once its lock is held (what another run saved counts)."""
         chosen = {}
         for r in self._suite_records():
-            if r.get("session_id") == session:
+            if r.get("session_id") == session and r["workload"].get("name"):
                 self._check_same(r)
                 chosen[r["workload"]["name"]] = (r, Path(r.pop("_path")))
         self.progress.line(f"resuming session {session}")
