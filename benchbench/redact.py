@@ -15,6 +15,7 @@ The module imports only textsafe from the project: anything may call it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -59,6 +60,11 @@ _PAIR = (r"(?P<name>[A-Za-z_][\w.-]*)(?P<q>[\"']?)(?P<sep>\s*[:=]\s*)(?P<vq>[\"'
 _SPANS = re.compile("|".join([_URL_USERINFO, _BARE_USERINFO, _BEARER,
                               r"(?P<known>(?<![A-Za-z0-9])(?:" + "|".join(TOKEN_FORMATS) + r"))"]))
 _PAIRS = re.compile(_PAIR)
+# a cheap first look: text with none of these cannot hold a secret the patterns find
+_MAYBE = re.compile(r"://|@|%|[Bb]earer|pass|pwd|secret|key|token|auth|cred|cookie|session|"
+                    r"sk-|hf_|gh[pousr]_|github_pat|glpat-|xox|AKIA|ASIA|AIza|gsk|r8_|pplx|xai|nvapi|fw_|csk|tgp_|eyJ",
+                    re.IGNORECASE)
+CACHED_CHARS = 4096
 
 _secrets: set[str] = set()
 _literal: re.Pattern[str] | None = None
@@ -73,7 +79,12 @@ def words(name: str) -> list[str]:
 
 def secret_name(name: Any) -> bool:
     """Does this key or variable name mark its value as a secret? (`*_env` names a variable: no)"""
-    parts = words(str(name))
+    return _secret_name(name if isinstance(name, str) else str(name))
+
+
+@functools.lru_cache(maxsize=16384)
+def _secret_name(name: str) -> bool:
+    parts = words(name)
     if not parts or parts[-1] == "env":
         return False
     if any(w in STRONG_WORDS for w in parts):
@@ -83,6 +94,7 @@ def secret_name(name: Any) -> bool:
     return parts[-1] == "key" and len(parts) > 1 and parts[-2] in KEY_QUALIFIERS
 
 
+@functools.lru_cache(maxsize=16384)
 def _strong(name: Any) -> bool:
     return any(w in STRONG_WORDS for w in words(str(name)))
 
@@ -108,6 +120,7 @@ def add_secret(value: Any) -> None:
         if len(_secrets) != before:
             ordered = sorted(_secrets, key=len, reverse=True)
             _literal = re.compile("|".join(re.escape(s) for s in ordered))
+            _redact_cached.cache_clear()
 
 
 def clear_secrets() -> None:
@@ -116,6 +129,7 @@ def clear_secrets() -> None:
     with _lock:
         _secrets.clear()
         _literal = None
+        _redact_cached.cache_clear()
 
 
 def read_env(name: str | None, environ: Mapping[str, str] | None = None) -> str | None:
@@ -187,11 +201,18 @@ def redact_text(text: str) -> str:
     if "base64," in text:
         parts = _DATA_URI.split(text)
         return "".join(part if i % 2 else _redact_plain(part) for i, part in enumerate(parts))
+    if len(text) <= CACHED_CHARS:   # records repeat the same short strings (hostnames, models, codes)
+        return _redact_cached(text)
+    return _redact_plain(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _redact_cached(text: str) -> str:
     return _redact_plain(text)
 
 
 def _redact_plain(text: str) -> str:
-    if not text:
+    if not text or not (_literal is not None or _MAYBE.search(text)):
         return text
     literal = _literal
     if literal is not None:
@@ -211,14 +232,17 @@ def redact(value: Any) -> Any:
     secrets inside every string (keys included)."""
     if isinstance(value, str):
         return redact_text(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         return {(redact_text(k) if isinstance(k, str) else k): _under(k, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+    if isinstance(value, list | tuple):
+        return [v if isinstance(v, int | float) else redact(v) for v in value]
     return value
 
 
 def _under(key: Any, value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool) and not (
+            isinstance(key, str) and _secret_name(key)):
+        return value   # the common case (metrics), without a call
     if not secret_name(key) or value is None or isinstance(value, bool):
         return redact(value)
     if isinstance(value, (Mapping, list, tuple)):
