@@ -37,6 +37,8 @@ STRONG_WORDS = frozenset({"password", "passwd", "pwd", "passphrase", "secret", "
                           "privatekey", "accesskey", "secretkey", "sessionid"})
 KEY_QUALIFIERS = frozenset({"api", "access", "secret", "private", "client", "auth", "master", "service",
                             "signing", "encryption", "license", "subscription", "ssh", "x", "admin"})
+# environment variables whose names look secret but hold paths every process has
+NOT_SECRET = frozenset({"PWD", "OLDPWD", "SSH_AUTH_SOCK", "XAUTHORITY"})
 _WORDS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _NUMBER_OR_LITERAL = re.compile(r"[-+]?(\d[\d_]*\.?\d*([eE][-+]?\d+)?|\.\d+)|null|true|false|none|nan|inf",
                                 re.IGNORECASE)
@@ -84,6 +86,8 @@ def secret_name(name: Any) -> bool:
 
 @functools.lru_cache(maxsize=16384)
 def _secret_name(name: str) -> bool:
+    if name in NOT_SECRET:
+        return False
     parts = words(name)
     if not parts or parts[-1] == "env":
         return False
@@ -259,18 +263,31 @@ def _under(key: Any, value: Any) -> Any:
 # --- streams ----------------------------------------------------------------------------------
 class RedactingStream:
     """A text stream that redacts what is written to it and escapes control characters other than
-    newlines, tabs and carriage returns (ANSI/OSC sequences from names); the rest is the wrapped stream's."""
+    newlines, tabs and carriage returns (ANSI/OSC sequences from names); the rest is the wrapped
+    stream's. Text is passed on a line at a time (or at flush()), so a `"name": value` pair that
+    json.dump writes in pieces is redacted whole."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
+        self._pending = ""
 
     def write(self, text: str) -> int:
-        self._stream.write(stream_safe(redact_text(text)))
+        self._pending += text
+        cut = max(self._pending.rfind("\n"), self._pending.rfind("\r"))
+        if cut >= 0:
+            done, self._pending = self._pending[:cut + 1], self._pending[cut + 1:]
+            self._stream.write(stream_safe(redact_text(done)))
         return len(text)
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
             self.write(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            done, self._pending = self._pending, ""
+            self._stream.write(stream_safe(redact_text(done)))
+        self._stream.flush()
 
     @property
     def wrapped(self) -> TextIO:
@@ -290,6 +307,12 @@ def redacted_streams() -> Iterator[None]:
     try:
         yield
     finally:
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, RedactingStream):
+                try:
+                    stream.flush()
+                except (OSError, ValueError):   # a closed pipe: nothing more can be shown
+                    pass
         sys.stdout, sys.stderr = saved
 
 

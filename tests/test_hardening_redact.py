@@ -132,7 +132,8 @@ def test_secret_names():
     secret = ["api_key", "OPENAI_API_KEY", "X-Api-Key", "hfToken", "HF_TOKEN", "password", "db_passwd",
               "client_secret", "Authorization", "access_token", "token", "session_cookie", "auth"]
     plain = ["api_key_env", "password_env", "token_env", "max_tokens", "prompt_tokens", "j_per_token_s",
-             "num_key_value_heads", "params_key", "KEY", "tokenizer", "author", "keys", "monkey"]
+             "num_key_value_heads", "params_key", "KEY", "tokenizer", "author", "keys", "monkey", "PWD",
+             "OLDPWD", "SSH_AUTH_SOCK"]
     assert [n for n in secret if not rd.secret_name(n)] == []
     assert [n for n in plain if rd.secret_name(n)] == []
 
