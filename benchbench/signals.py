@@ -88,6 +88,14 @@ def handled(final: bool = False) -> Iterator[None]:
                 signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
 
+def reinstall() -> None:
+    """Take SIGINT and SIGTERM back after a library replaced the handlers (asyncio.run restores
+    the defaults when it ends)."""
+    if _state.depth and _main_thread():
+        for sig in SIGNALS:
+            signal.signal(sig, _handler)
+
+
 @contextmanager
 def deferred() -> Iterator[None]:
     """A signal arriving inside waits until the block ends (a save is never cut in half)."""

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import signals
 from ..errors import UserError
 from ..suite import Suite
 from .bundle import build_bundle, profile_upload
@@ -52,6 +53,7 @@ def run_remote(suite: Suite, args: argparse.Namespace) -> int:
     runs = [HostRun(spec, suite, bundle, profile_upload(spec.profile, suite), options, printer)
             for spec in specs]
     outcomes = asyncio.run(run_all(runs, printer))
+    signals.reinstall()                  # asyncio put the default handlers back: the summary is covered too
     report(outcomes, as_json=args.json, dry_run=args.dry_run)
     return exit_code(outcomes)
 
