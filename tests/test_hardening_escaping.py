@@ -12,8 +12,9 @@ from conftest import tiny_suite
 
 from benchbench.textsafe import file_stem, one_line
 
-CURRENCIES = ['<img src=x onerror=alert(1)>', "US/D", "../../../../tmp/escape", "$|**x**|`y`", "\x1b[31mUSD"]
-NAMES = ["w\x1b]0;owned\x07", "gen a/b\nsecond line", "x | y | z", "\u202eevil.exe", "`code` <b>bold</b> [l](http://x)"]
+CURRENCIES = ['<img src=x onerror=alert(1)>', "US/D", "../../../../tmp/escape", "$|**x**|`y`", "\x1b[31mUSD", "EUR"]
+NAMES = ["w\x1b]0;owned\x07", "gen a/b\nsecond line", "x | y | z", "\u202eevil.exe", "`code` <b>bold</b> [l](http://x)",
+         "$\\undefined{x}$ (mathtext)"]
 PROFILE = {"electricity_per_kwh": 0.25, "hardware_cost": 4000.0, "amortization_years": 2.0, "idle_w": 95.0}
 
 
