@@ -105,3 +105,48 @@ def test_no_planted_secret_reaches_any_file_or_stream(tmp_path, cli, planted, mo
     power = json.dumps(run["ollama-from-env"]["power"])
     assert "password=" + redact.MASK in power or "password%3D" in power or "tasmota" in power
     assert redact.MASK in json.dumps(run["jobs"]["errors"])
+
+
+def test_a_gathered_record_from_an_older_benchbench_arrives_redacted(tmp_path, planted):
+    """`gather` copies records from hosts that may run an older version: they are redacted on arrival."""
+    import asyncio
+    import stat
+    from types import SimpleNamespace
+
+    from analysis_helpers import llm_run
+
+    from benchbench.remote.pull import pull_tree
+
+    rec, _ = llm_run(machine="old-host")
+    rec["machine"]["fingerprint"]["env"] = {"OLLAMA_HOST": f"http://u:{planted['ollama_host_pw']}@h:11434"}
+    rec["workload"]["params"]["options"] = {"api_key": planted["api_key"]}
+    files = {"/r/old.json": json.dumps(rec).encode()}
+
+    class Handle:
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        async def __aenter__(self):
+            return self
+
+        async def __aexit__(self, *exc):
+            return False
+
+        async def read(self) -> bytes:
+            return self.data
+
+    class FakeSftp:
+        async def scandir(self, folder):
+            for path in files:
+                if path.rsplit("/", 1)[0] == folder:
+                    yield SimpleNamespace(filename=path.rsplit("/", 1)[1],
+                                          attrs=SimpleNamespace(permissions=stat.S_IFREG | 0o644))
+
+        def open(self, path, mode):
+            return Handle(files[path])
+
+    result = asyncio.run(pull_tree(FakeSftp(), "/r", tmp_path / "results", depth=0))
+    (path,) = result.copied
+    text = path.read_text()
+    assert planted["ollama_host_pw"] not in text and planted["api_key"] not in text
+    assert json.loads(text)["run_id"] == rec["run_id"]
