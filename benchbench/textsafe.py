@@ -46,3 +46,14 @@ def file_stem(name: object, limit: int = 80) -> str:
         return safe
     digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     return f"{safe[: limit - 9]}-{digest}"
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
+
+
+def markdown_cell(text: object) -> str:
+    """Literal text in a GFM table cell or paragraph: markup characters escaped, HTML as entities,
+    one line, control characters (terminal escape sequences) shown as `\\x1b`."""
+    flat = one_line(re.sub(r"[\r\n\t]+", " ", str(text)))
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)

@@ -8,6 +8,8 @@ import math
 import sys
 from typing import Any
 
+from ..profile import currency_problem
+
 # figure → (label, unit); "{cur}" is the currency
 ROWS = {
     "j_per_token": ("energy per token", "J"),
@@ -64,8 +66,6 @@ def _hours(text: str) -> float:
 
 
 def _currency(text: str) -> str:
-    from ..profile import currency_problem
-
     problem = currency_problem(text)
     if problem:
         raise argparse.ArgumentTypeError(problem)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailable, UserError
+from ..redact import read_env
 
 # `--tiny`: part 7's tiny randomly initialized pipeline, on CPU, no downloads (tests, trying it out)
 TINY = {"weights": "dummy", "architecture": "tiny"}
@@ -70,8 +71,6 @@ def read_token(var: str | None) -> str | None:
     """The bearer token from the variable `--token-env` names (a secret from now on)."""
     if not var:
         return None
-    from ..redact import read_env
-
     token = (read_env(var) or "").strip()
     if len(token) < MIN_TOKEN_CHARS:
         what = "is not set" if not token else f"holds a token shorter than {MIN_TOKEN_CHARS} characters"

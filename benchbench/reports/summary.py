@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..stats import measured, metric_values, summarize
-from ..textsafe import one_line
+from ..textsafe import markdown_cell, one_line
 
 KEY_METRICS = {
     "llm": ("pp_tok_s", "tg_tok_s", "ttft_s", "e2e_s"),
@@ -61,9 +61,7 @@ def format_stat(st: dict[str, Any]) -> str:
 
 
 def _escape_md(text: str) -> str:
-    from .formats.markdown_report import escape
-
-    return escape(text)
+    return markdown_cell(text)
 
 
 def render_markdown(rows: list[dict[str, Any]]) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import UserError
+from ..workloads.ltx_jobs import auth_headers
+
 TIMEOUT_S = 3.0
 
 
@@ -45,9 +48,6 @@ class JobServerStatus(dict):
 def check(url: str, timeout_s: float = TIMEOUT_S, token_env: str | None = None) -> dict[str, Any]:
     """Reachability of one job server: GET /health, or GET /jobs on servers without it."""
     import requests
-
-    from ..errors import UserError
-    from ..workloads.ltx_jobs import auth_headers
 
     base = url.rstrip("/")
     try:

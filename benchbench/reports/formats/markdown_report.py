@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-from ...textsafe import file_stem, one_line
+from ...textsafe import file_stem, markdown_cell
 from ..model import Chart, Note, Report, Table
 from .base import ReportFormat, write_text
 
 PROV_MARK = {"estimated": "est.", "declared": "decl.", "published": "pub."}
-_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
-
-
-def escape(text: Any) -> str:
-    """Literal text in a GFM table cell: markup characters escaped, HTML as entities, one line,
-    other control characters (terminal escape sequences) shown as `\\x1b`."""
-    text = one_line(re.sub(r"[\r\n\t]+", " ", str(text)))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", text)
+escape = markdown_cell   # the name the sections and tests use
 
 
 class MarkdownFormat(ReportFormat):
