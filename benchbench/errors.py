@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from .textsafe import one_line as _one_line
 
 
@@ -64,8 +66,6 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def signal_name(self) -> str:
-        import signal
-
         try:
             return signal.Signals(self.signum).name
         except ValueError:
