@@ -12,6 +12,9 @@ from typing import Any
 from . import __version__, signals
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
+from .metrics import check_declared, derive_throughput, strict
+from .power import build_monitor
+from .power.idle import idle_fields
 from .profile import MachineProfile
 from .progress import Progress
 from .record import (
@@ -24,13 +27,16 @@ from .record import (
     run_slug,
     save_record,
     session_lock,
+    skip_line,
     utc_now,
 )
+from .record_model import from_json
 from .redact import redact
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warnings_ import RunWarning
 from .workloads import get_backend
-from .workloads.base import IterationContext, RunWarning, Workload
+from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
 
@@ -128,7 +134,7 @@ class Runner:
         def skipped(path: Path, why: str) -> None:   # one line per bad file, then go on without it
             if path not in self._skipped:
                 self._skipped.add(path)
-                self.progress.line(f"warning: {path}: skipped ({why})")
+                self.progress.line(f"warning: {skip_line(path, why)}")
 
         return [r for r in load_records([self.folder], on_skip=skipped) if r.get("type", "run") == "run"
                 and (r.get("suite") or {}).get("name", self.suite.name) == self.suite.name]
@@ -197,8 +203,6 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
-        from .power import build_monitor
-        from .power.idle import idle_fields
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
@@ -311,7 +315,8 @@ class Runner:
                               "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
                               "metrics": {}, "energy": monitor.energy(t0, t1)}
         if result is not None:
-            it["metrics"] = clean_floats(result.metrics)
+            check_declared(result.metrics, workload.emits, workload.backend)
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), t1 - t0))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:
@@ -348,8 +353,11 @@ class Runner:
         self.progress.end_workload(spec.name, f"failed: {message}")
 
     def _save(self, record: dict[str, Any], path: Path) -> None:
+        record = clean_floats(record)
+        if strict():          # the test suite: every record the runner writes matches the typed record
+            from_json(record)
         with signals_deferred():
-            save_record(clean_floats(record), path)
+            save_record(record, path)
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:

@@ -22,7 +22,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from benchbench.power.base import Channel, PollingSampler, Reading, StreamSampler  # noqa: E402
+from benchbench.power.base import Channel, PollingSampler, Reading  # noqa: E402
+from benchbench.power.stream import StreamSampler  # noqa: E402
 
 SLOW_START_S = 0.3
 PHASES = ("startup", "fingerprint", "sampler-start", "setup", "iteration", "save", "between-workloads",
@@ -75,7 +76,8 @@ class SilentChildSampler(StreamSampler):
         return []
 
 
-def _wrap(owner: Any, name: str, where: str, after: bool = False, nth: int = 1) -> None:
+def _wrap(owner: Any, name: str, where: str, after: bool = False, nth: int = 1, also: tuple = ()) -> None:
+    """Fire at `where` around owner.name; `also`: modules that imported the same function by name."""
     original = getattr(owner, name)
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -86,7 +88,8 @@ def _wrap(owner: Any, name: str, where: str, after: bool = False, nth: int = 1) 
             fire(where, nth)
         return result
 
-    setattr(owner, name, wrapper)
+    for target in (owner, *also):
+        setattr(target, name, wrapper)
 
 
 def _patch(phase: str) -> None:
@@ -95,17 +98,19 @@ def _patch(phase: str) -> None:
     import benchbench.reports.summary as summary
     import benchbench.runner as runner
     import benchbench.suite as suite_mod
+    from benchbench.commands import report as report_cmd
+    from benchbench.commands import run as run_cmd
 
     registry.SAMPLERS["rapl"] = ("signal_helpers:SilentChildSampler" if phase == "sampler-child"
                                  else "signal_helpers:SlowSampler")
-    _wrap(suite_mod, "load_suite", "startup")
+    _wrap(suite_mod, "load_suite", "startup", also=(run_cmd,))
     _wrap(fp, "collect", "fingerprint")
     _wrap(runner.Runner, "_setup", "setup")
     _wrap(runner.Runner, "_one", "iteration", nth=2)
     _wrap(runner.Runner, "_new_record", "between-workloads", nth=2)
     _wrap(runner.Runner, "_iterations", "after-last-iteration", after=True)
-    _wrap(summary, "render_text", "summary")
-    _wrap(summary, "summary_rows", "report-summary")
+    _wrap(summary, "render_text", "summary", also=(run_cmd, report_cmd))
+    _wrap(summary, "summary_rows", "report-summary", also=(run_cmd, report_cmd))
     real_save = runner.Runner._save
 
     def save(self: Any, record: dict, path: Path) -> None:

@@ -28,54 +28,65 @@ def _set(path: str, value: Any) -> Callable[[dict], None]:
     return apply
 
 
+def _v1(change: Callable[[dict], None]) -> Callable[[dict], None]:
+    """The change on a record of schema 1: the migration to schema 2 meets the wrong shape first."""
+    def apply(rec: dict) -> None:
+        rec["schema_version"] = 1
+        change(rec)
+    return apply
+
+
 DELETE = object()
 # case → (change to a good run record, or raw file text; a fragment of the skip reason)
 CASES: dict[str, tuple[Any, str]] = {
-    "schema_version_negative": (_set("schema_version", -1), "schema_version: expected a whole number"),
-    "schema_version_text": (_set("schema_version", "1"), "schema_version: expected a whole number"),
-    "schema_version_bool": (_set("schema_version", True), "schema_version: expected a whole number"),
-    "schema_version_future": (_set("schema_version", 99), "newer than this benchbench understands"),
-    "params_string": (_set("workload/params", "model=x"), "workload.params: expected a mapping, found a string"),
-    "workload_list": (_set("workload", ["x"]), "malformed workload"),
-    "workload_name_number": (_set("workload/name", 7), "workload.name: expected a string, found an integer"),
-    "machine_string": (_set("machine", "box"), "malformed machine"),
-    "machine_name_list": (_set("machine/name", ["box"]), "machine.name: expected a string, found a list"),
-    "metrics_string": (_set("iterations/0/metrics", "fast"), "iterations[0].metrics: expected a mapping"),
-    "energy_list": (_set("iterations/1/energy", [1, 2]), "iterations[1].energy: expected a mapping, found a list"),
-    "energy_channel_number": (_set("iterations/1/energy/gpu0", 12.5), "iterations[1].energy.gpu0: expected a mapping"),
-    "iteration_without_index": (_set("iterations/2/index", DELETE), "iterations[2].index: missing"),
-    "index_string": (_set("iterations/0/index", "0"), "iterations[0].index: expected an integer, found a string"),
-    "index_bool": (_set("iterations/0/index", False), "iterations[0].index: expected an integer"),
-    "index_null": (_set("iterations/0/index", None), "iterations[0].index: expected an integer, found null"),
-    "iteration_list": (_set("iterations/1", [0, 1]), "malformed iterations"),
-    "iterations_mapping": (_set("iterations", {"0": {}}), "malformed iterations"),
-    "duration_text": (_set("iterations/0/duration_s", "3 s"), "iterations[0].duration_s: expected a number"),
-    "warmup_text": (_set("iterations/0/warmup", "yes"), "iterations[0].warmup: expected true or false"),
-    "warning_without_code": (_set("warnings", [{"message": "slow"}]), "warnings[0].code: missing"),
-    "warning_code_number": (_set("warnings", [{"code": 3}]), "warnings[0].code: expected a string"),
-    "warning_string": (_set("warnings", ["slow"]), "warnings[0]: expected a mapping, found a string"),
-    "warnings_string": (_set("warnings", "slow"), "malformed warnings"),
+    "schema_version_negative": (_set("schema_version", -1), "schema_version: expected a whole number from 0, found -1"),
+    "schema_version_text": (_set("schema_version", "1"), "schema_version: expected a whole number from 0, found '1'"),
+    "schema_version_bool": (_set("schema_version", True), "schema_version: expected a whole number from 0, found true"),
+    "schema_version_future": (_set("schema_version", 99), "schema_version: 99 is newer than this benchbench understands"),
+    "params_string": (_set("workload/params", "model=x"), "workload.params: expected an object, found 'model=x'"),
+    "workload_list": (_set("workload", ["x"]), "workload: expected an object, found ['x']"),
+    "workload_name_number": (_set("workload/name", 7), "workload.name: expected text, found 7"),
+    "machine_string": (_set("machine", "box"), "machine: expected an object, found 'box'"),
+    "machine_name_list": (_set("machine/name", ["box"]), "machine.name: expected text, found ['box']"),
+    "metrics_string": (_set("iterations/0/metrics", "fast"), "iterations.0.metrics: expected an object, found 'fast'"),
+    "energy_list": (_set("iterations/1/energy", [1, 2]), "iterations.1.energy: expected an object, found [1, 2]"),
+    "energy_channel_number": (_set("iterations/1/energy/gpu0", 12.5), "iterations.1.energy.gpu0: expected an object, found 12.5"),
+    "iteration_without_index": (_set("iterations/2/index", DELETE), "iterations.2.index: missing"),
+    "index_string": (_set("iterations/0/index", "0"), "iterations.0.index: expected an integer, found '0'"),
+    "index_bool": (_set("iterations/0/index", False), "iterations.0.index: expected an integer, found false"),
+    "index_null": (_set("iterations/0/index", None), "iterations.0.index: expected an integer, found null"),
+    "iteration_list": (_set("iterations/1", [0, 1]), "iterations.1: expected an object, found [0, 1]"),
+    "iterations_mapping": (_set("iterations", {"0": {}}), "iterations: expected a list, found {'0': {}}"),
+    "duration_text": (_set("iterations/0/duration_s", "3 s"), "iterations.0.duration_s: expected a number, found '3 s'"),
+    "warmup_text": (_set("iterations/0/warmup", "yes"), "iterations.0.warmup: expected true or false, found 'yes'"),
+    "warning_without_code": (_set("warnings", [{"message": "slow"}]), "warnings.0.code: missing"),
+    "warning_code_number": (_set("warnings", [{"code": 3}]), "warnings.0.code: expected text, found 3"),
+    "warning_string": (_set("warnings", ["slow"]), "warnings.0: expected an object, found 'slow'"),
+    "warnings_string": (_set("warnings", "slow"), "warnings: expected a list, found 'slow'"),
     "iteration_warning_without_code": (_set("iterations/1/warnings", [{"message": "x"}]),
-                                       "iterations[1].warnings[0].code: missing"),
-    "status_unknown": (_set("status", "done"), "unknown status"),
-    "status_list": (_set("status", ["complete"]), "unknown status"),
-    "run_id_missing": (_set("run_id", DELETE), "missing run_id"),
-    "run_id_number": (_set("run_id", 5), "run_id: expected a string, found an integer"),
-    "suite_string": (_set("suite", "s"), "suite: expected a mapping, found a string"),
+                                       "iterations.1.warnings.0.code: missing"),
+    "status_unknown": (_set("status", "done"), "status: unknown status 'done'"),
+    "status_list": (_set("status", ["complete"]), "status: unknown status ['complete']"),
+    "run_id_missing": (_set("run_id", DELETE), "run_id: missing"),
+    "run_id_number": (_set("run_id", 5), "run_id: expected text, found 5"),
+    "suite_string": (_set("suite", "s"), "suite: expected an object, found 's'"),
     "array_100000_deep": ("[" * 100_000 + "]" * 100_000, "nested too deep"),
     "object_100000_deep": ('{"a":' * 100_000 + "1" + "}" * 100_000, "nested too deep"),
-    "array_600_deep": ('{"run_id": ' + "[" * 600 + "]" * 600 + "}", "missing status"),
+    "array_600_deep": ('{"run_id": ' + "[" * 600 + "]" * 600 + "}", "nested too deep"),   # JSON reads it
     "truncated": ('{"schema_version": 1, "run_id": "x", "status": "comp', "not JSON"),
     "empty": ("", "not JSON"),
-    "top_level_list": ("[1, 2]", "expected a JSON object, found a list"),
-    "top_level_number": ("42", "expected a JSON object, found an integer"),
+    "top_level_list": ("[1, 2]", "expected a JSON object, found [1, 2]"),
+    "top_level_number": ("42", "expected a JSON object, found 42"),
     "latin1_bytes": (b'{"run_id": "caf\xe9"}', "cannot read"),
-    "nan_duration": (_set("iterations/0/duration_s", float("nan")), "iterations[0].duration_s: expected a number"),
+    "v1_raw_list": (_v1(_set("iterations/1/raw", [1])), "iterations.1.raw: expected an object, found [1]"),
+    "v1_profile_string": (_v1(_set("machine/profile", "x")), "machine.profile: expected an object, found 'x'"),
+    "v1_energy_list": (_v1(_set("iterations/1/energy", [1])), "iterations.1.energy: expected an object, found [1]"),
+    "nan_duration": (_set("iterations/0/duration_s", float("nan")), "iterations.0.duration_s: expected a finite number, found nan"),
 }
 IDLE_CASES: dict[str, tuple[Any, str]] = {
-    "idle_string": (_set("idle", "92 W"), "idle: expected a mapping, found a string"),
-    "idle_value_text": (_set("idle/system", "92"), "idle.system: expected a number, found a string"),
-    "idle_machine_missing": (_set("machine", DELETE), "missing machine"),
+    "idle_string": (_set("idle", "92 W"), "idle: expected an object, found '92 W'"),
+    "idle_value_text": (_set("idle/system", "92"), "idle.system: expected a number, found '92'"),
+    "idle_machine_missing": (_set("machine", DELETE), "machine: missing"),
 }
 
 

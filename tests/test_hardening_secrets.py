@@ -86,10 +86,19 @@ def test_no_planted_secret_reaches_any_file_or_stream(tmp_path, cli, planted, mo
         for args in ((), ("--json",)):
             code, out, err = cli("doctor", "--suite", suite, *args)
             outputs += [out, err]
+        # `benchbench cost` (registry titles and units): a profile pricing an API model whose name holds a token
+        profile = tmp_path / "box.yaml"
+        profile.write_text(yaml.safe_dump({"name": "box", "load_w": 300, "electricity_per_kwh": 0.3,
+                                           "prices": {"api": {planted["hf"]: 0.5}}}), encoding="utf-8")
+        for args, expected in (((), 0), (("--json",), 0), (("--api-model", planted["hf"] + "x"), 2)):
+            code, out, err = cli("cost", "--machine", profile, "--tok-s", "40", "--api-model", planted["hf"], *args)
+            assert code == expected, err
+            outputs += [out, err]
     records = [json.loads(p.read_text()) for p in results.rglob("*.json")]
     assert len([r for r in records if r.get("type") == "run"]) == 3
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != suite]
     assert any(p.suffix == ".png" for p in written) and any(p.suffix == ".csv" for p in written)
+    written = [p for p in written if p.name != "box.yaml"]     # the profile is where the test put the token
     leaks = [(name, str(p.relative_to(tmp_path))) for p in written for name, value in planted.items()
              if value.encode() in p.read_bytes()]
     leaks += [(name, "output") for text in outputs for name, value in planted.items() if value in text]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .. import __version__
 from ..errors import UserError
 from ..redact import redact
 from . import job as jobs
@@ -218,7 +219,6 @@ class Service:
         return redact(out)
 
     def health(self) -> dict[str, Any]:
-        from .. import __version__
 
         assert self.store is not None and self.worker is not None
         return {"status": "ok", "server": "benchbench serve-video", "version": __version__,

@@ -7,25 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..metrics import check_names
 from ..schema import Field
+from ..warnings_ import RunWarning
+
+__all__ = ["IterationContext", "IterationResult", "RunWarning", "Workload"]
 
 if TYPE_CHECKING:
     from ..suite import WorkloadSpec
-
-
-@dataclass
-class RunWarning:
-    """A validity warning with a stable code; `iteration` is set when it concerns one iteration."""
-
-    code: str
-    message: str
-    iteration: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.iteration is not None:
-            out["iteration"] = self.iteration
-        return out
 
 
 @dataclass
@@ -51,6 +40,9 @@ class IterationResult:
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
 
+    def __post_init__(self) -> None:
+        check_names(self.metrics)     # an unregistered name fails in strict mode (the test suite)
+
 
 class Workload(ABC):
     """One backend of one kind. Subclasses set `kind`, `backend`, `keys`, and implement run_once.
@@ -66,6 +58,7 @@ class Workload(ABC):
     requires: ClassVar[tuple[str, ...]] = ()     # importable modules needed (for doctor)
     primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
     summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
+    emits: ClassVar[tuple[str, ...]] = ()   # metric names run_once records, each in benchbench.metrics
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec
@@ -80,6 +73,13 @@ class Workload(ABC):
         if missing:
             return f"needs the Python package(s) {', '.join(missing)} (pip install 'benchbench[{cls.extra()}]')"
         return None
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+        """`benchbench doctor`'s checks of this backend beyond availability(): the servers it would talk to,
+        as `{section: [entries]}` (entries of the same section from several backends are listed together).
+        `specs`: the suite's entries of this backend ([] without --suite). Must not load models."""
+        return {}
 
     @classmethod
     def extra(cls) -> str:

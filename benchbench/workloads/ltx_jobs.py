@@ -16,12 +16,15 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..errors import Interrupted, ServerError, UserError, WorkloadError
-from ..redact import read_env
+from ..errors import Interrupted, ServerError, WorkloadError
 from ..schema import Field, positive
 from .base import IterationContext, IterationResult, Workload
+from .job_server_doctor import auth_headers, doctor_of
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
 
 DONE = {"done", "completed", "complete", "finished", "succeeded", "success"}
 RUNNING = {"running", "processing", "generating", "started", "in_progress"}
@@ -42,6 +45,8 @@ class LTXJobs(Workload):
     requires = ("requests",)
     primary_metrics = ("gen_s", "e2e_s")
     summary_metrics = ("queue_s", "gen_s", "e2e_s")
+    emits = ("e2e_s", "download_s", "poll_s", "queue_s", "gen_s", "timing_source", "pipeline_gen_s", "mp4_bytes",
+             "seconds_requested", "seed", *CLIP_KEYS)
     keys = {
         "url": Field((str,), required=True, check=_url_ok, doc="the job server, e.g. http://10.1.1.24:8585"),
         "prompt": Field((str,), required=True, doc="what the video shows"),
@@ -52,6 +57,11 @@ class LTXJobs(Workload):
         "token_env": Field((str,), doc="environment variable holding the server's bearer token "
                            "(serve-video --token-env)"),
     }
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+        """Every job server the suite's ltx-jobs entries name: reachable, version, queue, worker alive."""
+        return doctor_of(specs)
 
     def plan(self) -> dict[str, Any]:
         p = self.params
@@ -199,17 +209,6 @@ class LTXJobs(Workload):
         http = getattr(self, "http", None)
         if http is not None:
             http.close()
-
-
-def auth_headers(token_env: str | None) -> dict[str, str]:
-    """`Authorization: Bearer ...` from the variable `token_env` names; {} without one."""
-    if not token_env:
-        return {}
-    token = read_env(token_env)
-    if not token:
-        raise UserError(f"environment variable {token_env} is not set", field="token_env",
-                        hint="export it with the token the server was started with")
-    return {"Authorization": f"Bearer {token.strip()}"}
 
 
 def _json(resp: Any, route: str) -> Any:

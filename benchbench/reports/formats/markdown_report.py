@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ...fmt import PROV_MARK
 from ...textsafe import file_stem, markdown_cell
 from ..model import Chart, Note, Report, Table
+from ..plots import render
+from ..view import columns, rows
 from .base import ReportFormat, write_text
 
-PROV_MARK = {"estimated": "est.", "declared": "decl.", "published": "pub."}
 escape = markdown_cell   # the name the sections and tests use
 
 
@@ -18,7 +20,6 @@ class MarkdownFormat(ReportFormat):
     extensions = ("md", "markdown")
 
     def write(self, report: Report, output: Path) -> list[Path]:
-        from ..plots import render
 
         output = Path(output)
         folder = output.with_name(f"{output.stem}_files")
@@ -76,7 +77,6 @@ class MarkdownFormat(ReportFormat):
 
 def table_lines(table: Table) -> list[str]:
     """A GFM table: numbers right-aligned, provenance marks after the value."""
-    from ..view import columns, rows
 
     shown = columns(table)
     head = "| " + " | ".join(escape(c.title) for c in shown) + " |"

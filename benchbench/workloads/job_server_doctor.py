@@ -1,34 +1,39 @@
-"""`benchbench doctor --suite S`: can the video job servers the suite names (`ltx-jobs` `url:`) be reached?"""
+"""`benchbench doctor` for the `ltx-jobs` backend: can the video job servers a suite names be reached?
+(`LTXJobs.doctor` calls `doctor_of`; a job server is the backend's own concern, not the serve package's.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import UserError
-from ..workloads.ltx_jobs import auth_headers
+from ..redact import read_env
 
 TIMEOUT_S = 3.0
 
 
-def doctor_section(suite_ref: str | None) -> dict[str, Any]:
-    """{"job_servers": [{url, workloads, reachable, ...}]}; {} when no suite names a job server."""
-    if not suite_ref:
-        return {}
-    from ..commands.run import find_suite
-    from ..suite import load_suite
-
-    suite = load_suite(find_suite(suite_ref))
+def doctor_of(specs: list[Any]) -> dict[str, Any]:
+    """{"job_servers": [{url, workloads, reachable, ...}]} for the ltx-jobs entries; {} when there is none."""
     urls: dict[str, list[str]] = {}
     tokens: dict[str, str | None] = {}
-    for spec in suite.workloads:
-        if (spec.kind, spec.backend) == ("video", "ltx-jobs"):
-            url = str(spec.params["url"]).rstrip("/")
-            urls.setdefault(url, []).append(spec.name)
-            tokens[url] = tokens.get(url) or spec.params.get("token_env")
+    for spec in specs:
+        url = str(spec.params["url"]).rstrip("/")
+        urls.setdefault(url, []).append(spec.name)
+        tokens[url] = tokens.get(url) or spec.params.get("token_env")
     if not urls:
         return {}
     return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url, token_env=tokens[url]))
                             for url, names in urls.items()]}
+
+
+def auth_headers(token_env: str | None) -> dict[str, str]:
+    """`Authorization: Bearer ...` from the variable `token_env` names; {} without one."""
+    if not token_env:
+        return {}
+    token = read_env(token_env)
+    if not token:
+        raise UserError(f"environment variable {token_env} is not set", field="token_env",
+                        hint="export it with the token the server was started with")
+    return {"Authorization": f"Bearer {token.strip()}"}
 
 
 class JobServerStatus(dict):
