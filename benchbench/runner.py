@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 import traceback
+import warnings as pywarnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from .record import (
     SCHEMA_VERSION,
     clean_floats,
     clean_stale_temp,
-    load_records,
     new_session_id,
     run_path,
     run_slug,
@@ -32,13 +32,16 @@ from .record import (
 )
 from .record_model import from_json
 from .redact import redact
+from .sessions import pick_session, suite_records
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warning_levels import WARNING
 from .warnings_ import RunWarning
 from .workloads import get_backend
 from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
+MAX_LIBRARY_WARNINGS = 20
 
 
 @dataclass
@@ -128,40 +131,17 @@ class Runner:
                     outcome.bad_input.append(spec.name)
 
     def _suite_records(self) -> list[dict[str, Any]]:
-        """This suite's run records in its results folder (other suites may share the folder's slug)."""
-        if not self.folder.is_dir():
-            return []
         def skipped(path: Path, why: str) -> None:   # one line per bad file, then go on without it
             if path not in self._skipped:
                 self._skipped.add(path)
                 self.progress.line(f"warning: {skip_line(path, why)}")
 
-        return [r for r in load_records([self.folder], on_skip=skipped) if r.get("type", "run") == "run"
-                and (r.get("suite") or {}).get("name", self.suite.name) == self.suite.name]
+        return suite_records(self.folder, self.suite.name, skipped)
 
     def _pick_session(self) -> str:
         """A new session id, or the one `--resume` names (latest: the one started last)."""
         ref = self.options.resume
-        if not ref:
-            return new_session_id()
-        records = self._suite_records()
-        if not records:
-            raise UserError(f"nothing to resume in {self.folder}", field="--resume",
-                            hint="run the suite first, or check --results and --machine")
-        started: dict[str, str] = {}
-        for r in records:
-            sid = str(r.get("session_id", ""))
-            started[sid] = max(started.get(sid, ""), str(r.get("started_at") or ""))
-        sessions = sorted(started, key=lambda sid: (started[sid], sid))
-        if ref == "latest":
-            return sessions[-1]
-        matches = [x for x in sessions if x == ref] or sorted(
-            {str(r.get("session_id")) for r in records
-             if r["run_id"] == ref or str(r.get("session_id")).startswith(ref)})
-        if len(matches) != 1:
-            raise UserError(f"no single run matches {ref!r} in {self.folder}", field="--resume",
-                            hint="use `latest` or a session id: " + ", ".join(sessions[-3:]))
-        return matches[0]
+        return pick_session(ref, self._suite_records(), self.folder) if ref else new_session_id()
 
     def _session_state(self, session: str) -> dict[str, tuple[dict, Path]]:
         """The session's records, read again once its lock is held (what another run saved counts)."""
@@ -203,7 +183,18 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
+        """One suite entry; the Python warnings its libraries raise (deprecations...) go to the record's
+        `library_warnings`, not to the terminal."""
+        with pywarnings.catch_warnings(record=True) as caught:
+            pywarnings.simplefilter("default")
+            try:
+                self._run_spec_inner(spec, record, path)
+            finally:
+                if caught:
+                    record["library_warnings"] = library_warnings(caught)
+                    self._save(record, path)
 
+    def _run_spec_inner(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
         record["iterations"] = [it for it in record["iterations"] if not it.get("error")]
@@ -257,6 +248,9 @@ class Runner:
         record["idle"], record["idle_source"] = idle_fields(self.options.results, self.machine, self.profile)
         self._save(record, path)
         self.progress.end_workload(spec.name, f"{record['status']}: {path}")
+        for w in record["warnings"]:
+            if w.get("level") == WARNING:
+                self.progress.line(f"[{spec.name}] warning: {w['code']}: {w['message']}")
 
     def _power_section(self, record: dict[str, Any], monitor: Any) -> None:
         """The record's power section and the rest of the samples file (also for an interrupted run)."""
@@ -333,7 +327,7 @@ class Runner:
         for it in iterations:
             warnings.extend(it.get("warnings", []))
         checks = workload.check_run(iterations) + variance_warnings(workload, iterations)
-        checks += monitor.run_warnings(iterations, workload.devices())
+        checks += monitor.run_warnings(iterations, workload.devices(), workload.compute_device())
         warnings.extend(w.to_dict() for w in checks)
         record["warnings"] = warnings
         failed = [it for it in iterations if it.get("error")]
@@ -361,7 +355,7 @@ class Runner:
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:
-    """high_variance on the primary metrics, first_run_slow on iteration durations."""
+    """high_variance on the primary metrics; first_run_slow when the first MEASURED iteration is slow."""
     out = []
     kept = measured(iterations)
     for metric in workload.primary_metrics:
@@ -370,12 +364,25 @@ def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> l
             out.append(RunWarning("high_variance",
                                   f"{metric} varies {ratio:.0%} (stdev/mean) across {len(kept)} runs: "
                                   "add repetitions, close other programs, check for throttling"))
-    ordered = [it for it in sorted(iterations, key=lambda x: x["index"]) if not it.get("error")]
+    ordered = sorted(kept, key=lambda x: x["index"])
     ratio = first_run_ratio([it["duration_s"] for it in ordered])
-    if ratio is not None and ratio > FIRST_RUN_SLOW_RATIO:
+    if ratio is not None and ratio > FIRST_RUN_SLOW_RATIO:   # a slow warmup is what warmups are for
         first = ordered[0]
-        what = "a warmup" if first.get("warmup") else "a measured run: add warmups"
+        warmups = sum(1 for it in iterations if it.get("warmup") and not it.get("error"))
+        advice = "add warmups (suite `warmups:`)" if not warmups else f"add warmups (it had {warmups})"
         out.append(RunWarning("first_run_slow",
-                              f"the first iteration took {ratio:.2f}x the median of the rest ({what}); "
+                              f"the first measured iteration took {ratio:.2f}x the median of the rest: {advice}; "
                               "kernel compilation and caches make first runs slow", first["index"]))
     return out
+
+
+def library_warnings(caught: list[Any]) -> list[dict[str, Any]]:
+    """Python warnings raised while a workload ran, one entry per distinct message, with a count."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for w in caught:
+        message = str(w.message).strip().splitlines()[0][:300] if str(w.message).strip() else ""
+        key = (w.category.__name__, message)
+        entry = seen.setdefault(key, {"category": key[0], "message": message,
+                                      "where": f"{Path(str(w.filename)).name}:{w.lineno}", "count": 0})
+        entry["count"] += 1
+    return list(seen.values())[:MAX_LIBRARY_WARNINGS]

@@ -115,3 +115,13 @@ def test_file_stems_are_safe_and_distinct(name):
 def test_one_line_escapes_every_control():
     assert one_line("a\nb\x1b[31m\x07\u202e\u2028") == "a\\nb\\x1b[31m\\x07\\u202e\\u2028"
     assert one_line("plain text – ünïcode ✓") == "plain text – ünïcode ✓"
+
+
+def test_notes_after_a_run_are_one_escaped_line_each():
+    """Part 15's `note:` lines (printed after `run`) carry a machine name and a message from the record."""
+    from benchbench.reports.summary import summary_notes
+
+    rec = llm_run(machine="box\x1b]0;owned\x07")[0]
+    rec["warnings"] = [{"code": "power_estimated", "level": "note", "message": "line one\nline two \u202e"}]
+    (line,) = summary_notes([rec])
+    assert line == "note: box\\x1b]0;owned\\x07: power_estimated: line one\\nline two \\u202e"

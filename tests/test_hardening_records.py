@@ -168,3 +168,6 @@ def test_samples_are_appended_as_they_are_taken(tmp_path):
         assert mon.save_samples(path) == "run.power.csv"          # nothing new: nothing written twice
     df = pd.read_csv(path)
     assert len(first) == 3 and list(df["t_s"]) == [0.0, 1.0, 2.0, 3.0] and list(df["power_w"]) == [100, 101, 102, 103]
+    # a column first seen after the first append (telemetry that starts late) is kept: the file is written again
+    assert "temp_c" not in first.columns and df["temp_c"].isna().tolist() == [True, True, True, False]
+    assert df["temp_c"].iloc[3] == 50 and not list(tmp_path.glob(".*.tmp"))

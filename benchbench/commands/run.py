@@ -15,7 +15,7 @@ from ..progress import Progress
 from ..record import load_records
 from ..remote import run_remote
 from ..remote.run import exit_code, host_line, record_paths
-from ..reports.summary import render_text, summary_rows
+from ..reports.summary import render_text, summary_notes, summary_rows
 from ..runner import Runner, RunOptions
 from ..suite import Suite, find_suite, load_suite
 from ..yamlio import load_yaml
@@ -59,6 +59,9 @@ def _main(args: argparse.Namespace) -> int:
     profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
 
     progress = Progress(quiet=args.quiet or args.json)
+    # libraries' own log lines (transformers' deprecation notices...) stay off the terminal; Python
+    # warnings are kept in each record's `library_warnings` by the runner
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if not progress.bars:  # nor the model libraries' own (transformers' "Loading weights", hub downloads)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     runner = Runner(suite, profile, RunOptions(results=args.results, resume=args.resume,
@@ -122,6 +125,8 @@ def _report(outcome, as_json: bool) -> None:
     else:
         print()
         print(render_text(summary_rows(records)), end="")
+        for note in summary_notes(records):
+            print(note)
         if outcome.failed:
             print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
     if outcome.interrupted:   # the one line, on stderr like every phase's
@@ -132,7 +137,8 @@ def _remote(suite: Suite, args: argparse.Namespace) -> int:
     """Part 9: the suite on other hosts; one line per host, then the summary of the records gathered."""
     outcomes = run_remote(suite, args)
     paths = record_paths(outcomes)
-    rows = summary_rows(load_records(paths)) if paths else []
+    records = load_records(paths) if paths else []
+    rows = summary_rows(records) if records else []
     if args.json:
         json.dump({"hosts": [o.to_dict() for o in outcomes], "summary": rows, "exit_code": exit_code(outcomes)},
                   sys.stdout, indent=1, default=str)
@@ -143,4 +149,6 @@ def _remote(suite: Suite, args: argparse.Namespace) -> int:
         if rows:
             print()
             print(render_text(rows), end="")
+            for note in summary_notes(records):
+                print(note)
     return exit_code(outcomes)

@@ -11,6 +11,7 @@ Contract with the runner (keep it when extending):
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from .checks import run_warnings
 from .registry import check_options, check_samplers, plan, sampler_class
 
 SYSTEM_PARTS = ("gpu", "cpu", "dram", "ane")
-EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle")
+EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "mem_clock_mhz", "temp_c", "throttle")
 
 
 class PowerMonitor:
@@ -122,16 +123,17 @@ class PowerMonitor:
         return out
 
     def mark(self) -> None:
-        """Read every in-process source now, without waiting: called just before an iteration starts,
-        so its start edge sits next to a counter reading even after a long model load."""
+        """Read every in-process source now: called just before an iteration starts, so its start edge
+        sits next to a counter reading even after a long model load (stepped counters are polled until
+        their next steps, at most a few hundred ms, before the iteration starts)."""
         for sampler in self.active:
-            sampler.sample_now()
+            sampler.sample_edge("start")
 
     def read_edge(self, t_s: float) -> None:
-        """Read every in-process source now (counters included) and wait for streams to pass t_s:
-        an iteration's edge then sits within milliseconds of a reading."""
+        """Read every in-process source now (counters included, stepped ones until their next steps)
+        and wait for streams to pass t_s: an iteration's edge then sits within milliseconds of a reading."""
         for sampler in self.active:
-            sampler.sample_now()
+            sampler.sample_edge("end")
             sampler.wait_past(t_s)
 
     @property
@@ -190,33 +192,44 @@ class PowerMonitor:
 
     def save_samples(self, path: Path) -> str | None:
         """Append the readings not yet written to the long-format CSV beside the record (t_s, channel,
-        power_w, energy_j, then extras), creating it with its header; the runner calls this after
-        every iteration, so an interrupted run keeps its samples. Returns the file name or None."""
+        power_w, energy_j, then the extras seen), creating it with its header; the runner calls this after
+        every iteration, so an interrupted run keeps its samples. A file that is new, gone, or meets an
+        extra column for the first time is written again whole (temp file + rename). Returns its name or None."""
+        fresh = path != self._samples_path or not path.exists()
+        rows = self._unwritten(fresh)
+        if not rows:
+            return None if fresh else path.name
+        extras = [c for c in EXTRA_COLUMNS if c in self._extras or any(c in r[4] for r in rows)]
+        if not fresh and extras != self._extras:
+            rows, fresh = self._unwritten(True), True     # the file again, whole, with the new column
+        self._samples_path, self._extras = path, extras
+        rows.sort(key=lambda r: r[0])
+        target = path.with_name(f".{path.name}.tmp") if fresh else path
+        with open(target, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            if fresh:
+                writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
+            for t, name, p, e, x in rows:
+                writer.writerow([f"{t:.4f}", name, csv_number(p, 3), csv_number(e, 4),
+                                 *(csv_number(x.get(c), 3) for c in extras)])
+        if fresh:
+            os.replace(target, path)
+        return path.name
+
+    def _unwritten(self, from_start: bool) -> list[tuple[float, str, Any, Any, dict[str, Any]]]:
+        """Readings not yet in the samples file (all of them `from_start`), marked as written."""
+        if from_start:
+            self._written = {}
         rows = []
         for public, sampler, ch in self.channels:
             taken = sampler.series[ch.name].rows()
-            done = self._written.get(public, 0)
-            rows += [(t, public, p, e, x) for t, p, e, x in taken[done:]]
+            rows += [(t, public, p, e, x) for t, p, e, x in taken[self._written.get(public, 0):]]
             self._written[public] = len(taken)
-        fresh = path != self._samples_path or not path.exists()
-        if not rows:
-            return None if fresh else path.name
-        rows.sort(key=lambda r: r[0])
-        if fresh:
-            self._samples_path = path
-            self._extras = [c for c in EXTRA_COLUMNS if any(c in r[4] for r in rows)]
-        with open(path, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            if fresh:
-                writer.writerow(["t_s", "channel", "power_w", "energy_j", *self._extras])
-            for t, name, p, e, x in rows:
-                writer.writerow([f"{t:.4f}", name, csv_number(p, 3), csv_number(e, 4),
-                                 *(csv_number(x.get(c), 3) for c in self._extras)])
-        return path.name
+        return rows
 
-    def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:
-
-        return run_warnings(self, iterations, devices)
+    def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str],
+                     compute_device: str | None = None) -> list[RunWarning]:
+        return run_warnings(self, iterations, devices, compute_device)
 
 
 def max_gap(sampler: Sampler) -> float:

@@ -11,7 +11,8 @@ from ..errors import UserError, WorkloadError
 from ..schema import Field
 from ..torch_util import DTYPES
 from .architectures import ARCHITECTURES, resolve
-from .base import IterationContext, IterationResult, Workload
+from .base import IterationContext, IterationResult, RunWarning, Workload
+from .dummy_weights import build_on_device, dtype_kwargs
 from .llm_common import (
     ITERATION_METRICS,
     LLM_METRICS,
@@ -22,6 +23,7 @@ from .llm_common import (
     prompt_text,
     rate,
 )
+from .placement_check import model_on_cpu
 
 # inline architectures: sizes that must be positive integers, and their caps (a 1T-parameter shape is a typo)
 ARCH_SIZES = {"hidden_size": 65_536, "intermediate_size": 262_144, "num_hidden_layers": 1_024,
@@ -61,6 +63,12 @@ def context_of(arch: Any) -> int | None:
     """The context window of a known or inline architecture (max_position_embeddings)."""
     cfg = ARCHITECTURES.get(arch) if isinstance(arch, str) else arch if isinstance(arch, dict) else None
     return (cfg or {}).get("max_position_embeddings")
+
+
+def _cache_of(out: Any) -> Any:
+    """The KV cache a forward returned (`cache` on transformers ≥ 5.2x, `past_key_values` before)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
 
 
 def looks_like_hub_id(ref: str) -> bool:
@@ -140,7 +148,6 @@ class TransformersLLM(Workload):
         from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
         if self.params.get("weights") == "dummy":
-
             cfg = resolve(self.params["architecture"])
             try:
                 MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
@@ -151,18 +158,17 @@ class TransformersLLM(Workload):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         if self.params.get("weights") == "dummy":
-
             cfg = resolve(self.params["architecture"])
             try:
                 config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-                model = AutoModelForCausalLM.from_config(config, dtype=dtype)
+                model = build_on_device(config, dtype, self.device, int(self.params.get("seed") or 0))
             except (ValueError, TypeError, KeyError) as exc:
                 raise UserError(f"transformers cannot build this architecture: {str(exc).splitlines()[0][:200]}",
                                 field="architecture", hint="check model_type and the sizes") from None
-            return model, None, "random initialization (weights: dummy)"
+            return model, None, f"random weights built on {self.device} (weights: dummy)"
         ref = self.params["model"]
         try:
-            model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(ref, **dtype_kwargs(dtype), local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=True)
         except OSError:
             if Path(ref).exists():
@@ -203,10 +209,8 @@ class TransformersLLM(Workload):
                 token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
                 tu.synchronize(self.device)
                 t1 = time.perf_counter()
-                past = out.past_key_values
                 for _ in range(n_new - 1):
-                    out = self.model(input_ids=token, past_key_values=past, use_cache=True)
-                    past = out.past_key_values
+                    out = self.model(input_ids=token, use_cache=True, **{self._cache_kw: _cache_of(out)})
                     token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
                 tu.synchronize(self.device)
                 t2 = time.perf_counter()
@@ -221,8 +225,26 @@ class TransformersLLM(Workload):
                    "total_tokens": prompt_tokens + n_new, "done_reason": "length"}
         return IterationResult(metrics)
 
-    def devices(self) -> list[str]:
+    @property
+    def _cache_kw(self) -> str:
+        """The KV-cache argument of this model's forward: `cache` (transformers ≥ 5.2x), else
+        `past_key_values` (passing the old name to a new version warns on every step)."""
+        kw = getattr(self, "_cache_kw_name", None)
+        if kw is None:
+            import inspect
 
+            params = inspect.signature(self.model.forward).parameters
+            kw = self._cache_kw_name = "cache" if "cache" in params else "past_key_values"
+        return kw
+
+    def compute_device(self) -> str | None:
+        return getattr(self, "device", None)
+
+    def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
+        found = model_on_cpu(self.device) if hasattr(self, "device") else None
+        return [found] if found else []
+
+    def devices(self) -> list[str]:
         return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
