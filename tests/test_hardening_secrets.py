@@ -159,3 +159,29 @@ def test_a_gathered_record_from_an_older_benchbench_arrives_redacted(tmp_path, p
     text = path.read_text()
     assert planted["ollama_host_pw"] not in text and planted["api_key"] not in text
     assert json.loads(text)["run_id"] == rec["run_id"]
+
+
+def test_the_usage_ledger_keeps_no_secret(tmp_path, cli, monkeypatch):
+    """`watch` stores source names, their info, events and its configuration in a SQLite ledger: a password
+    in a server URL and the key named by --api-key-env reach neither the ledger nor the terminal."""
+    from ledger_helpers import FakeVllm
+
+    redact.clear_secrets()
+    password, key = "VLLMPW" + secrets.token_hex(10), "VLLMKEY" + secrets.token_hex(10)
+    monkeypatch.setenv("BB_TEST_VLLM_KEY", key)
+    ledger = tmp_path / "l.db"
+    with FakeVllm() as vllm:
+        url = vllm.url.replace("http://", f"http://me:{password}@")
+        code, out, err = cli("watch", "--ledger", ledger, "--interval", "0.3", "--duration", "1.2",
+                             "--samplers", "none", "--vllm", url, "--api-key-env", "BB_TEST_VLLM_KEY")
+        assert code == 0, err
+    outputs = [out, err, *cli("report", ledger)[1:]]
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files and not [(p.name, s) for p in files for s in (password, key) if s.encode() in p.read_bytes()]
+    assert not [s for text in outputs for s in (password, key) if s in text]
+    import sqlite3
+
+    with sqlite3.connect(ledger) as c:
+        (config,) = c.execute("SELECT config FROM sessions").fetchone()
+    assert json.loads(config)["roles"] == [f"vllm@http://{redact.MASK}@127.0.0.1:{vllm.url.rsplit(':', 1)[1]}"]
+    redact.clear_secrets()
