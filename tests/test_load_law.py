@@ -83,10 +83,10 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         # the server's own view: its Prometheus counters moved by exactly what the client counted
         assert m["server_output_tokens_delta"] == 4 * OUTPUT and m["server_prompt_tokens_delta"] == 4 * PROMPT
         # energy over the measured window: a declared 100 W
-        assert it["energy_window"]["duration_s"] == pytest.approx(m["window_s"])
+        assert it["duration_s"] == pytest.approx(m["window_s"]) and it["wall_s"] > it["duration_s"]
         assert it["energy"]["system"]["joules"] == pytest.approx(100 * m["window_s"])
         # one window for energy and throughput (the runner's rule): rates are counts ÷ that window exactly
-        window = it["energy_window"]["duration_s"]
+        window = it["duration_s"]
         assert m["output_tok_s"] == m["output_tokens"] / window and m["req_s"] == m["finished_requests"] / window
         assert m["j_per_request"] == pytest.approx(it["energy"]["system"]["joules"] / m["finished_requests"])
         # per-request rows beside the record, the server's own counts in them
@@ -166,7 +166,8 @@ def test_ollama_backend_under_load(tmp_path: Path, cli) -> None:
     assert m["server_tpot_mean_s"] == pytest.approx(law.step(2), rel=TOL)
 
 
-def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path: Path, signum: int) -> None:
     law = Law(slots=4, ttft0_s=0.05, step0_s=0.020, step_per_seq_s=0.0)
     with LawServer(law) as server:
         entry = base_entry(server.url, load={"concurrency": 2, "requests": 40})
@@ -178,9 +179,9 @@ def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path
         deadline = time.monotonic() + 60          # a loaded machine starts benchbench slowly: wait for the point
         while len(server.log()) < 4 and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
+        assert proc.returncode == 128 + signum, err          # 130 for Ctrl-C, 143 for SIGTERM
         rec = records(tmp_path / "r")[0]
         assert rec["status"] == "interrupted"
         it = rec["iterations"][0]

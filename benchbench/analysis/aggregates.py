@@ -59,8 +59,7 @@ def aggregates(stats: Any, measured: Any, its: Any) -> dict[str, dict[str, Any]]
 
 
 def _ratios(measured: Any) -> dict[str, dict[str, Any]]:
-    """Throughput over all measured windows of a group: Σ count ÷ Σ measured_s (each iteration's window: the whole
-    iteration or its energy_window, the seconds its energy covers) over the iterations that have
+    """Throughput over all measured windows of a group: Σ count ÷ Σ duration_s over the iterations that have
     both (so J/token = Σ energy ÷ Σ tokens), else the mean of the per-iteration rate (published figures)."""
     out: dict[str, dict[str, Any]] = {}
     for metric in metrics.throughput_metrics():
@@ -68,10 +67,10 @@ def _ratios(measured: Any) -> dict[str, dict[str, Any]]:
             continue
         value = measured.groupby("group_id", sort=False)[metric.name].mean()
         if metric.count in measured.columns:
-            known = measured[measured[metric.name].notna() & (measured["measured_s"] > 0)]
+            known = measured[measured[metric.name].notna() & (measured["duration_s"] > 0)]
             by = known.groupby("group_id", sort=False)
             complete = by[metric.count].count() == by.size()
-            ratio = (by[metric.count].sum() / by["measured_s"].sum()).where(complete)
+            ratio = (by[metric.count].sum() / by["duration_s"].sum()).where(complete)
             value = ratio.combine_first(value)
         for gid, v in value.dropna().items():
             out.setdefault(gid, {})[metric.name] = float(v)
@@ -85,8 +84,8 @@ def _power(measured: Any, prefix: str) -> dict[str, dict[str, Any]]:
     if sub.empty:
         return {}
     by = sub["group_id"]
-    both = sub[j].notna() & (sub["measured_s"] > 0)
-    weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["measured_s"].where(both).groupby(by).sum(
+    both = sub[j].notna() & (sub["duration_s"] > 0)
+    weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["duration_s"].where(both).groupby(by).sum(
         min_count=1)
     value = weighted.fillna(sub[w].groupby(by).mean())
     ranks = sub[prov].map(RANK).groupby(by).max()

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..fmt import finite
 from ..provenance import BASIS_PROVENANCE, SOURCE_PROVENANCE, channel_provenance, worst
-from ..record import load_typed_records
+from ..record import load_typed_records, skip_line
 from ..record_model import IdleRecord, IdleSource, Iteration, Record, RunRecord, from_json
 
 PROFILE_KEYS = ("electricity_per_kwh", "hardware_cost", "amortization_years", "idle_w", "load_w",
@@ -39,7 +39,7 @@ def read_records(paths: Iterable[Path | str]) -> tuple[list[Record], list[tuple[
 
     def skip(path: Path, why: str) -> None:
         skipped.append((str(path), why))
-        warnings.warn(f"{path}: skipped ({why})", stacklevel=3)
+        warnings.warn(skip_line(path, why), stacklevel=3)
 
     return load_typed_records(paths, on_skip=skip), skipped
 
@@ -149,20 +149,19 @@ def _power_files(records: list[Record]) -> dict[str, list[str]]:
 
 # --- iterations and energy ------------------------------------------------------------------
 
-ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s", "measured_s",
+ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s",
                      "mono_start_s", "mono_end_s", "gpu_w", "gpu_j", "gpu_provenance", "system_w",
                      "system_j", "system_basis", "system_provenance"]
-_NUMERIC_ITERATION_COLUMNS = ("index", "duration_s", "measured_s", "mono_start_s", "mono_end_s", "gpu_w", "gpu_j",
+_NUMERIC_ITERATION_COLUMNS = ("index", "duration_s", "mono_start_s", "mono_end_s", "gpu_w", "gpu_j",
                               "system_w", "system_j")
 ENERGY_COLUMNS = ["run_id", "index", "channel", "joules", "avg_w", "source", "basis", "provenance"]
 IDLE_COLUMNS = ["run_id", "machine", "started_at", "channel", "watts", "provenance", "path"]
 
 
 def _iteration_row(run_id: str, it: Iteration) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    duration = finite(it.measured_s)       # the window its energy and throughput use (a load point's steady state)
+    duration = finite(it.duration_s)
     row = {"run_id": run_id, "index": it.index, "warmup": it.warmup, "measured": it.measured,
-           "error": it.error or None, "started_at": it.started_at, "duration_s": finite(it.duration_s),
-           "measured_s": duration,
+           "error": it.error or None, "started_at": it.started_at, "duration_s": duration,
            "mono_start_s": finite(it.mono_start_s), "mono_end_s": finite(it.mono_end_s)}
     channels = []
     gpu_w: list[float | None] = []

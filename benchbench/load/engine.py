@@ -76,6 +76,7 @@ class PointRun:
     end_s: float
     interrupted: bool = False
     client: dict[str, Any] = field(default_factory=dict)
+    signum: int | None = None        # the signal that interrupted it (SIGINT, SIGTERM)
 
     def saturated(self) -> str | None:
         """Why the client was the bottleneck, or None."""
@@ -127,11 +128,12 @@ class _State:
         self.send_lags: list[float] = []
         self.stop = asyncio.Event()
         self.interrupted = False
+        self.signum: int | None = None
         self.pool = engine.pool_class(engine.url, engine.headers, engine.timeout_s)
         self.path = self.pool.path(engine.api.path) if not engine.api.path.startswith("/") else engine.api.path
 
-    def interrupt(self) -> None:
-        self.interrupted = True
+    def interrupt(self, signum: int = signal.SIGINT) -> None:
+        self.interrupted, self.signum = True, signum
         self.stop.set()
 
     async def run(self) -> PointRun:
@@ -170,7 +172,7 @@ class _State:
         else:
             w1 = max([r.end_s for r in self.rows if r.end_s is not None], default=end_s)
         w1 = max(w0, w1 - self.plan.cool_down_s)
-        return PointRun(self.plan, self.t0, self.rows, w0, w1, end_s, self.interrupted, client)
+        return PointRun(self.plan, self.t0, self.rows, w0, w1, end_s, self.interrupted, client, self.signum)
 
     async def _lag(self) -> None:
         loop = asyncio.get_running_loop()
@@ -280,15 +282,15 @@ class _State:
             row.status, row.error = "error", "no token chunk in the stream (vLLM counts this as failed)"
 
 
-def _catch_signals(handler: Callable[[], None]) -> Callable[[], None]:
-    """SIGINT/SIGTERM call `handler` in the event loop; returns the function that puts back the
-    Python handlers that were there (the runner's). Only in the main thread."""
+def _catch_signals(handler: Callable[[int], None]) -> Callable[[], None]:
+    """SIGINT/SIGTERM call `handler(signum)` in the event loop; returns the function that puts back the
+    Python handlers that were there (benchbench.signals'). Only in the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     loop = asyncio.get_running_loop()
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in saved:
-        loop.add_signal_handler(sig, handler)
+        loop.add_signal_handler(sig, handler, sig)
 
     def restore() -> None:
         for sig, old in saved.items():

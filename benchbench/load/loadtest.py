@@ -9,6 +9,7 @@ energy and rows file; the iteration's metrics summarize the sweep (peak throughp
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from ..errors import Interrupted, ServerError
@@ -65,7 +66,7 @@ class LoadTest:
         self.next_index += len(run.rows) + 1
         point = self._entry(run, ctx, tag, before)
         if run.interrupted:
-            exc = Interrupted(f"interrupted during load point {plan.label}")
+            exc = Interrupted(run.signum or signal.SIGINT, f"interrupted during load point {plan.label}")
             exc.partial = point   # type: ignore[attr-defined]
             exc.partial_result = _as_result(point)   # type: ignore[attr-defined]
             raise exc

@@ -134,9 +134,9 @@ register(
            "Share of the loaded model in GPU memory (Ollama /api/ps size_vram ÷ size) after the iteration.",
            direction="higher", iterations="min", fmt="num", kinds=LLM, peers={"ollama": "size_vram ÷ size"}),
     Metric("output_tok_s", "tok/s", "throughput", "throughput",
-           "The machine's output throughput: output_tokens ÷ the iteration's measured window, the one its energy "
-           "is integrated over (the whole iteration, duration_s, or the window the workload reports, "
-           "energy_window: a load point's steady state), so J/token = energy ÷ tokens. Across "
+           "The machine's output throughput: output_tokens ÷ the iteration's duration_s, its measured window, the "
+           "one its energy is integrated over (around run_once, or the window the workload reports: a worker's own "
+           "timing, a load point's steady state), so J/token = energy ÷ tokens. Across "
            "iterations Σ tokens ÷ Σ seconds. At concurrency 1 close to tg_tok_s (below it by the prompt's "
            "share of the time). Every energy-per-token and money figure uses this.",
            direction="higher", requests=None, iterations="ratio", count="output_tokens", kinds=LLM,

@@ -9,13 +9,15 @@ RUN = dict(requests=None, iterations=None)
 
 register(
     Metric("duration_s", "s", "iteration", "iteration",
-           "Wall time of one iteration (time.monotonic around run_once): the window energy is integrated over "
-           "and throughput is counted over, unless the workload reports a narrower measured window "
-           "(the iteration's energy_window, e.g. a load point's steady state).", direction="lower", **ITER),
-    Metric("measured_s", "s", "iteration", "measured window",
-           "Seconds of the window an iteration's energy is integrated over and its throughput counted over: the "
-           "iteration's energy_window (a load point's steady state) when it has one, else duration_s. Groups "
-           "take Σ count ÷ Σ measured_s and Σ J ÷ Σ measured_s.", **ITER),
+           "Wall time of one iteration's measured window (time.monotonic): around run_once, or the window the "
+           "workload reports instead — a backend in its own environment times run_once in the worker with the "
+           "device synchronized, a load point its steady state (after ramp_up_s, before cool_down_s). The window "
+           "energy is integrated over and throughput is counted over.", direction="lower", **ITER),
+    Metric("wall_s", "s", "iteration", "wall time",
+           "The runner's time around run_once when the iteration's window is narrower: for a backend in its "
+           "own environment (docs/envs.md) wall_s − duration_s is the worker protocol's overhead; for a load "
+           "point (docs/load.md) the whole point, ramp-up, cool-down and unfinished requests included.",
+           direction="lower", **ITER),
     Metric("gpu_w", "W", "iteration", "GPU",
            "Mean power of the GPUs over the measured iterations (Σ J ÷ Σ s), the cards the run loaded summed.",
            direction="lower", inputs=("=gpu",), **ITER),

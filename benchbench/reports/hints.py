@@ -34,6 +34,8 @@ HINTS: dict[str, str] = {
     "multi_token_chunks": "The server sends several tokens per chunk: ITL is per chunk gap (as vLLM's); TPOT is "
                           "per token.",
     "empty_window": "Lengthen the load point (requests or duration_s) or shorten ramp_up_s/cool_down_s.",
+    "worker_restarted": "The backend's worker process died and a new one loaded the model again: read the failed "
+                        "iteration's error; the iteration after the restart ran on a freshly loaded model.",
     "run_interrupted": "Resume it with `benchbench run SUITE --resume latest`; finished iterations are kept.",
     "run_failed": "Read the errors below, fix the cause and run again.",
     "iteration_failed": "Read the error; failed iterations are left out of every figure.",

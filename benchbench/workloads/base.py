@@ -28,6 +28,7 @@ class IterationContext:
     artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
     # energy over [t0, t1] (time.monotonic(), the power samples' clock): {channel: {joules, avg_w, source}}
     energy: Callable[[float, float], dict[str, Any]] | None = None
+    mark: Callable[[], None] | None = None   # read the power counters now: a worker calls it when it starts
 
     def artifact_path(self, suffix: str) -> Path:
         self.artifact_dir.mkdir(parents=True, exist_ok=True)   # a new run's folder exists only after its first save
@@ -42,8 +43,9 @@ class IterationResult:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
-    # the measured window (time.monotonic()) when it is not the whole iteration, e.g. a load test's
-    # steady state: the iteration's energy and throughput use it (measured_window)
+    # time.monotonic() instants of the iteration's measured window when it is not the runner's time around
+    # run_once(): a worker process's own timing, a load point's steady state. The iteration's duration_s, energy
+    # and throughput all use it (measured_window); the runner keeps its own time as wall_s.
     window_s: tuple[float, float] | None = None
     points: list[dict[str, Any]] | None = None           # a load sweep's load points (record: load_points)
 
@@ -83,6 +85,9 @@ class Workload(ABC):
     primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
     summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
     emits: ClassVar[tuple[str, ...]] = ()   # metric names run_once records, each in benchbench.metrics
+    # pip requirements that conflict with benchbench's own (e.g. a pinned transformers): the backend
+    # then runs in its own environment (`env: auto`, benchbench/envs/)
+    env_requirements: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec
