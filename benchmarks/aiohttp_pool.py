@@ -6,8 +6,9 @@ A streamed body is read with `iter_any()` (whatever bytes have arrived) and each
 returns; the bytes are cut into lines here and each line goes to the request's sink with the time of the read
 that completed it. No sock_read timeout (aiohttp would re-arm a timer on every chunk); one total timeout per
 request. Measured against benchbench's own client in docs/load.md ("The client is not the bottleneck"): about
-the same CPU per chunk, but each read reaches the coroutine one event-loop pass after its bytes arrived, so
-under 256 streams its p99 TTFT error was about 5x the own client's; benchbench keeps its own client.
+the same CPU per chunk, but each read reaches the coroutine one event-loop pass after its bytes arrived (and a
+request takes longer to leave), so under 256 streams its p99 TTFT error was about 5x the own client's;
+benchbench keeps its own client.
 """
 
 from __future__ import annotations

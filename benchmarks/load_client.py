@@ -53,12 +53,13 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
         log = {entry["tag"]: entry for entry in server.log()}
     m = point_metrics(run.rows, run.w0, run.w1, SLO())
     measured_window(m, None, run.w0, run.w1)
-    true_ttft, client_ttft, true_tokens = [], [], 0.0
+    true_ttft, client_ttft, true_tokens, send_delay = [], [], 0.0, []
     for r in run.rows:
         entry = log.get(_tag(source, r.index))
         if entry is None or not r.ok:
             continue
         true_ttft.append(entry["first_s"] - r.sent_s)
+        send_delay.append(entry["recv_s"] - r.sent_s)      # client sent → the fake had read the request
         client_ttft.append(r.ttft_s)
         true_tokens += _tokens_between(entry, run.w0, run.w1)
     window = run.w1 - run.w0
@@ -74,6 +75,10 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
         "nominal_ttft_s": ttft0_s,
         "ttft_p99_error_ms": round((percentile(client_ttft, 99) - percentile(true_ttft, 99)) * 1000, 3),
         "ttft_max_error_ms": round(max(c - t for c, t in zip(client_ttft, true_ttft)) * 1000, 3),
+        # not in the error above (the truth starts at the client's send): how long a request took to reach the
+        # fake, the client's sending path and the fake's reading together
+        "send_delay_p50_ms": round(percentile(send_delay, 50) * 1000, 3),
+        "send_delay_p99_ms": round(percentile(send_delay, 99) * 1000, 3),
         "client_cpu_share": round(run.client["client_cpu_share"], 3),
         "client_cpu_us_per_token": round(run.client["client_cpu_s"] / max(1, m["output_tokens"]) * 1e6, 2),
         "loop_lag_p99_ms": round(run.client["loop_lag_p99_s"] * 1000, 3),

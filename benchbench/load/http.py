@@ -5,7 +5,8 @@ fake server streaming one token per chunk, httpx.AsyncClient spent 56-133 µs of
 at 64 concurrent streams, added 240 ms to the median time to first token (a known limit of its connection
 pool, encode/httpx#3215). aiohttp (benchmarks/aiohttp_pool.py) costs about the same CPU as this client, but a
 read reaches the coroutine one event-loop pass after its bytes arrived: at 256 streams and 22,000 tok/s its
-p99 TTFT error was a median 26 ms over 12 runs against 5.4 ms here (larger in 11 of 12 back-to-back pairs).
+p99 TTFT error was a median 22 ms over 17 runs against 4.5 ms here (larger in 14 of 17 back-to-back pairs),
+and its requests reached the server 16-20 ms later at the median.
 This protocol-level client timestamps every chunk in `data_received`, when its bytes arrive, without a
 coroutine switch per chunk. httpx stays the client for everything that is not a load test.
 
