@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("doctor", "what this machine has and what looks wrong"),
     "serve-video": ("serve_video", "serve a queue of video generation jobs over HTTP"),
     "gather": ("gather", "copy records from other hosts over SSH"),
+    "import": ("import_", "import results of llama-bench, llama-sweep-bench, vllm bench serve, GuideLLM"),
+    "sample": ("sample", "record power to a file until stopped (for results of other tools)"),
 }
 
 

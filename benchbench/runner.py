@@ -271,7 +271,8 @@ class Runner:
 
     def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
              index: int, warmup: bool) -> dict[str, Any]:
-        ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}")
+        ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}",
+                               energy=monitor.energy)
         if hasattr(monitor, "mark"):
             monitor.mark()
         started = utc_now()
@@ -295,6 +296,8 @@ class Runner:
                 it["artifacts"] = result.artifacts
             if result.warnings:
                 it["warnings"] = [w.to_dict() | {"iteration": index} for w in result.warnings]
+            if result.energy_window:
+                _narrow_energy(it, monitor, *result.energy_window)
         if error:
             it["error"] = error
         return it
@@ -326,6 +329,13 @@ class Runner:
 
     def _save(self, record: dict[str, Any], path: Path) -> None:
         save_record(clean_floats(record), path)
+
+
+def _narrow_energy(it: dict[str, Any], monitor: Any, name: str, t0: float, t1: float) -> None:
+    """The iteration's energy over the workload's measured window; the whole iteration's kept beside."""
+    it["energy_iteration"] = it["energy"]
+    it["energy"] = monitor.energy(t0, t1)
+    it["energy_window"] = {"name": name, "mono_start_s": t0, "mono_end_s": t1, "duration_s": t1 - t0}
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-PROVENANCES = ("measured", "estimated", "declared", "published")
+PROVENANCES = ("measured", "imported", "estimated", "declared", "published")
 _RANK = {name: i for i, name in enumerate(PROVENANCES)}
-_SOURCE_PROVENANCE = {"counter": "measured", "integrated": "measured", "measured": "measured",
+_SOURCE_PROVENANCE = {"counter": "measured", "integrated": "measured", "measured": "measured", "imported": "imported",
                       "estimated": "estimated", "declared": "declared", "published": "published"}
 _BASIS_PROVENANCE = {"wall": "measured", "gpu+cpu+overhead": "estimated", "gpu+overhead": "estimated",
                      "declared": "declared", "published": "published"}
@@ -30,13 +30,16 @@ def worst(*labels: str | None) -> str | None:
 
 def derived(*labels: str | None) -> str | None:
     """The label of a figure computed from inputs with these labels: published if any input is,
-    else estimated if any input is estimated or declared, else measured."""
+    else estimated if any input is estimated or declared, else imported if any input came from
+    another tool (`benchbench import`), else measured."""
     known = [x for x in labels if x in _RANK]
     if not known:
         return None
     if "published" in known:
         return "published"
-    return "measured" if all(x == "measured" for x in known) else "estimated"
+    if any(x in ("estimated", "declared") for x in known):
+        return "estimated"
+    return "imported" if "imported" in known else "measured"
 
 
 def channel_provenance(entry: dict[str, Any]) -> str | None:
@@ -127,7 +130,8 @@ def _run_row(rec: dict[str, Any], files: list[str]) -> dict[str, Any]:
         "model": str(params.get("model") or params.get("architecture") or ""), "params": params,
         "params_key": json.dumps(params, sort_keys=True, default=str), "matrix": wl.get("matrix") or {},
         "facts": facts, "model_size_bytes": _number(facts.get("model_size_bytes")),
-        "provenance": "published" if ref else "measured", "source": ref.get("source"),
+        "provenance": "published" if ref else ("imported" if rec.get("imported") else "measured"),
+        "source": ref.get("source") or _imported_source(rec.get("imported")),
         "currency": profile.get("currency") or "USD",
         "profile_prices": profile.get("prices") or {}, "suite_prices": (rec.get("suite") or {}).get("prices") or {},
         "idle_system_w": idle_w, "idle_provenance": idle_prov, "idle_record": idle_record,
@@ -137,6 +141,13 @@ def _run_row(rec: dict[str, Any], files: list[str]) -> dict[str, Any]:
     for key in PROFILE_KEYS:
         row[key] = _number(profile.get(key))
     return row
+
+
+def _imported_source(imported: Any) -> str | None:
+    """`llama-bench b5163 (8cf427ff)`: the tool and version of an imported record."""
+    if not isinstance(imported, dict):
+        return None
+    return " ".join(str(x) for x in (imported.get("tool"), imported.get("version")) if x)
 
 
 def _record_idle(rec: dict[str, Any]) -> tuple[float | None, str | None, str | None]:
@@ -173,6 +184,7 @@ def _power_files(records: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 # --- iterations and energy ------------------------------------------------------------------
 
+PREFILL_METRICS = ("prompt_s", "pp_tok_s", "ttft_s", "ttft_median_s", "ttft_p99_s")
 ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s",
                      "mono_start_s", "mono_end_s", "gpu_w", "gpu_j", "gpu_provenance", "system_w",
                      "system_j", "system_basis", "system_provenance"]
@@ -183,7 +195,7 @@ IDLE_COLUMNS = ["run_id", "machine", "started_at", "channel", "watts", "provenan
 
 
 def _iteration_row(run_id: str, it: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    duration = _number(it.get("duration_s"))
+    duration = _number((it.get("energy_window") or {}).get("duration_s")) or _number(it.get("duration_s"))
     row = {"run_id": run_id, "index": it.get("index"), "warmup": bool(it.get("warmup")),
            "measured": not it.get("warmup") and not it.get("error"), "error": it.get("error") or None,
            "started_at": it.get("started_at"), "duration_s": duration,
@@ -214,6 +226,8 @@ def _iteration_row(run_id: str, it: dict[str, Any]) -> tuple[dict[str, Any], lis
         row["gpu_j"] = sum(gpu_j) if None not in gpu_j else None
         row["gpu_provenance"] = worst(*gpu_prov)
     row.update(_flatten(it.get("metrics") or {}))
+    if any(w.get("code") == "prompt_cached" for w in it.get("warnings") or [] if isinstance(w, dict)):
+        row.update(dict.fromkeys(PREFILL_METRICS))   # the server reused its cache: not a prefill measurement
     requests = requests_usage(it)
     if requests:
         row.update(usage_requests=len(requests), usage_input_tokens=_sum(r[0] for r in requests),

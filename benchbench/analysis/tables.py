@@ -272,8 +272,8 @@ def _group_row(gid: str, runs: Any, agg: dict[str, dict[str, Any]], idle: Any, o
                n_failed=a.get("n_failed", 0),
                warnings=sorted({w for ws in runs["warnings"] for w in ws}),
                model_size_bytes=_last(runs["model_size_bytes"]),
-               label=f"{last['machine']} · {last['workload']}" + (" (published)" if last["provenance"] == "published"
-                                                                   else ""))
+               label=f"{last['machine']} · {last['workload']}" + (
+                   f" ({last['provenance']})" if last["provenance"] in ("published", "imported") else ""))
     for key in ("tg_tok_s", "tg_tok_s_stdev", "tg_tok_s_ci95_low", "tg_tok_s_ci95_high", "pp_tok_s", "ttft_s",
                 "e2e_s", "gen_tokens", "rtf", "rtf_stdev", "gen_s", "audio_s", "chars", "video_s", "frames",
                 "gpu_w", "gpu_provenance", "system_w", "system_basis", "system_provenance",
@@ -375,7 +375,7 @@ def _costs(row: dict[str, Any]) -> None:
 
 
 def _speed(row: dict[str, Any]) -> str:
-    return "published" if row["provenance"] == "published" else "measured"
+    return row["provenance"] if row["provenance"] in ("published", "imported") else "measured"
 
 
 def _ok(value: Any) -> bool:

@@ -9,7 +9,7 @@ from .model import Column
 from .summary import format_number
 
 MISSING = "–"
-PROV_SHORT = {"estimated": "est.", "declared": "decl.", "published": "pub."}
+PROV_SHORT = {"imported": "imp.", "estimated": "est.", "declared": "decl.", "published": "pub."}
 
 
 def missing(value: Any) -> bool:

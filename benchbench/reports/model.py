@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-PROVENANCES = ("measured", "estimated", "declared", "published")
+PROVENANCES = ("measured", "imported", "estimated", "declared", "published")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -36,6 +37,9 @@ class IterationContext:
     warmup: bool
     artifact_dir: Path          # the folder of the record; artifacts go beside it
     artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
+    # energy(t0_s, t1_s) → {channel: {joules, avg_w, source}} over a time.monotonic() window inside the
+    # iteration (None when nothing samples power): for backends that know their sub-windows (llama-bench)
+    energy: Callable[[float, float], dict[str, Any]] | None = None
 
     def artifact_path(self, suffix: str) -> Path:
         self.artifact_dir.mkdir(parents=True, exist_ok=True)   # a new run's folder exists only after its first save
@@ -50,6 +54,9 @@ class IterationResult:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
+    # (name, t0_s, t1_s): the measured part when narrower than the iteration (llama-bench's decode test,
+    # without model loads): the iteration's `energy` covers it; the whole one's goes to `energy_iteration`
+    energy_window: tuple[str, float, float] | None = None
 
 
 class Workload(ABC):

@@ -15,7 +15,7 @@ from .base import ReportFormat, write_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-PROV_SHORT = {"estimated": "est.", "declared": "decl.", "published": "pub."}
+PROV_SHORT = {"imported": "imp.", "estimated": "est.", "declared": "decl.", "published": "pub."}
 
 
 class HtmlFormat(ReportFormat):

@@ -9,7 +9,7 @@ from typing import Any
 from ..model import Chart, Note, Report, Table
 from .base import ReportFormat, write_text
 
-PROV_MARK = {"estimated": "est.", "declared": "decl.", "published": "pub."}
+PROV_MARK = {"imported": "imp.", "estimated": "est.", "declared": "decl.", "published": "pub."}
 _SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
 
 
