@@ -24,12 +24,14 @@ from .servers import (
     fan_out,
     gpu_fraction,
     http_timeout,
+    mark_chunks,
     merge_warnings,
     ollama_url,
     one_line,
     output_warnings,
     repetition,
     same_ollama_model,
+    stream_cut,
     transport_errors,
     with_retries,
 )
@@ -245,6 +247,7 @@ class OllamaLLM(StreamingRequests, Workload):
         pieces: list[str] = []
         final = None
         clock.start()
+        received = 0
         try:
             for chunk in stream:
                 part = chunk.message if self.params["api"] == "chat" else chunk
@@ -253,15 +256,21 @@ class OllamaLLM(StreamingRequests, Workload):
                 thought = getattr(part, "thinking", None) or ""
                 clock.chunk(bool(piece or thought))
                 pieces.append(thought + piece)
+                received += bool(piece or thought)
                 if chunk.done:
                     final = chunk
                     break
                 if stop.is_set():
                     raise ServerError("stopped: another request of this iteration failed")
+        except Exception as exc:
+            mark_chunks(exc, received)
+            raise
         finally:
             stream.close()
         clock.stop()
         if final is None:
+            if received:
+                raise ServerError(stream_cut(self.url, received, "it ended without its final response"))
             raise RetryableError(f"the stream from {self.url} ended without its final response")
         return self._result(final, "".join(pieces), prompt, clock)
 

@@ -29,11 +29,13 @@ from .servers import (
     error_text,
     fan_out,
     http_timeout,
+    mark_chunks,
     merge_warnings,
     output_warnings,
     public_url,
     repetition,
     scrub,
+    stream_cut,
     transport_errors,
     with_retries,
 )
@@ -200,6 +202,21 @@ class OpenAILLM(StreamingRequests, Workload):
         pieces: list[str] = []
         clock = StreamClock(self.timeout_s)
         clock.start()
+        try:
+            self._read_stream(client, prompt, stop, state, pieces, clock)
+        except Exception as exc:
+            mark_chunks(exc, state["chunks"])
+            raise
+        clock.stop()
+        if not state["done"] and state["finish_reason"] is None:
+            where = public_url(self.base)
+            if state["chunks"]:
+                raise ServerError(stream_cut(where, state["chunks"], "it ended without finish_reason or [DONE]"))
+            raise RetryableError(f"the stream from {where} ended before it finished")
+        return self._result(state, "".join(pieces), clock)
+
+    def _read_stream(self, client: Any, prompt: str, stop: threading.Event, state: dict[str, Any],
+                     pieces: list[str], clock: StreamClock) -> None:
         with client.stream("POST", self._endpoint(), json=self._body(prompt)) as r:
             if r.status_code >= 400:
                 r.read()
@@ -223,10 +240,6 @@ class OpenAILLM(StreamingRequests, Workload):
                 if piece:
                     pieces.append(piece)
                     state["chunks"] += 1
-        clock.stop()
-        if not state["done"] and state["finish_reason"] is None:
-            raise RetryableError(f"the stream from {public_url(self.base)} ended before it finished")
-        return self._result(state, "".join(pieces), clock)
 
     def _event(self, event: dict[str, Any], state: dict[str, Any]) -> str:
         """Fold one SSE event into `state`; returns the text it carries."""
@@ -258,7 +271,9 @@ class OpenAILLM(StreamingRequests, Workload):
     def _result(self, state: dict[str, Any], text: str, clock: StreamClock) -> dict[str, Any]:
         usage = state["usage"] or {}
         timings = state["timings"] or {}
-        warnings = output_warnings(text, state["finish_reason"], self.params["max_tokens"])
+        options = self.params.get("options") or {}
+        fixed = options.get("ignore_eos") is True or options.get("min_tokens") == self.params["max_tokens"]
+        warnings = output_warnings(text, state["finish_reason"], self.params["max_tokens"], fixed_length=fixed)
         gen_tokens = usage.get("completion_tokens")
         if gen_tokens is None:
             gen_tokens = state["chunks"]

@@ -175,6 +175,20 @@ def http_timeout(timeout_s: float) -> Any:
     return httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
 
 
+def stream_cut(url: str, chunks: int, how: str) -> str:
+    """The message for a stream that stopped after delivering `chunks` pieces of text."""
+    return (f"the stream from {url} was cut after {chunks} chunk{'s' if chunks != 1 else ''} of text ({how}): "
+            "the server closed the connection mid-generation (did it crash or restart?); not retried")
+
+
+def mark_chunks(exc: BaseException, chunks: int) -> None:
+    """Note on an exception raised mid-stream how much text had arrived (transport_errors reads it)."""
+    try:
+        exc.benchbench_chunks = chunks  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+
+
 @contextmanager
 def transport_errors(url: str, start_hint: str) -> Iterator[None]:
     """httpx transport errors → RetryableError (refused, cut) or ServerError (timeout)."""
@@ -185,6 +199,10 @@ def transport_errors(url: str, start_hint: str) -> Iterator[None]:
     except (httpx.ConnectError, ConnectionError):   # the ollama client turns ConnectError into the builtin
         raise RetryableError(f"cannot reach the server at {url} ({start_hint})") from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        received = getattr(exc, "benchbench_chunks", 0)
+        if received:   # a stream cut after it delivered text: a crash or restart to report, not to retry
+            raise ServerError(stream_cut(url, received, f"{type(exc).__name__}: {one_line(str(exc), 120)}")) \
+                from None
         raise RetryableError(f"the connection to {url} was lost mid-request "
                              f"({type(exc).__name__}: {one_line(str(exc), 120)})") from None
     except httpx.TimeoutException as exc:
@@ -219,10 +237,11 @@ def degenerate(text: str) -> str | None:
     return None
 
 
-def output_warnings(text: str, done_reason: str | None, max_tokens: int | None) -> list[RunWarning]:
-    """hit_token_limit and degenerate_output for one request."""
+def output_warnings(text: str, done_reason: str | None, max_tokens: int | None,
+                    fixed_length: bool = False) -> list[RunWarning]:
+    """hit_token_limit (not for a deliberately fixed-length run) and degenerate_output for one request."""
     out = []
-    if done_reason == "length":
+    if done_reason == "length" and not fixed_length:
         out.append(RunWarning("hit_token_limit",
                               f"generation stopped at the token limit ({max_tokens}): expected for a "
                               "fixed-length run; otherwise raise max_tokens to see whether the model rambles"))
@@ -361,8 +380,10 @@ def _loaded_text(m: dict[str, Any]) -> str:
 def doctor_section(suite_ref: str | None = None) -> dict[str, Any]:
     """`servers`: reachability, version and loaded models of the default Ollama host and of every
     server a suite uses (short timeouts, checked in parallel)."""
-    targets: dict[tuple[str, str], dict[str, Any]] = {("ollama", ollama_url()): {"models": set()}}
-    if suite_ref:
+    targets: dict[tuple[str, str], dict[str, Any]] = {}
+    if not suite_ref:   # with a suite: only the servers it uses
+        targets[("ollama", ollama_url())] = {"models": set()}
+    else:
         from ..commands.run import find_suite
         from ..suite import load_suite
 
@@ -376,6 +397,8 @@ def doctor_section(suite_ref: str | None = None) -> dict[str, Any]:
             entry = targets.setdefault(key, {"models": set()})
             entry["models"].add(spec.params.get("model"))
             entry["key_env"] = entry.get("key_env") or spec.params.get("api_key_env")
+    if not targets:
+        return {"servers": []}
     with ThreadPoolExecutor(max_workers=min(8, len(targets))) as pool:
         checks = [pool.submit(_check_ollama if kind == "ollama" else _check_openai, url, info)
                   for (kind, url), info in targets.items()]
