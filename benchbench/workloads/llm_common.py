@@ -47,9 +47,12 @@ def prompt_text(params: dict[str, Any], index: int = 0, vary: bool = True) -> st
         body = Path(params["prompt_file"]).read_text(encoding="utf-8")
     else:
         body = params.get("prompt") or DEFAULT_PROMPT
-    if not vary:
-        return body
-    return f"[run {index} #{random.Random(index * 7919 + 1).randrange(10**6):06d}] {body}"
+    return run_prefix(index) + body if vary else body
+
+
+def run_prefix(index: int) -> str:
+    """The varying first words of request `index` (so no server reuses a cached prefix)."""
+    return f"[run {index} #{random.Random(index * 7919 + 1).randrange(10**6):06d}] "
 
 
 def synthetic_words(n: int, seed: int = 0) -> str:

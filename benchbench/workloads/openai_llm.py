@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ServerError, UserError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, rate
+from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -120,7 +120,23 @@ class OpenAILLM(StreamingRequests, Workload):
                                  "api_key_env": self.params.get("api_key_env")}
         facts.update(self._model_facts())
         facts["server_version"] = self._server_version()
+        self.counter, facts["prompt_token_counter"] = None, None
+        if self.params.get("prompt_tokens"):
+            from .prompt_fit import token_counter
+
+            self.counter, facts["prompt_token_counter"] = token_counter(
+                self.clients[0], self.base, self.model, self.params["api"], self.params.get("system"))
         return facts
+
+    def _prompt(self, i: int) -> str:
+        """Request i's prompt: fitted to exactly prompt_tokens where the server counts tokens."""
+        if getattr(self, "counter", None) is None:
+            return prompt_text(self.params, i, bool(self.params["vary_prompt"]))
+        from .prompt_fit import fit_prompt
+
+        with self._errors():
+            return fit_prompt(self.counter, int(self.params["prompt_tokens"]), self.params, i,
+                              bool(self.params["vary_prompt"]))[0]
 
     def _api_key(self) -> str | None:
         env = self.params.get("api_key_env")
@@ -165,7 +181,7 @@ class OpenAILLM(StreamingRequests, Workload):
 
     # --- one iteration -------------------------------------------------------------------------
     def run_once(self, ctx: IterationContext) -> IterationResult:
-        results, metrics = fan_out(self.params, ctx.index, self._request)
+        results, metrics = fan_out(self.params, ctx.index, self._request, self._prompt)
         for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
             values = [r["metrics"].get(key) for r in results]
             metrics[key] = sum(values) if all(v is not None for v in values) else None
@@ -298,6 +314,10 @@ class OpenAILLM(StreamingRequests, Workload):
                    "server_tg_tok_s": rate(timings.get("predicted_n"), (timings.get("predicted_ms") or 0) / 1000),
                    "input_tokens": usage.get("prompt_tokens"), "output_tokens": usage.get("completion_tokens"),
                    "cache_read_tokens": cached, "output_chars": len(text)}
+        asked = self.params.get("prompt_tokens")
+        if asked and prompt_tokens and abs(prompt_tokens - asked) > max(2, 0.05 * asked):
+            warnings.append(RunWarning("prompt_length_off", f"asked for {asked} prompt tokens, the server counted "
+                                       f"{prompt_tokens}: it offers no tokenizer endpoint to fit the prompt to"))
         if cached and prompt_tokens and cached > prompt_tokens / 2:
             warnings.append(RunWarning("prompt_cached", f"{cached} of {prompt_tokens} prompt tokens came from "
                                                         "the server's cache: prefill was not measured"))
