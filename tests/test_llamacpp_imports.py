@@ -275,3 +275,17 @@ def test_sample_files_are_read_back(tmp_path, power_file):
     span = RecordedPower(out).span_unix_s
     energy = RecordedPower(out).energy(span[0] + 0.5, span[0] + 1.5)
     assert energy["gpu0"]["joules"] == pytest.approx(GPU_W, rel=0.02)
+
+
+def test_report_shows_speed_against_depth(cli, tmp_path):
+    rows = sweep_rows()
+    path = tmp_path / "sweep.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert cli("import", path, "--machine", "box", "--results", tmp_path / "res")[0] == 0
+    code, _, err = cli("report", tmp_path / "res", "-o", tmp_path / "r.md", "--format", "md", "--no-reference")
+    assert code == 0, err
+    text = (tmp_path / "r.md").read_text()
+    section = text[text.index("Speed and energy against context depth"):]
+    for row in rows:   # one line per depth, with the tool's own speeds
+        assert f"| {row['n_kv']} |" in section.replace(",", "") or f"| {row['n_kv']:,} |" in section
+        assert f"{row['speed_tg']:.1f}"[:4] in section

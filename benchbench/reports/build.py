@@ -108,10 +108,11 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
 
 
 def _builders() -> list[Any]:
-    from .sections import economics, llm, machines, power, sweeps, tts, video
+    from .sections import depth, economics, llm, machines, power, sweeps, tts, video
     from .sections import warnings as warn
 
-    return [warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, economics.build, power.build]
+    return [warn.build, machines.build, llm.build, sweeps.build, depth.build, tts.build, video.build, economics.build,
+            power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:

@@ -1,0 +1,87 @@
+"""llama-sweep-bench runs: prefill and decode speed, power and energy per token against context depth.
+
+Each sweep-bench iteration keeps its rows (`raw.rows`: n_kv, speed_pp, speed_tg, and per window
+prefill_w / decode_w / *_j_per_tok when power was sampled); rows of the measured iterations of a run
+are averaged per depth.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from ..model import Chart, Column, Section, Table
+
+COLUMNS = [Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
+           Column("provenance", "data", kind="text"), Column("n_kv", "depth", "tokens", kind="int"),
+           Column("speed_pp", "prefill", "tok/s"), Column("speed_tg", "decode", "tok/s"),
+           Column("prefill_w", "prefill", "W"), Column("decode_w", "decode", "W"),
+           Column("prefill_j_per_tok", "prefill", "J/token"), Column("decode_j_per_tok", "decode", "J/token")]
+FIELDS = ("speed_pp", "speed_tg", "prefill_w", "decode_w", "prefill_j_per_tok", "decode_j_per_tok")
+MAX_CHARTS = 8
+
+
+def curves(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per depth, the mean of each figure over the run's measured iterations."""
+    by_depth: dict[int, dict[str, list[float]]] = {}
+    for it in record.get("iterations") or []:
+        if it.get("warmup") or it.get("error"):
+            continue
+        for row in (it.get("raw") or {}).get("rows") or []:
+            if not isinstance(row, dict) or row.get("n_kv") is None:
+                continue
+            slot = by_depth.setdefault(int(row["n_kv"]), {})
+            for key in FIELDS:
+                if isinstance(row.get(key), (int, float)):
+                    slot.setdefault(key, []).append(float(row[key]))
+    return [{"n_kv": depth, **{k: statistics.fmean(v) for k, v in values.items()}}
+            for depth, values in sorted(by_depth.items())]
+
+
+def build(ctx: Any) -> Section | None:
+    runs = [r for r in ctx.records if (r.get("workload") or {}).get("backend") == "sweep-bench"]
+    rows, charts = [], []
+    for record in runs:
+        points = curves(record)
+        if not points:
+            continue
+        label = {"machine": (record.get("machine") or {}).get("name"), "workload": record["workload"]["name"],
+                 "provenance": "imported" if record.get("imported") else "measured"}
+        rows += [{**label, **p} for p in points]
+        if len(charts) < MAX_CHARTS:
+            charts.append(_chart(label, points))
+    if not rows:
+        return None
+    return Section("depth", "Speed and energy against context depth (llama-sweep-bench)",
+                   [Table("depth", "Per depth window", COLUMNS, rows), *charts],
+                   intro="llama-sweep-bench measures decode (tg tokens) and then prefill (one ubatch) at each "
+                         "depth of the context; power is sampled over each window, and J/token = W ÷ tok/s.")
+
+
+def _chart(label: dict[str, Any], points: list[dict[str, Any]]) -> Chart:
+    from ..plots import Line
+
+    xs = [float(p["n_kv"]) for p in points]
+
+    def series(key: str, name: str, color: str) -> Line:
+        have = [(x, p[key]) for x, p in zip(xs, points) if p.get(key) is not None]
+        return Line(name, [x for x, _ in have], [y for _, y in have], color=color)
+
+    speed = [series("speed_pp", "prefill", "#1f77b4"), series("speed_tg", "decode", "#d62728")]
+    energy = [ln for ln in (series("prefill_j_per_tok", "prefill", "#1f77b4"),
+                            series("decode_j_per_tok", "decode", "#d62728")) if ln.xs]
+
+    def draw(fig: Any) -> None:
+        from ..plots import lines
+
+        axes = fig.subplots(1, 2 if energy else 1, squeeze=False)[0]
+        lines(axes[0], speed, "context depth (tokens)", "tok/s", logx=False, legend=not energy)
+        if energy:
+            lines(axes[1], energy, "context depth (tokens)", "J/token", logx=False)
+
+    from ...record import slug
+
+    what = "speed and energy per token" if energy else "speed (no power sampled)"
+    return Chart(f"depth-{slug(str(label['machine']))}-{slug(label['workload'])}".lower(),
+                 f"{label['machine']} · {label['workload']}: {what} against depth",
+                 f"Data: {label['provenance']} ({label['machine']}).", draw, size=(10.0, 3.8))
