@@ -156,7 +156,8 @@ class LlamaBench(Workload):
         tg = next((t for t in tests if t["kind"] == "tg"), None)
         metrics: dict[str, Any] = {"prompt_tokens": None, "prompt_s": None, "pp_tok_s": None, "gen_tokens": None,
                                    "gen_s": None, "tg_tok_s": None, "output_tok_s": None, "ttft_s": None,
-                                   "e2e_s": None, "load_s": None, "done_reason": None}
+                                   "e2e_s": None, "load_s": None, "done_reason": None,
+                                   **{f"{p}_{s}": None for p in ("prefill", "decode") for s in ("w", "j", "j_per_tok")}}
         if pp:
             row = pp["row"]
             metrics.update(prompt_tokens=row.get("n_prompt"), prompt_s=(row.get("avg_ns") or 0) / 1e9 or None,
