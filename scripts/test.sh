@@ -9,6 +9,6 @@ ruff check benchbench tests benchmarks
 # ~/.cache/benchbench/ (about 15-25 min on 2 cores, then cached); BENCHBENCH_SKIP_LLAMACPP=1 skips those tests.
 if [ -z "${BENCHBENCH_SKIP_LLAMACPP:-}" ]; then
   echo "==> llama.cpp for the tests (built once per machine, then cached)" >&2
-  nice -n 10 python tests/llamacpp_build.py >/dev/null || echo "llama.cpp build failed: its tests will skip" >&2
+  python tests/llamacpp_build.py >/dev/null || echo "llama.cpp build failed: its tests will skip" >&2
 fi
 python -m pytest -q "$@"
