@@ -114,19 +114,19 @@ def tiny_gguf(llamacpp_bin):
 
 @pytest.fixture(scope="session")
 def llama_server_factory(llamacpp_bin, tiny_gguf):
-    """start(n_parallel=1, ctx_size=4096, threads=2, extra=()) → a running LlamaServer, one per
-    distinct set of arguments for the whole session; all stopped at the end."""
+    """start(n_parallel=1, ctx_size=4096, threads=2, extra=(), model=tiny_gguf) → a running LlamaServer, one
+    per distinct set of arguments for the whole session; all stopped at the end."""
     import json
 
     from llamacpp_helpers import LlamaServer
 
     servers: dict[str, LlamaServer] = {}
 
-    def start(**kwargs) -> LlamaServer:
-        key = json.dumps(kwargs, sort_keys=True, default=str)
+    def start(model=None, **kwargs) -> LlamaServer:
+        key = json.dumps([str(model), kwargs], sort_keys=True, default=str)
         server = servers.get(key)
         if server is None or server.proc is None or server.proc.poll() is not None:
-            servers[key] = server = LlamaServer(llamacpp_bin["llama-server"], tiny_gguf, **kwargs).start()
+            servers[key] = server = LlamaServer(llamacpp_bin["llama-server"], model or tiny_gguf, **kwargs).start()
         return server
 
     yield start

@@ -41,6 +41,8 @@ from llamacpp_build import LLAMA_CPP_PYTHON_VERSION, build_dir, cache_root, ensu
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_GLOBS = ("suites/texts/*.txt", "docs/*.md")
+# a bigger model for timing checks: its per-token work (~26 M parameters) dwarfs per-token overheads
+TIMING_SHAPE = {"n_embd": 512, "n_layer": 8, "n_head": 8, "n_head_kv": 4, "n_ff": 1536}
 TINY_SHAPE = {"n_embd": 256, "n_layer": 4, "n_head": 4, "n_head_kv": 2, "n_ff": 768, "vocab": 1024,
               "n_ctx_train": 8192, "seed": 0}
 SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
@@ -267,5 +269,5 @@ def suite_text(server: LlamaServer, name: str = "llamacpp", **keys: Any) -> str:
                            "power": {"samplers": ["none"]}, "workloads": [workload]}, sort_keys=False)
 
 
-__all__ = ["LlamaServer", "binaries", "make_tiny_gguf", "missing_tools", "suite_text", "tiny_gguf_path",
+__all__ = ["TIMING_SHAPE", "LlamaServer", "binaries", "make_tiny_gguf", "missing_tools", "suite_text", "tiny_gguf_path",
            "train_tokenizer"]

@@ -12,12 +12,23 @@ import time
 
 import pytest
 import yaml
-from llamacpp_helpers import LlamaServer
+from llamacpp_helpers import TIMING_SHAPE, LlamaServer, make_tiny_gguf
 
 from benchbench.errors import ServerError
 from benchbench.record import load_records
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def timing_gguf(llamacpp_bin):
+    """The timing checks' model (~26 M parameters): per-token overheads are a small share of its decode."""
+    return make_tiny_gguf(llamacpp_bin["src"] or None, shape=TIMING_SHAPE)
+
+
+@pytest.fixture(scope="module")
+def timing_server(llama_server_factory, timing_gguf):
+    return llama_server_factory(model=timing_gguf)
 
 
 def suite(write, server, name: str = "chat", repetitions: int = 3, warmups: int = 1, **keys) -> str:
@@ -40,8 +51,8 @@ def measured(record: dict) -> list[dict]:
     return [it for it in record["iterations"] if not it["warmup"]]
 
 
-def test_tg_and_prefill_agree_with_the_servers_own_timings(cli, tmp_path, write, llama_server):
-    record = run(cli, suite(write, llama_server), tmp_path / "res")
+def test_tg_and_prefill_agree_with_the_servers_own_timings(cli, tmp_path, write, timing_server):
+    record = run(cli, suite(write, timing_server), tmp_path / "res")
     for it in measured(record):
         m = it["metrics"]
         [req] = it["raw"]["requests"]
@@ -67,15 +78,15 @@ def test_hit_token_limit_still_warns_when_the_length_is_not_fixed(cli, tmp_path,
         assert "hit_token_limit" in {w["code"] for w in record["warnings"]}
 
 
-def test_decode_agrees_with_llama_bench_at_the_same_depth(cli, tmp_path, write, llama_server, llamacpp_bin,
-                                                         tiny_gguf):
+def test_decode_agrees_with_llama_bench_at_the_same_depth(cli, tmp_path, write, timing_server, llamacpp_bin,
+                                                         timing_gguf):
     """The server's streamed decode against llama-bench's tg at the depth of the request's prompt, both on
     2 threads; run alternately three times (the machine is shared) and compared by their medians."""
     server_tok_s, bench_tok_s = [], []
     for k in range(3):
-        record = run(cli, suite(write, llama_server, name=f"d{k}", repetitions=2, warmups=1), tmp_path / f"r{k}")
+        record = run(cli, suite(write, timing_server, name=f"d{k}", repetitions=2, warmups=1), tmp_path / f"r{k}")
         server_tok_s += [it["metrics"]["tg_tok_s"] for it in measured(record)]
-        done = subprocess.run([llamacpp_bin["llama-bench"], "-m", str(tiny_gguf), "-p", "0", "-n", "128", "-d",
+        done = subprocess.run([llamacpp_bin["llama-bench"], "-m", str(timing_gguf), "-p", "0", "-n", "128", "-d",
                                "128", "-t", "2", "-r", "3", "-o", "json"], capture_output=True, text=True,
                               timeout=600)
         assert done.returncode == 0, done.stderr[-1000:]
