@@ -114,7 +114,7 @@ def tiny_gguf(llamacpp_bin):
 
 @pytest.fixture(scope="session")
 def llama_server_factory(llamacpp_bin, tiny_gguf):
-    """start(n_parallel=1, ctx_size=4096, threads=2, extra=(), model=tiny_gguf) → a running LlamaServer, one
+    """start(n_parallel=1, ctx_size=4096, threads=1, extra=(), model=tiny_gguf) → a running LlamaServer, one
     per distinct set of arguments for the whole session; all stopped at the end."""
     import json
 

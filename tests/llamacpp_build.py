@@ -117,7 +117,8 @@ def _build(version: str, root: Path, jobs: int, log) -> dict:
     t0 = time.monotonic()
     bump = NICE - os.nice(0)        # `nice` adds: reach niceness 10 once, not 10 on top of a caller's nice
     nice = ["nice", "-n", str(bump)] if bump > 0 and shutil.which("nice") else []
-    _run([*nice, "cmake", "-S", str(src), "-B", str(work / "build"), *CMAKE_FLAGS], log)
+    flags = [*CMAKE_FLAGS] + ([f"-DLLAMA_BUILD_COMMIT={commit[:8]}"] if commit != "unknown" else [])
+    _run([*nice, "cmake", "-S", str(src), "-B", str(work / "build"), *flags], log)
     seconds["configure_s"] = time.monotonic() - t0
     t0 = time.monotonic()
     _run([*nice, "cmake", "--build", str(work / "build"), "--config", "Release", "-j", str(jobs),
@@ -128,7 +129,7 @@ def _build(version: str, root: Path, jobs: int, log) -> dict:
         shutil.copy2(work / "build" / "bin" / target, work / "bin" / target)
     shutil.rmtree(work / "build")
     shutil.rmtree(work / "sdist")
-    info = {"llama_cpp_python": version, "llama_cpp_commit": commit, "cmake_flags": list(CMAKE_FLAGS),
+    info = {"llama_cpp_python": version, "llama_cpp_commit": commit, "cmake_flags": flags,
             "jobs": jobs, "seconds": {k: round(v, 1) for k, v in seconds.items()},
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (work / "build-info.json").write_text(json.dumps(info, indent=2) + "\n")

@@ -65,6 +65,8 @@ def test_power_window_is_the_repetitions_from_the_progress_lines():
     [test] = workload()._tests_of(run, "pp", constant_power(150.0))
     assert test["window_source"] == "progress" and test["rep_starts_s"] == starts
     assert test["window_s"] == pytest.approx([10.0, 10.7 + 0.3])   # last start + its sample
+    late = workload()._tests_of(tool_run("pp", samples, [10.4, 10.5, 10.7], 11.2, True), "pp", None)[0]
+    assert late["window_s"] == pytest.approx([10.25, 11.0])   # a late first line: still the samples' length
     assert test["energy"]["system"]["joules"] == pytest.approx(150.0 * 1.0)
     metrics = LlamaBench._metrics([test])
     assert metrics["prefill_w"] == 150.0 and metrics["prefill_j_per_tok"] == pytest.approx(150.0 / 100.0)

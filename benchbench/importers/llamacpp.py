@@ -72,7 +72,7 @@ def _run(rows: list[dict[str, Any]], path: Path) -> Imported:
     model = Path(str(first.get("model_filename") or "model")).name
     name = f"{model} " + " ".join(lb_test_name(r) for r in rows)
     build = first.get("build_number")
-    version = f"b{build} ({first.get('build_commit')})" if build is not None else first.get("build_commit")
+    version = f"b{build} ({first.get('build_commit')})" if build else first.get("build_commit")
     facts = {k: first[k] for k in FACTS if k in first}
     facts["model_size_bytes"] = first.get("model_size")
     it = Iteration(metrics, raw={"tests": [{"test": lb_test_name(t["row"]), "kind": t["kind"], "row": t["row"]}

@@ -140,8 +140,9 @@ class LlamaBench(Workload):
         for i, (arrived, row) in enumerate(rows):
             samples = [ns / 1e9 for ns in row.get("samples_ns") or []]
             reps = starts[i] if i < len(starts) and len(starts[i]) == len(samples) else None
-            if reps:
-                window, source = (reps[0], reps[-1] + samples[-1]), "progress"
+            if reps:   # lines arrive a few ms late under load: the window never covers less than the samples
+                end = min(reps[-1] + samples[-1], arrived)
+                window, source = (min(reps[0], end - sum(samples)), end), "progress"
             else:
                 window, source = (arrived - sum(samples), arrived), "samples"
             energy = window_energy(energy_fn, *window)
