@@ -185,20 +185,22 @@ def _power_files(records: list[dict[str, Any]]) -> dict[str, list[str]]:
 # --- iterations and energy ------------------------------------------------------------------
 
 PREFILL_METRICS = ("prompt_s", "pp_tok_s", "ttft_s", "ttft_median_s", "ttft_p99_s")
-ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s",
+ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s", "energy_s",
                      "mono_start_s", "mono_end_s", "gpu_w", "gpu_j", "gpu_provenance", "system_w",
                      "system_j", "system_basis", "system_provenance"]
-_NUMERIC_ITERATION_COLUMNS = ("index", "duration_s", "mono_start_s", "mono_end_s", "gpu_w", "gpu_j",
+_NUMERIC_ITERATION_COLUMNS = ("index", "duration_s", "energy_s", "mono_start_s", "mono_end_s", "gpu_w", "gpu_j",
                               "system_w", "system_j")
 ENERGY_COLUMNS = ["run_id", "index", "channel", "joules", "avg_w", "source", "basis", "provenance"]
 IDLE_COLUMNS = ["run_id", "machine", "started_at", "channel", "watts", "provenance", "path"]
 
 
 def _iteration_row(run_id: str, it: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    duration = _number((it.get("energy_window") or {}).get("duration_s")) or _number(it.get("duration_s"))
+    duration = _number(it.get("duration_s"))
+    # the window `energy` covers: the iteration, or the workload's measured part (llama-bench's decode test)
+    energy_s = _number((it.get("energy_window") or {}).get("duration_s")) or duration
     row = {"run_id": run_id, "index": it.get("index"), "warmup": bool(it.get("warmup")),
            "measured": not it.get("warmup") and not it.get("error"), "error": it.get("error") or None,
-           "started_at": it.get("started_at"), "duration_s": duration,
+           "started_at": it.get("started_at"), "duration_s": duration, "energy_s": energy_s,
            "mono_start_s": _number(it.get("mono_start_s")), "mono_end_s": _number(it.get("mono_end_s"))}
     channels = []
     gpu_w: list[float | None] = []
@@ -208,8 +210,8 @@ def _iteration_row(run_id: str, it: dict[str, Any]) -> tuple[dict[str, Any], lis
         if not isinstance(entry, dict):
             continue
         joules, avg_w = _number(entry.get("joules")), _number(entry.get("avg_w"))
-        if avg_w is None and joules is not None and duration:
-            avg_w = joules / duration
+        if avg_w is None and joules is not None and energy_s:
+            avg_w = joules / energy_s
         prov = channel_provenance(entry)
         channels.append({"run_id": run_id, "index": it.get("index"), "channel": name, "joules": joules,
                          "avg_w": avg_w, "source": entry.get("source"), "basis": entry.get("basis"),

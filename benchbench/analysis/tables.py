@@ -184,8 +184,8 @@ def _power(measured: Any, prefix: str) -> dict[str, dict[str, Any]]:
     if sub.empty:
         return {}
     by = sub["group_id"]
-    both = sub[j].notna() & (sub["duration_s"] > 0)
-    weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["duration_s"].where(both).groupby(by).sum(
+    both = sub[j].notna() & (sub["energy_s"] > 0)
+    weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["energy_s"].where(both).groupby(by).sum(
         min_count=1)
     value = weighted.fillna(sub[w].groupby(by).mean())
     ranks = sub[prov].map(_RANK).groupby(by).max()
