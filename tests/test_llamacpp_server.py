@@ -52,24 +52,38 @@ def measured(record: dict) -> list[dict]:
 
 
 def test_tg_and_prefill_agree_with_the_servers_own_timings(cli, tmp_path, write, timing_server):
-    """512 tokens a request: llama-server sometimes sends its first 2-4 tokens together (its HTTP thread
-    wakes late on a loaded machine), which moves the client's first-token time by a few tokens' worth."""
-    record = run(cli, suite(write, timing_server, max_tokens=512), tmp_path / "res")
+    """512 tokens a request. The comparison holds where llama-server delivers its tokens as it makes them;
+    on an overloaded machine its HTTP thread can be starved for a while and then send the first dozens
+    of tokens at once, so the client sees a later first token and a faster stream (measured here: +14%
+    with a 250 ms hold-up). Such iterations are told apart by the hold-up of the first token (client TTFT
+    minus the server's prompt time, beyond 3 tokens' time and 10 ms) and not judged; at least one
+    iteration must be judged, or the test skips and says why."""
+    record = run(cli, suite(write, timing_server, max_tokens=512, repetitions=4), tmp_path / "res")
+    judged, held = [], []
     for it in measured(record):
         m = it["metrics"]
         [req] = it["raw"]["requests"]
         timings = req["timings"]
-        # decode: (gen_tokens - 1) / (e2e - ttft) on the client against predicted_per_second on the server
         assert m["gen_tokens"] == 512 and timings["predicted_n"] == 512
-        assert m["tg_tok_s"] == pytest.approx(timings["predicted_per_second"], rel=0.01), (m, timings)
         # prefill from the server's timings, not from TTFT
         assert m["prompt_s"] == pytest.approx(timings["prompt_ms"] / 1000, rel=1e-9)
         assert m["pp_tok_s"] == pytest.approx(timings["prompt_per_second"], rel=1e-6)
         # prompt_tokens: 128 is 128 tokens as the server counts them (template and first words included)
         assert m["prompt_tokens"] == 128 == req["usage"]["prompt_tokens"]
+        hold_up_s = m["ttft_s"] - m["prompt_s"]
+        if hold_up_s > 3 / timings["predicted_per_second"] + 0.010:
+            held.append(round(hold_up_s * 1000))
+            continue
+        # decode: (gen_tokens - 1) / (e2e - ttft) on the client against predicted_per_second on the server
+        judged.append((m["tg_tok_s"], timings["predicted_per_second"]))
     assert record["workload"]["facts"]["prompt_token_counter"].startswith("llama.cpp")
     # ignore_eos: every request stops at max_tokens on purpose: no hit_token_limit noise
     assert "hit_token_limit" not in {w["code"] for w in record["warnings"]}
+    if not judged:
+        pytest.skip(f"llama-server held back its first tokens in every iteration ({held} ms): the machine "
+                    "is too loaded to compare the stream with the server's own timing")
+    for client, server in judged:
+        assert client == pytest.approx(server, rel=0.01), (judged, held)
 
 
 def test_hit_token_limit_still_warns_when_the_length_is_not_fixed(cli, tmp_path, write, llama_server):
