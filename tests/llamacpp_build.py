@@ -61,7 +61,7 @@ def missing_tools() -> str | None:
     """None when cmake and a C++ compiler are on PATH, else what is missing (the skip reason)."""
     missing = [name for name in ("cmake",) if not shutil.which(name)]
     if not any(shutil.which(cxx) for cxx in ("c++", "g++", "clang++")):
-        missing.append("a C++ compiler (g++ or clang++)")
+        missing.append("C++ compiler (g++ or clang++)")
     if not missing:
         return None
     return "no " + " and no ".join(missing) + " on PATH (apt-get install cmake g++; scripts/test.sh does)"

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llamacpp_build import LLAMA_CPP_PYTHON_VERSION, build_dir, cache_root, ensure_built, missing_tools
+from llamacpp_build import LLAMA_CPP_PYTHON_VERSION, build_dir, built, cache_root, ensure_built, missing_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS_GLOBS = ("suites/texts/*.txt",)   # stable text: docs change often, and each change is a new GGUF
@@ -65,10 +65,12 @@ def binaries() -> dict[str, str]:
         if missing:
             raise RuntimeError(f"BENCHBENCH_LLAMACPP_BIN={own} lacks {', '.join(missing)}")
         return {**found, "src": str(build_dir() / "src") if (build_dir() / "src").exists() else ""}
-    reason = missing_tools()
-    if reason:
-        raise RuntimeError(reason)
-    info = ensure_built(log=lambda m: print(m, file=sys.stderr))
+    info = built()
+    if info is None:
+        reason = missing_tools()
+        if reason:
+            raise RuntimeError(reason)
+        info = ensure_built(log=lambda m: print(m, file=sys.stderr))
     return {**info["bin"], "src": info["src"]}
 
 
