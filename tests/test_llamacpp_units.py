@@ -9,7 +9,7 @@ import json
 import pytest
 
 from benchbench.suite import WorkloadSpec
-from benchbench.workloads.llama_bench import LlamaBench
+from benchbench.workloads.llama_bench import LlamaBench, llama_bench_metrics
 from benchbench.workloads.llamacpp_tools import ToolRun, lb_row, lb_test_name, read_llama_bench
 
 ROW = {"build_commit": "0c1e5709", "build_number": 1, "backends": "CPU", "model_filename": "m.gguf",
@@ -68,7 +68,7 @@ def test_power_window_is_the_repetitions_from_the_progress_lines():
     late = workload()._tests_of(tool_run("pp", samples, [10.4, 10.5, 10.7], 11.2, True), "pp", None)[0]
     assert late["window_s"] == pytest.approx([10.25, 11.0])   # a late first line: still the samples' length
     assert test["energy"]["system"]["joules"] == pytest.approx(150.0 * 1.0)
-    metrics = LlamaBench._metrics([test])
+    metrics = llama_bench_metrics([test])
     assert metrics["prefill_w"] == 150.0 and metrics["prefill_j_per_tok"] == pytest.approx(150.0 / 100.0)
     assert metrics["tg_tok_s"] is None and metrics["decode_w"] is None and metrics["gen_tokens"] is None
 
@@ -78,7 +78,7 @@ def test_without_progress_the_window_ends_at_the_result_line():
     run = tool_run("tg", samples, [], line_at=20.0, progress=False)
     [test] = workload()._tests_of(run, "tg", constant_power(90.0))
     assert test["window_source"] == "samples" and test["window_s"] == pytest.approx([19.8, 20.0])
-    assert LlamaBench._metrics([test])["decode_j"] == pytest.approx(90.0 * 0.2)
+    assert llama_bench_metrics([test])["decode_j"] == pytest.approx(90.0 * 0.2)
 
 
 def test_a_failed_run_says_why():

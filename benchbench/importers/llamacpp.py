@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..workloads.llama_bench import LlamaBench
+from ..workloads.llama_bench import llama_bench_metrics
 from ..workloads.llamacpp_tools import lb_test_kind, lb_test_name, read_llama_bench, read_sweep_bench
 from ..workloads.sweep_bench import sweep_metrics
 from .records import Imported, Iteration
@@ -57,7 +57,7 @@ def _run(rows: list[dict[str, Any]], path: Path) -> Imported:
                    "e2e_s": (row.get("avg_ns") or 0) / 1e9 or None, "pg_tok_s": row.get("avg_ts"),
                    "depth_tokens": row.get("n_depth")}
     else:
-        metrics = LlamaBench._metrics(tests)
+        metrics = llama_bench_metrics(tests)
     params = {key: first[field] for field, key in PARAMS.items() if field in first}
     for t in tests:
         if t["kind"] in ("pp", "pg"):

@@ -120,7 +120,7 @@ class LlamaBench(Workload):
             run = run_tool(self.argv(kind, self.binary, self.model_path, self.progress),
                            self.params.get("timeout_s"))
             tests.extend(self._tests_of(run, kind, ctx.energy))
-        metrics = self._metrics(tests)
+        metrics = llama_bench_metrics(tests)
         decode = next((t for t in tests if t["kind"] == "tg"), None)
         window = ("decode", *decode["window_s"]) if decode and decode["window_s"] else None
         if any(t["window_source"] == "samples" for t in tests):
@@ -151,30 +151,6 @@ class LlamaBench(Workload):
                         "energy": energy})
         return out
 
-    @staticmethod
-    def _metrics(tests: list[dict[str, Any]]) -> dict[str, Any]:
-        pp = next((t for t in tests if t["kind"] == "pp"), None)
-        tg = next((t for t in tests if t["kind"] == "tg"), None)
-        metrics: dict[str, Any] = {"prompt_tokens": None, "prompt_s": None, "pp_tok_s": None, "gen_tokens": None,
-                                   "gen_s": None, "tg_tok_s": None, "output_tok_s": None, "ttft_s": None,
-                                   "e2e_s": None, "load_s": None, "done_reason": None,
-                                   **{f"{p}_{s}": None for p in ("prefill", "decode") for s in ("w", "j", "j_per_tok")}}
-        if pp:
-            row = pp["row"]
-            metrics.update(prompt_tokens=row.get("n_prompt"), prompt_s=(row.get("avg_ns") or 0) / 1e9 or None,
-                           pp_tok_s=row.get("avg_ts"))
-            figures = power_figures(pp["energy"], row.get("avg_ts"))
-            metrics.update(prefill_w=figures["w"], prefill_j=figures["j"], prefill_j_per_tok=figures["j_per_tok"])
-        if tg:
-            row = tg["row"]
-            metrics.update(gen_tokens=row.get("n_gen"), gen_s=(row.get("avg_ns") or 0) / 1e9 or None,
-                           tg_tok_s=row.get("avg_ts"), output_tok_s=row.get("avg_ts"))
-            figures = power_figures(tg["energy"], row.get("avg_ts"))
-            metrics.update(decode_w=figures["w"], decode_j=figures["j"], decode_j_per_tok=figures["j_per_tok"])
-        first = (pp or tg or {}).get("row") or {}
-        metrics["depth_tokens"] = first.get("n_depth")
-        return metrics
-
     def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
         backends = {str(t["row"].get("backends")) for it in iterations for t in (it.get("raw") or {}).get("tests", [])}
         layers = self.params.get("n_gpu_layers")
@@ -182,6 +158,31 @@ class LlamaBench(Workload):
             return [RunWarning("model_on_cpu", f"n_gpu_layers is {layers} but this llama-bench was built for the CPU "
                                                "only (backends: CPU): build it with CUDA, ROCm, Vulkan or Metal")]
         return []
+
+
+def llama_bench_metrics(tests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Iteration metrics from llama-bench tests ({kind: pp|tg, row, energy}): its speeds, W and J/token."""
+    pp = next((t for t in tests if t["kind"] == "pp"), None)
+    tg = next((t for t in tests if t["kind"] == "tg"), None)
+    metrics: dict[str, Any] = {"prompt_tokens": None, "prompt_s": None, "pp_tok_s": None, "gen_tokens": None,
+                               "gen_s": None, "tg_tok_s": None, "output_tok_s": None, "ttft_s": None,
+                               "e2e_s": None, "load_s": None, "done_reason": None,
+                               **{f"{p}_{s}": None for p in ("prefill", "decode") for s in ("w", "j", "j_per_tok")}}
+    if pp:
+        row = pp["row"]
+        metrics.update(prompt_tokens=row.get("n_prompt"), prompt_s=(row.get("avg_ns") or 0) / 1e9 or None,
+                       pp_tok_s=row.get("avg_ts"))
+        figures = power_figures(pp["energy"], row.get("avg_ts"))
+        metrics.update(prefill_w=figures["w"], prefill_j=figures["j"], prefill_j_per_tok=figures["j_per_tok"])
+    if tg:
+        row = tg["row"]
+        metrics.update(gen_tokens=row.get("n_gen"), gen_s=(row.get("avg_ns") or 0) / 1e9 or None,
+                       tg_tok_s=row.get("avg_ts"), output_tok_s=row.get("avg_ts"))
+        figures = power_figures(tg["energy"], row.get("avg_ts"))
+        metrics.update(decode_w=figures["w"], decode_j=figures["j"], decode_j_per_tok=figures["j_per_tok"])
+    first = (pp or tg or {}).get("row") or {}
+    metrics["depth_tokens"] = first.get("n_depth")
+    return metrics
 
 
 def _json(line: str) -> dict[str, Any]:
