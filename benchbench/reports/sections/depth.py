@@ -67,21 +67,22 @@ def _chart(label: dict[str, Any], points: list[dict[str, Any]]) -> Chart:
         have = [(x, p[key]) for x, p in zip(xs, points) if p.get(key) is not None]
         return Line(name, [x for x, _ in have], [y for _, y in have], color=color)
 
-    speed = [series("speed_pp", "prefill", "#1f77b4"), series("speed_tg", "decode", "#d62728")]
+    prefill, decode = series("speed_pp", "prefill", "#1f77b4"), series("speed_tg", "decode", "#d62728")
     energy = [ln for ln in (series("prefill_j_per_tok", "prefill", "#1f77b4"),
                             series("decode_j_per_tok", "decode", "#d62728")) if ln.xs]
 
     def draw(fig: Any) -> None:
         from ..plots import lines
 
-        axes = fig.subplots(1, 2 if energy else 1, squeeze=False)[0]
-        lines(axes[0], speed, "context depth (tokens)", "tok/s", logx=False, legend=not energy)
+        axes = fig.subplots(1, 3 if energy else 2, squeeze=False)[0]
+        lines(axes[0], [prefill], "context depth (tokens)", "prefill (tok/s)", logx=False, legend=False)
+        lines(axes[1], [decode], "context depth (tokens)", "decode (tok/s)", logx=False, legend=False)
         if energy:
-            lines(axes[1], energy, "context depth (tokens)", "J/token", logx=False)
+            lines(axes[2], energy, "context depth (tokens)", "J/token", logx=False)
 
     from ...record import slug
 
     what = "speed and energy per token" if energy else "speed (no power sampled)"
     return Chart(f"depth-{slug(str(label['machine']))}-{slug(label['workload'])}".lower(),
                  f"{label['machine']} · {label['workload']}: {what} against depth",
-                 f"Data: {label['provenance']} ({label['machine']}).", draw, size=(10.0, 3.8))
+                 f"Data: {label['provenance']} ({label['machine']}).", draw, size=(12.0 if energy else 10.0, 3.6))
