@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .schema import Field, Where, fraction, non_negative, positive, validate
+from .prices import parse_prices
+from .schema import Field, Where, fraction, non_negative, positive, suggest, validate
 from .yamlio import load_yaml
 
 PROFILE_FIELDS: dict[str, Field] = {
@@ -65,7 +66,6 @@ def load_profile(path: Path | str) -> MachineProfile:
     values["gpus"] = list(values["gpus"] or [])
     values["prices"] = dict(values["prices"] or {})
     if values["prices"]:
-        from .analysis.prices import parse_prices
         parse_prices(data["prices"], source="profile", file=str(path))
     return MachineProfile(path=str(path.resolve()), **values)
 
@@ -103,7 +103,6 @@ def resolve_profile(ref: str, suite_path: Path | None = None) -> MachineProfile:
             if candidate.is_file():
                 return load_profile(candidate)
     known = sorted({p.stem for d in profile_dirs(suite_path) if d.is_dir() for p in d.glob("*.y*ml")})
-    from .schema import suggest
     fallback = "known: " + ", ".join(known) if known else "create machines/NAME.yaml"
     raise UserError(f"no machine profile named `{ref}`", field="machine",
                     hint=suggest(ref, known) or fallback)

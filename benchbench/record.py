@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import BenchError, UserError
+from .errors import UserError
+from .fmt import clean
+from .migrations import SCHEMA_VERSION
+from .record_model import STATUSES, Record, RecordError, from_json, migrate
 
-SCHEMA_VERSION = 1
-STATUSES = ("complete", "interrupted", "failed")
-
-
-class RecordError(BenchError):
-    """A file that is not a valid benchbench record."""
+__all__ = ["SCHEMA_VERSION", "STATUSES", "Record", "RecordError", "clean_floats", "load_record", "load_records",
+           "load_typed", "load_typed_records", "migrate", "new_session_id", "record_files", "run_path",
+           "save_record", "skip_line", "slug", "utc_now", "validate_record"]
 
 
 def utc_now() -> str:
@@ -84,76 +84,50 @@ def _json_default(value: Any) -> Any:
 
 
 def clean_floats(value: Any) -> Any:
-    """Replace NaN/inf (not valid JSON) by None, recursively."""
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return None
-    if isinstance(value, dict):
-        return {k: clean_floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean_floats(v) for v in value]
-    return value
+    """Replace NaN/inf (not valid JSON) by None, recursively (benchbench.fmt.clean)."""
+    return clean(value)
 
 
-# --- migration -----------------------------------------------------------------------------
-
-def update_to_1(record: dict[str, Any]) -> dict[str, Any]:
-    """Version 0 (pre-release) kept `results` instead of `iterations` and no run type."""
-    record = dict(record)
-    if "iterations" not in record and "results" in record:
-        record["iterations"] = record.pop("results")
-    record.setdefault("type", "run")
-    record.setdefault("warnings", [])
-    record.setdefault("errors", [])
-    record["schema_version"] = 1
-    return record
-
-
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: update_to_1}
-
-
-def migrate(record: dict[str, Any]) -> dict[str, Any]:
-    """Bring a record up to SCHEMA_VERSION through the update_to_N chain."""
-    version = record.get("schema_version", 0)
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
-        raise RecordError(f"schema_version {version!r} is newer than this benchbench understands")
-    while version < SCHEMA_VERSION:
-        record = MIGRATIONS[version](record)
-        version = record["schema_version"]
-    return record
-
+# --- loading (the typed record: benchbench/record_model.py) ---------------------------------------
 
 def validate_record(record: Any) -> dict[str, Any]:
+    """A record dict migrated to SCHEMA_VERSION and checked against the typed record; RecordError naming
+    the field that is wrong (`iterations.3.duration_s: Input should be a valid number`)."""
     if not isinstance(record, dict):
         raise RecordError("not a JSON object")
     record = migrate(record)
-    kind = record.get("type", "run")
-    needed = ("run_id", "status", "machine") + (("workload", "iterations") if kind == "run" else ())
-    missing = [k for k in needed if k not in record]
-    if missing:
-        raise RecordError(f"missing {', '.join(missing)}")
-    if kind == "run" and record["status"] not in STATUSES:
-        raise RecordError(f"unknown status {record['status']!r}")
-    wrong = [k for k, t in (("machine", dict), ("workload", dict), ("iterations", list), ("warnings", list),
-                            ("errors", list)) if k in record and not isinstance(record[k], t)]
-    if kind == "run" and "iterations" not in wrong and not all(isinstance(it, dict) for it in record["iterations"]):
-        wrong.append("iterations")
-    if wrong:
-        raise RecordError(f"malformed {', '.join(wrong)}")
+    from_json(record)
     return record
 
 
-def load_record(path: Path | str) -> dict[str, Any]:
-    """Load and migrate one record; RecordError when it is not one."""
-    path = Path(path)
+def _read(path: Path) -> Any:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordError(f"cannot read: {exc}") from None
     except ValueError as exc:
         raise RecordError(f"not JSON: {exc}") from None
-    record = validate_record(data)
+
+
+def load_record(path: Path | str) -> dict[str, Any]:
+    """Load, migrate and validate one record, as a dict with its `_path`; RecordError when it is not one."""
+    path = Path(path)
+    record = validate_record(_read(path))
     record["_path"] = str(path)
     return record
+
+
+def load_typed(path: Path | str) -> Record:
+    """Load one record as a RunRecord or IdleRecord (migrated, validated, `.path` set)."""
+    path = Path(path)
+    record = from_json(_read(path))
+    record.path = str(path)
+    return record
+
+
+def skip_line(path: Path | str, why: str) -> str:
+    """The one line that says a file was skipped: `<file>: <field>: <what>`."""
+    return f"{path}: {why}"
 
 
 def record_files(paths: Iterable[Path | str]) -> Iterator[Path]:
@@ -175,11 +149,22 @@ def record_files(paths: Iterable[Path | str]) -> Iterator[Path]:
 
 def load_records(paths: Iterable[Path | str], on_skip: Callable[[Path, str], None] | None = None,
                  ) -> list[dict[str, Any]]:
-    """Load every valid record; invalid files are skipped and reported through `on_skip`."""
+    """Load every valid record (dicts); invalid files are skipped and reported through `on_skip`."""
+    return _load_all(paths, load_record, on_skip)
+
+
+def load_typed_records(paths: Iterable[Path | str], on_skip: Callable[[Path, str], None] | None = None,
+                       ) -> list[Record]:
+    """Load every valid record as RunRecord / IdleRecord; invalid files go to `on_skip(path, why)`."""
+    return _load_all(paths, load_typed, on_skip)
+
+
+def _load_all(paths: Iterable[Path | str], load: Callable[[Path], Any],
+              on_skip: Callable[[Path, str], None] | None) -> list[Any]:
     records = []
     for path in record_files(paths):
         try:
-            records.append(load_record(path))
+            records.append(load(path))
         except RecordError as exc:
             if on_skip:
                 on_skip(path, str(exc))

@@ -14,13 +14,18 @@ from typing import Any
 from . import __version__
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
+from .metrics import check_declared, derive_throughput, strict
+from .power import build_monitor
+from .power.idle import idle_fields
 from .profile import MachineProfile
 from .progress import Progress
 from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
+from .record_model import from_json
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warnings_ import RunWarning
 from .workloads import get_backend
-from .workloads.base import IterationContext, RunWarning, Workload
+from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
 
@@ -185,8 +190,6 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
-        from .power import build_monitor
-        from .power.idle import idle_fields
 
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
@@ -289,7 +292,11 @@ class Runner:
                               "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
                               "metrics": {}, "energy": monitor.energy(t0, t1)}
         if result is not None:
-            it["metrics"] = clean_floats(result.metrics)
+            check_declared(result.metrics, workload.emits, workload.backend)
+            # throughput over the window the energy covers: the iteration, or the workload's narrower one
+            window = result.energy_window
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics),
+                                                           window[2] - window[1] if window else t1 - t0))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:
@@ -328,7 +335,10 @@ class Runner:
         self.progress.end_workload(spec.name, f"failed: {message}")
 
     def _save(self, record: dict[str, Any], path: Path) -> None:
-        save_record(clean_floats(record), path)
+        record = clean_floats(record)
+        if strict():          # the test suite: every record the runner writes matches the typed record
+            from_json(record)
+        save_record(record, path)
 
 
 def _narrow_energy(it: dict[str, Any], monitor: Any, name: str, t0: float, t1: float) -> None:

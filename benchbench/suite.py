@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
-from .schema import Field, Where, line_of, non_negative, positive, unknown_key, validate
+from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
+from .prices import parse_prices
+from .schema import Field, Where, check_value, line_of, non_negative, positive, suggest, unknown_key, validate
+from .workloads import REGISTRY, get_backend
 from .yamlio import load_yaml
 
-SAMPLERS = ("auto", "nvml", "nvidia-smi", "amdsmi", "rocm-smi", "rapl", "macmon",
-            "powermetrics", "shelly", "tasmota", "declared", "none")
 KINDS = ("llm", "tts", "video")
 
 SUITE_FIELDS: dict[str, Field] = {
@@ -43,13 +44,9 @@ COMMON_FIELDS: dict[str, Field] = {
 }
 
 
-def _interval(value: Any) -> str | None:
-    return None if 1 <= value <= 60_000 else f"must be between 1 and 60000 ms, found {value!r}"
-
-
 POWER_FIELDS: dict[str, Field] = {
     "samplers": Field((list,), default=["auto"]),
-    "interval_ms": Field((float,), default=500, check=_interval),
+    "interval_ms": Field((float,), default=500, check=check_interval_ms),
 }
 
 
@@ -106,7 +103,6 @@ class Suite:
         chosen = [w for w in self.workloads if only in (w.name, w.base_name)]
         if not chosen:
             names = sorted({w.base_name for w in self.workloads})
-            from .schema import suggest
             raise UserError(f"no workload named `{only}` in the suite", file=str(self.path),
                             field="--only", hint=suggest(only, names) or "have: " + ", ".join(names))
         return chosen
@@ -114,6 +110,27 @@ class Suite:
     def to_record(self) -> dict[str, Any]:
         out = {"name": self.name, "path": str(self.path), "sha256": self.sha256}
         return out | ({"prices": self.prices} if self.prices else {})  # the analyzer reads them
+
+
+def find_suite(ref: str) -> Path:
+    """A path, or a suite name looked up in ./suites and the project's suites/."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.suffix in (".yaml", ".yml") or "/" in ref:
+        raise UserError("suite not found", file=ref, hint="check the path")
+    for folder in (Path.cwd() / "suites", Path(__file__).resolve().parents[1] / "suites"):
+        for suffix in (".yaml", ".yml"):
+            if (folder / f"{ref}{suffix}").is_file():
+                return folder / f"{ref}{suffix}"
+    raise UserError(f"no suite named `{ref}`", field="suite", hint="give a path to a suite YAML file")
+
+
+def suite_of(ref: Suite | str | Path | None) -> Suite | None:
+    """A loaded suite from a suite, a path or a name (find_suite), or None."""
+    if ref is None or isinstance(ref, Suite):
+        return ref
+    return load_suite(find_suite(str(ref)))
 
 
 def load_suite(path: Path | str) -> Suite:
@@ -135,7 +152,6 @@ def load_suite(path: Path | str) -> Suite:
         specs.extend(_workload(entry, entry_where, top, suite_dir, seen))
     hosts = top["hosts"] or []
     if top["prices"]:
-        from .analysis.prices import parse_prices
         parse_prices(top["prices"], source="suite", file=str(path))
     return Suite(name=top["name"], path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                  machine=top["machine"], warmups=top["warmups"], repetitions=top["repetitions"],
@@ -146,22 +162,19 @@ def load_suite(path: Path | str) -> Suite:
 def _power(data: Any, where: Where) -> PowerConfig:
     if data is None:
         return PowerConfig()
-    values = validate(data, POWER_FIELDS, where, "power", extra_ok=lambda k: k in SAMPLERS)
+    values = validate(data, POWER_FIELDS, where, "power", extra_ok=lambda k: k in SAMPLER_NAMES)
     samplers = values["samplers"]
-    for j, name in enumerate(samplers):
-        if name not in SAMPLERS:
-            from .schema import suggest
-            raise UserError(f"unknown sampler {name!r}", file=where.file,
-                            line=line_of(data, "samplers"), field=f"{where.prefix}samplers[{j}]",
-                            hint=suggest(str(name), list(SAMPLERS)) or "one of: " + ", ".join(SAMPLERS))
+    bad = check_samplers(samplers)
+    if bad:
+        raise UserError(bad[1], file=where.file, line=line_of(data, "samplers"),
+                        field=f"{where.prefix}samplers[{bad[0]}]", hint=bad[2])
     options = {}
     for key in data:
-        if key in SAMPLERS:
+        if key in SAMPLER_NAMES:
             if not isinstance(data[key], dict):
                 raise UserError("sampler options must be a mapping", file=where.file,
                                 line=line_of(data, key), field=where.field(key))
             options[key] = dict(data[key])
-            from .power.registry import check_options
             problem = check_options(key, options[key])
             if problem:
                 raise UserError(problem, file=where.file, line=line_of(data, key), field=where.field(key))
@@ -170,7 +183,6 @@ def _power(data: Any, where: Where) -> PowerConfig:
 
 def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
               seen: dict[str, int]) -> list[WorkloadSpec]:
-    from .workloads import REGISTRY, get_backend
 
     head = validate(entry, COMMON_FIELDS, where, "a workload", extra_ok=lambda k: True)
     name, kind, backend_name = head["name"], head["kind"], head["backend"]
@@ -180,7 +192,6 @@ def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
                         hint="workload names must be unique in a suite")
     seen[name] = line_of(entry, "name") or 0
     if backend_name not in REGISTRY[kind]:
-        from .schema import suggest
         raise UserError(f"unknown backend `{backend_name}` for kind `{kind}`", file=where.file,
                         line=line_of(entry, "backend"), field=where.field("backend"),
                         hint=suggest(backend_name, list(REGISTRY[kind]))
@@ -254,7 +265,6 @@ def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> 
                             field=mwhere.field(key))
         if "." not in key:
             for value in values:
-                from .schema import check_value
                 check_value(raw, key, value, fields[key], mwhere)
         axes[key] = list(values)
     return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import UserError
+
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
@@ -38,7 +40,6 @@ def pick_device(requested: str = "auto") -> str:
 
 def _checked_device(torch: Any, requested: str) -> str:
     """`requested` when torch can parse it (a misspelt device is a UserError, field `device`)."""
-    from .errors import UserError
 
     try:
         torch.device(requested)

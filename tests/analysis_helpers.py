@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchbench.record import slug
+from benchbench.metrics import derive_throughput
+from benchbench.record import SCHEMA_VERSION, slug
 
 PROFILE = {"name": "box", "electricity_per_kwh": 0.20, "currency": "USD", "hardware_cost": 3000.0,
            "amortization_years": 3.0, "idle_w": 80.0, "non_gpu_overhead_w": 60.0,
@@ -61,7 +62,7 @@ def run_record(kind: str, metrics: Sequence[dict[str, Any]], *, machine: str = "
         spans.append((start, end, gpus[i], walls[i]))
         it: dict[str, Any] = {"index": i, "warmup": i < warmups, "started_at": started_at,
                               "duration_s": durs[i], "mono_start_s": start, "mono_end_s": end,
-                              "metrics": {} if i in errors else dict(m),
+                              "metrics": {} if i in errors else _with_throughput(kind, m, durs[i]),
                               "energy": _energy(durs[i], gpus[i], n_gpus, walls[i], cpu_w, overhead_w, load_w)}
         if i in errors:
             it["error"] = errors[i]
@@ -73,7 +74,7 @@ def run_record(kind: str, metrics: Sequence[dict[str, Any]], *, machine: str = "
     if idle_w is not None:
         idle = {"system": idle_w} | ({"gpu0": idle_w / 4} if gpu_w is not None else {})
     rec = {
-        "schema_version": 1, "type": "run", "run_id": run_id, "session_id": session, "status": "complete",
+        "schema_version": SCHEMA_VERSION, "type": "run", "run_id": run_id, "session_id": session, "status": "complete",
         "started_at": started_at, "finished_at": started_at, "benchbench_version": "0.1.0",
         "suite": {"name": suite, "path": f"/suites/{suite}.yaml", "sha256": hashlib.sha256(suite.encode()).hexdigest()}
         | ({"prices": suite_prices} if suite_prices else {}),
@@ -97,6 +98,21 @@ def run_record(kind: str, metrics: Sequence[dict[str, Any]], *, machine: str = "
         samples = power_samples(spans, n_gpus, interval_s, idle_w or 0.0, t0_s - gap_s, t + gap_s)
         rec["power"]["samples"] = f"{run_id}.power.csv"
     return rec, samples
+
+
+def _with_throughput(kind: str, metrics: dict[str, Any], duration_s: float) -> dict[str, Any]:
+    """As the runner records an LLM iteration: its output tokens and the throughput over its duration."""
+    m = dict(metrics)
+    if kind == "llm" and "gen_tokens" in m:
+        m.setdefault("output_tokens", m["gen_tokens"])
+        derive_throughput(m, duration_s)
+    return m
+
+
+def throughput(rec: dict[str, Any]) -> float:
+    """The machine's output throughput over a record's measured iterations: Σ tokens ÷ Σ seconds."""
+    its = [it for it in rec["iterations"] if not it["warmup"] and not it.get("error")]
+    return sum(it["metrics"]["output_tokens"] for it in its) / sum(it["duration_s"] for it in its)
 
 
 def _energy(dur: float, gpu_w: float | None, n_gpus: int, wall_w: float | None, cpu_w: float | None,

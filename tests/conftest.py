@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Strict metrics: a backend emitting a name the registry (or its own `emits`) does not know fails the test that
+# ran it (benchbench/metrics). Subprocesses inherit it.
+os.environ.setdefault("BENCHBENCH_STRICT_METRICS", "1")
 
 
 @pytest.fixture

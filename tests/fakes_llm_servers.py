@@ -224,12 +224,15 @@ class _FakeServer:
         with self.lock:
             h.send_json(200, {"log": self.log})
 
-    def _generated(self) -> None:
-        """Count a finished generation (its response fully sent); die when told to."""
+    def _generated(self, h: _Handler | None = None) -> None:
+        """Count a finished generation (its response fully sent); die when told to. The connection of the last
+        one is closed with it, so a keep-alive client cannot slip its next request in before the server is gone."""
         with self.lock:
             self.generations += 1
             due = self.die_after_requests is not None and self.generations >= self.die_after_requests
         if due:
+            if h is not None:
+                h.close_connection = True
             self.die()
 
     def _maybe_die_mid_stream(self, k: int) -> bool:
@@ -418,9 +421,9 @@ class FakeOllama(_FakeServer):
             h.start_chunked("application/x-ndjson")
         seed = len(self.log) + 1
         pieces, first = [], None
-        t_g0 = time.perf_counter()
+        t_g0 = time.perf_counter()   # the first token comes with the prompt's last batch, then one per 1/tg_tok_s
         for k in range(s["n"]):
-            sleep_until(t_g0 + (k + 1) / self.tg_tok_s)
+            sleep_until(t_g0 + k / self.tg_tok_s)
             if self._maybe_die_mid_stream(k):
                 return
             piece = token_text(self.text, k, seed)
@@ -429,7 +432,7 @@ class FakeOllama(_FakeServer):
                 h.chunk(json.dumps({"model": name, "created_at": now_iso(), **self._message(chat, piece),
                                     "done": False}).encode() + b"\n")
             first = first or time.perf_counter()
-        eval_ns = int((time.perf_counter() - t_g0) * 1e9)
+        eval_ns = int((time.perf_counter() - t_g0) * 1e9)   # Ollama: from the first sampled token to the last
         final = {"model": name, "created_at": now_iso(),
                  **self._message(chat, "" if streaming else "".join(pieces)),
                  "done": True, "done_reason": s["reason"], "total_duration": 0,
@@ -441,12 +444,7 @@ class FakeOllama(_FakeServer):
             del final["prompt_eval_count"], final["prompt_eval_duration"]
         end = time.perf_counter()
         final["total_duration"] = int((end - s["t_recv"]) * 1e9)
-        if streaming:
-            h.chunk(json.dumps(final).encode() + b"\n")
-            h.end_chunked()
-        else:
-            h.send_json(200, final)
-        with self.lock:
+        with self.lock:   # logged before the final answer, so a client that has it finds the log
             self._cached[name] = s["tokens"] + "".join(pieces).split()
             self.log.append({"path": h.path, "recv_s": s["t_recv"], "first_token_s": first, "end_s": end,
                              "load_s": s["load_ns"] / 1e9, "prompt_s": s["prompt_ns"] / 1e9,
@@ -454,7 +452,12 @@ class FakeOllama(_FakeServer):
                              "eval_s": eval_ns / 1e9, "options": body.get("options") or {}})
             if _zero(s["keep_alive"]):
                 self.loaded.pop(name, None)
-        self._generated()
+        if streaming:
+            h.chunk(json.dumps(final).encode() + b"\n")
+            h.end_chunked()
+        else:
+            h.send_json(200, final)
+        self._generated(h)
 
 
 # --- OpenAI-compatible -------------------------------------------------------------------------
@@ -578,14 +581,17 @@ class FakeOpenAI(_FakeServer):
         return usage
 
     def _timings(self, ctx: dict[str, Any], t_first: float, t_end: float) -> dict[str, Any]:
+        """llama-server's `timings` (tools/server server_slot_stats): the first token comes from the prompt's
+        last batch, so predicted_ms runs from it to the last token and the rates count n − 1 decode steps."""
         prompt_ms = (ctx["processed"] / self.pp_tok_s if self.pp_tok_s else t_first - ctx["t_recv"]) * 1000
-        predicted_ms = (t_end - t_first) * 1000 + 1000 / self.tg_tok_s
+        predicted_ms = max(1e-3, (t_end - t_first) * 1000)
+        steps = max(0, ctx["n"] - 1)
         return {"cache_n": ctx["cached"], "prompt_n": ctx["processed"], "prompt_ms": prompt_ms,
                 "prompt_per_token_ms": prompt_ms / max(1, ctx["processed"]),
                 "prompt_per_second": ctx["processed"] / (prompt_ms / 1000) if prompt_ms else None,
                 "predicted_n": ctx["n"], "predicted_ms": predicted_ms,
-                "predicted_per_token_ms": predicted_ms / max(1, ctx["n"]),
-                "predicted_per_second": ctx["n"] / (predicted_ms / 1000)}
+                "predicted_per_token_ms": predicted_ms / steps if steps else 0.0,
+                "predicted_per_second": steps / (predicted_ms / 1000) if steps else 0.0}
 
     def _sse(self, h: _Handler, ctx: dict[str, Any]) -> None:
         send = lambda obj: h.chunk(b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj).encode())
@@ -608,6 +614,11 @@ class FakeOpenAI(_FakeServer):
         final = self._chunk(ctx, None if ctx["chat"] else "", ctx["reason"])
         if self.flavor == "llamacpp":
             final["timings"] = self._timings(ctx, t_first or t_end, t_end)
+        with self.lock:   # logged before the final chunk, so a client that has it finds the log
+            self.log.append({"recv_s": ctx["t_recv"], "first_token_s": t_first, "end_s": t_end,
+                             "true_ttft_s": ctx["first_at"] - ctx["t_recv"], "n": ctx["n"],
+                             "prompt_tokens": ctx["prompt_tokens"], "cached": ctx["cached"],
+                             "timings": final.get("timings")})
         send(final)
         if ctx["include_usage"]:
             send({"id": "cmpl-fake", "object": final["object"], "created": int(time.time()),
@@ -615,11 +626,7 @@ class FakeOpenAI(_FakeServer):
                   "usage": self._usage(ctx)})
         send(b"[DONE]")
         h.end_chunked()
-        with self.lock:
-            self.log.append({"recv_s": ctx["t_recv"], "first_token_s": t_first, "end_s": t_end,
-                             "true_ttft_s": ctx["first_at"] - ctx["t_recv"], "n": ctx["n"],
-                             "prompt_tokens": ctx["prompt_tokens"], "cached": ctx["cached"]})
-        self._generated()
+        self._generated(h)
 
     def _whole(self, h: _Handler, ctx: dict[str, Any]) -> None:
         sleep_until(ctx["first_at"] + (ctx["n"] - 1) / self.tg_tok_s)

@@ -46,9 +46,11 @@ def rich_results(results: Path, *, samples: bool = True) -> dict[str, Any]:
                              session=f"20250301T0002{k:02d}Z-01{k:02d}", **{**box, "interval_s": None})
         rec["workload"]["matrix"] = {"options.num_ctx": ctx, "concurrency": conc}
         rec["workload"]["base_name"] = "ctx"
-        for it in rec["iterations"]:
+        for it in rec["iterations"]:   # conc streams at the speed given: conc times the tokens in the window
             it["metrics"]["agg_output_tok_s"] = it["metrics"]["tg_tok_s"] * conc * 0.9
             it["metrics"]["concurrency"] = conc
+            it["metrics"]["output_tokens"] = it["metrics"]["gen_tokens"] * conc
+            it["metrics"]["output_tok_s"] = it["metrics"]["output_tokens"] / it["duration_s"]
         write_run(results, rec, frame)
     write_run(results, *tts_run(runs=[(40.0, 10.0), (25.0, 10.0), (24.0, 12.0), (26.0, 10.0)], chars=2400,
                                 warmups=1, gpu_w=150.0, wall_w=260.0, idle_w=90.0, workload="qwen3-tts",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from analysis_helpers import idle_record, llm_run, run_record, tts_run, video_run, write_idle, write_run
+from analysis_helpers import idle_record, llm_run, run_record, throughput, tts_run, video_run, write_idle, write_run
 
 from benchbench import analyze
 from benchbench.analysis import formulas as f
@@ -38,12 +38,14 @@ def test_measured_llm_group(tmp_path):
     assert g["gpu_w"] == pytest.approx(200) and g["system_w"] == pytest.approx(300)
     assert (g["system_provenance"], g["system_basis"], g["idle_provenance"]) == ("measured", "wall", "measured")
     assert g["idle_w"] == 100 and g["idle_source"] == f"run record {rec['run_id']}"
-    assert g["j_per_token"] == pytest.approx(300 / 41)
-    assert g["tok_s_per_gpu_w"] == pytest.approx(41 / 200) and g["tok_s_per_w"] == pytest.approx(41 / 300)
-    assert g["electricity_per_mtok"] == pytest.approx(300 * (1e6 / 41) / 3.6e6 * 0.20)
-    assert g["incremental_electricity_per_mtok"] == pytest.approx(200 * (1e6 / 41) / 3.6e6 * 0.20)
+    r = throughput(rec)                       # the machine's: output tokens ÷ the iterations' seconds
+    assert g["output_tok_s"] == pytest.approx(r) and r < 41     # the prompt's time counts too
+    assert g["j_per_token"] == pytest.approx(300 / r)
+    assert g["tok_s_per_gpu_w"] == pytest.approx(r / 200) and g["tok_s_per_w"] == pytest.approx(r / 300)
+    assert g["electricity_per_mtok"] == pytest.approx(300 * (1e6 / r) / 3.6e6 * 0.20)
+    assert g["incremental_electricity_per_mtok"] == pytest.approx(200 * (1e6 / r) / 3.6e6 * 0.20)
     assert g["amortization_per_hour"] == pytest.approx(3000 / (3 * 8760))
-    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, 41, 1.0))
+    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, r, 1.0))
     assert g["utilization"] == 1.0 and g["utilization_source"] == "full use"
     assert g["idle_cost_per_month"] == pytest.approx(14.6) and g["idle_cost_per_year"] == pytest.approx(175.2)
     assert g["roofline_tok_s"] == pytest.approx(400e9 / 4.9e9)
@@ -87,10 +89,13 @@ def test_estimated_system_power_labels_every_derived_figure_estimated(tmp_path):
     assert figs["system_w"] == "estimated" and figs["idle_w"] == "declared"
 
 
-def test_without_a_system_channel_the_profile_fills_in(tmp_path):
-    write_run(tmp_path, llm_run(gpu_w=200, workload="gpu-only")[0])                    # overhead 60 W
-    write_run(tmp_path, llm_run(gpu_w=None, workload="nothing", session="20250101T000000Z-0003",
-                                profile={"load_w": 250.0})[0])
+def test_old_records_without_a_system_channel_get_it_by_the_monitors_rule(tmp_path):
+    """Records written before schema 2 could lack `system`; the migration applies power/system.py's rule."""
+    for rec in (llm_run(gpu_w=200, workload="gpu-only")[0],                    # overhead 60 W
+                llm_run(gpu_w=None, workload="nothing", session="20250101T000000Z-0003",
+                        profile={"load_w": 250.0})[0]):
+        rec["schema_version"] = 1
+        write_run(tmp_path, rec)
     a = analyze(tmp_path)
     g = one(a.groups, workload="gpu-only")
     assert (g["system_w"], g["system_basis"], g["system_provenance"]) == (260.0, "gpu+overhead", "estimated")
@@ -117,7 +122,7 @@ def test_a_measured_idle_record_wins_over_a_declared_idle(tmp_path):
 
 def test_an_idle_system_figure_estimated_from_gpu_and_overhead_is_labelled_estimated(tmp_path):
     write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=120, idle_source="measured",
-                                idle_basis="gpu+cpu+overhead")[0])
+                                idle_basis="gpu+cpu+overhead", profile={"idle_w": None})[0])
     write_idle(tmp_path, idle_record(watts={"system": 95.0, "gpu0": 20.0}, system_basis="gpu+cpu+overhead"))
     a = analyze(tmp_path)
     g = a.groups.iloc[0]
@@ -126,6 +131,11 @@ def test_an_idle_system_figure_estimated_from_gpu_and_overhead_is_labelled_estim
     assert one(a.idle, channel="gpu0")["provenance"] == "measured"
     figs = a.figures.set_index("figure")["provenance"]
     assert figs["idle_cost_per_month"] == "estimated" and figs["electricity_per_mtok"] == "measured"
+    # one rule (power/idle.py choose_idle), as at run time: a declared idle_w beats an estimated one
+    write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=120, idle_source="measured", machine="other",
+                                idle_basis="gpu+cpu+overhead")[0])
+    g = one(analyze(tmp_path).groups, machine="other")
+    assert (g["idle_w"], g["idle_provenance"], g["idle_source"]) == (80.0, "declared", "profile idle_w")
 
 
 def test_the_run_records_own_measured_idle_is_kept(tmp_path):
@@ -220,14 +230,16 @@ def test_video_costs(tmp_path):
 
 
 def test_api_breakeven_from_prices_and_genai_prices(tmp_path):
-    write_run(tmp_path, llm_run(tok_s=[100, 100, 100], gpu_w=100, wall_w=120, idle_w=20,
-                                profile={"hardware_cost": 1200.0, "amortization_years": 2.0},
-                                suite_prices={"api": {"suite-api": 0.5}})[0])
+    rec = llm_run(tok_s=[100, 100, 100], gpu_w=100, wall_w=120, idle_w=20,
+                  profile={"hardware_cost": 1200.0, "amortization_years": 2.0},
+                  suite_prices={"api": {"suite-api": 0.5}})[0]
+    write_run(tmp_path, rec)
+    marginal = (120 - 20) * (1e6 / throughput(rec)) / 3.6e6 * 0.2
     a = analyze(tmp_path, prices={"api": {"mine": {"input": 0.1, "output": 2.0}}},
                 api_models=["gpt-4o-mini"])
     api = a.api.set_index("api")
     assert set(api.index) == {"suite-api", "mine", "gpt-4o-mini"}
-    assert api.loc["suite-api", "breakeven_mtok_per_month"] == pytest.approx(52.92 / (0.5 - 0.2 / 3.6))
+    assert api.loc["suite-api", "breakeven_mtok_per_month"] == pytest.approx(52.92 / (0.5 - marginal))
     assert api.loc["suite-api", "price_source"] == "suite s"
     assert api.loc["mine", "api_input_per_mtok"] == 0.1
     assert api.loc["gpt-4o-mini", "api_per_mtok"] == pytest.approx(0.6)          # genai-prices output price
@@ -269,10 +281,11 @@ def test_cloud_payback(tmp_path):
 
 
 def test_utilization_from_caller_then_profile(tmp_path):
-    write_run(tmp_path, llm_run(gpu_w=200, wall_w=300, idle_w=100, profile={"utilization": 0.25})[0])
+    rec = llm_run(gpu_w=200, wall_w=300, idle_w=100, profile={"utilization": 0.25})[0]
+    write_run(tmp_path, rec)
     g = analyze(tmp_path).groups.iloc[0]
     assert (g["utilization"], g["utilization_source"]) == (0.25, "profile")
-    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, 41, 0.25))
+    assert g["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(3000, 3, 300, 100, 0.2, throughput(rec), 0.25))
     g = analyze(tmp_path, utilization=0.5).groups.iloc[0]
     assert (g["utilization"], g["utilization_source"]) == (0.5, "caller")
     with pytest.raises(UserError, match=r"utilization.*\(0, 1\]"):
@@ -326,7 +339,7 @@ def test_unreadable_files_are_skipped_with_a_warning(tmp_path):
     messages = sorted(str(w.message) for w in caught)
     assert messages[0] == f"{bad}: skipped (not JSON: Expecting property name enclosed in double quotes: " \
                           "line 1 column 2 (char 1))"
-    assert messages[1].startswith(f"{path.parent / 'other.json'}: skipped (missing run_id")
+    assert messages[1].startswith(f"{path.parent / 'other.json'}: skipped (run_id: missing)")
     assert len(a.groups) == 1
     assert sorted(Path(p).name for p, _ in a.skipped) == ["broken.json", "other.json"]
 

@@ -67,9 +67,11 @@ def test_a_record_named_twice_counts_once(cli, results):
 
 
 @pytest.mark.parametrize("change, why", [
-    (lambda r: r.update(iterations="x"), "malformed iterations"),
-    (lambda r: r.update(machine=None), "malformed machine"),
-    (lambda r: r["iterations"].__setitem__(0, 3), "malformed iterations"),
+    (lambda r: r.update(iterations="x"), "iterations: expected a list, found 'x'"),
+    (lambda r: r.update(machine=None), "machine: expected an object, found None"),
+    (lambda r: r["iterations"].__setitem__(0, 3), "iterations.0: expected an object, found 3"),
+    (lambda r: r["iterations"][1].update(duration_s="slow"), "iterations.1.duration_s: expected a number, "
+                                                                 "found 'slow'"),
 ])
 def test_malformed_record_is_skipped_with_a_warning(cli, results, change, why):
     path = next(results.rglob("*.json"))

@@ -86,8 +86,9 @@ def test_human_table(cli):
     code, out, err = cli("cost", "--tok-s", "40", "--load-w", "300", "--price-kwh", "0.2")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["energy", "per", "token", "7.500", "J"]
-    assert any(line.startswith("electricity per M tokens at load") and line.endswith("0.417 USD") for line in lines)
+    assert lines[0].split() == ["energy", "per", "token", "7.50", "J/token"]          # registry title and unit
+    assert any(line.startswith("electricity per M tokens at load") and line.endswith("0.417 USD/Mtok")
+               for line in lines)
     assert lines[-1].startswith("(not computed, inputs missing: tokens/s per GPU watt,")
 
 

@@ -62,18 +62,28 @@ def test_llama_bench_backend_speeds_are_llama_benchs_own_with_energy_per_test(cl
         assert sum(test["row"]["samples_ns"]) / 1e9 <= window + 1e-6 < sum(test["row"]["samples_ns"]) / 1e9 + 1.0
     m = it["metrics"]
     assert m["pp_tok_s"] == pp["row"]["avg_ts"] and m["tg_tok_s"] == tg["row"]["avg_ts"]
-    assert m["output_tok_s"] == m["tg_tok_s"]
     assert m["prompt_tokens"] == 64 and m["gen_tokens"] == 32 and m["depth_tokens"] == 0
+    assert m["input_tokens"] == 64 * 3 and m["output_tokens"] == 32 * 3
     assert m["gen_s"] == pytest.approx(tg["row"]["avg_ns"] / 1e9)
-    for name, test, tok_s in (("prefill", pp, m["pp_tok_s"]), ("decode", tg, m["tg_tok_s"])):
+    # the iteration's energy and its throughput are the decode test's window: all its repetitions' tokens ÷
+    # that window (a little below llama-bench's mean of the repetitions' t/s: the window holds their gaps)
+    window = it["energy_window"]
+    assert window["name"] == "decode" and window["duration_s"] == pytest.approx(tg["window_s"][1] - tg["window_s"][0])
+    assert m["output_tok_s"] == pytest.approx(m["output_tokens"] / window["duration_s"], rel=1e-9)
+    assert m["output_tokens"] / (sum(tg["row"]["samples_ns"]) / 1e9 + 1.0) < m["output_tok_s"] <= m["tg_tok_s"]
+    for name, test, tokens in (("prefill", pp, m["input_tokens"]), ("decode", tg, m["output_tokens"])):
         assert test["energy"]["gpu0"]["avg_w"] == pytest.approx(GPU_W, rel=0.05)
         assert m[f"{name}_w"] == pytest.approx(GPU_W + OVERHEAD_W, rel=0.05)
-        assert m[f"{name}_j_per_tok"] == pytest.approx(m[f"{name}_w"] / tok_s, rel=1e-9)
         assert m[f"{name}_j"] == pytest.approx(test["energy"]["system"]["joules"])
-    # the iteration's energy is the decode test's window (what the cost formulas divide by tg_tok_s)
-    assert it["energy_window"]["name"] == "decode" and it["energy"]["system"]["avg_w"] == pytest.approx(
-        m["decode_w"], rel=0.02)
+        assert m[f"{name}_j_per_tok"] == pytest.approx(m[f"{name}_j"] / tokens, rel=1e-9)   # energy ÷ tokens
+    assert it["energy"]["system"]["joules"] == pytest.approx(m["decode_j"], rel=0.02)
     assert it["energy_iteration"]["system"]["joules"] > it["energy"]["system"]["joules"]
+    # the analyzer's energy per token is that same window's energy ÷ its tokens
+    from benchbench.analysis import analyze
+
+    group = analyze([tmp_path / "res"]).groups.iloc[0]
+    assert group["output_tok_s"] == pytest.approx(m["output_tok_s"], rel=1e-6)
+    assert group["j_per_token"] == pytest.approx(it["energy"]["system"]["joules"] / m["output_tokens"], rel=1e-6)
     facts = record["workload"]["facts"]
     assert facts["tool"] == "llama-bench" and facts["window_source"] == "progress" and facts["tool_version"]
 
@@ -131,6 +141,14 @@ def test_import_round_trips_real_llama_bench_output(cli, tmp_path, llamacpp_bin,
     assert record["workload"]["params"]["threads"] == 1 and record["workload"]["params"]["n_gen"] == 16
     kept = [t["row"].get("samples_ts") for t in record["iterations"][0]["raw"]["tests"]]
     assert all(len(s) == 2 for s in kept) if fmt != "csv" else kept == [None, None] or all(not s for s in kept)
+    # throughput: the decode test's tokens ÷ their seconds by llama-bench's clock (csv has no samples: one
+    # repetition's tokens ÷ its mean time)
+    tg = rows[1]
+    tokens, seconds = (16, tg["avg_ns"] / 1e9) if fmt == "csv" else (16 * 2, sum(tg["samples_ns"]) / 1e9)
+    assert m["output_tokens"] == tokens and m["output_tok_s"] == pytest.approx(tokens / seconds)
+    it = record["iterations"][0]
+    assert it["energy_window"]["name"] == "decode" and it["energy_window"]["duration_s"] == pytest.approx(seconds)
+    assert record["schema_version"] == 2
 
 
 def test_import_llama_bench_with_power_matched_by_time(cli, tmp_path, fake_power, llamacpp_bin, tiny_gguf):
@@ -151,3 +169,7 @@ def test_import_llama_bench_with_power_matched_by_time(cli, tmp_path, fake_power
     assert it["energy"]["system"]["avg_w"] == pytest.approx(GPU_W + OVERHEAD_W, rel=0.03)
     assert it["metrics"]["decode_w"] == pytest.approx(GPU_W + OVERHEAD_W, rel=0.03)
     assert "approximate" in it["energy_window"]["note"]
+    # the decode energy: the window's mean power × the seconds its tokens took; per token ÷ those tokens
+    seconds = it["energy_window"]["duration_s"]
+    assert it["energy"]["system"]["joules"] == pytest.approx(it["energy"]["system"]["avg_w"] * seconds)
+    assert it["metrics"]["decode_j_per_tok"] == pytest.approx(it["metrics"]["decode_w"] * seconds / (16 * 2))

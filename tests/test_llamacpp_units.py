@@ -69,7 +69,9 @@ def test_power_window_is_the_repetitions_from_the_progress_lines():
     assert late["window_s"] == pytest.approx([10.25, 11.0])   # a late first line: still the samples' length
     assert test["energy"]["system"]["joules"] == pytest.approx(150.0 * 1.0)
     metrics = llama_bench_metrics([test])
-    assert metrics["prefill_w"] == 150.0 and metrics["prefill_j_per_tok"] == pytest.approx(150.0 / 100.0)
+    # J/token = the window's energy ÷ the tokens of all its repetitions (3 × 64), not W ÷ llama-bench's avg_ts
+    assert metrics["input_tokens"] == 3 * 64 and metrics["output_tokens"] is None
+    assert metrics["prefill_w"] == 150.0 and metrics["prefill_j_per_tok"] == pytest.approx(150.0 / (3 * 64))
     assert metrics["tg_tok_s"] is None and metrics["decode_w"] is None and metrics["gen_tokens"] is None
 
 
@@ -78,7 +80,9 @@ def test_without_progress_the_window_ends_at_the_result_line():
     run = tool_run("tg", samples, [], line_at=20.0, progress=False)
     [test] = workload()._tests_of(run, "tg", constant_power(90.0))
     assert test["window_source"] == "samples" and test["window_s"] == pytest.approx([19.8, 20.0])
-    assert llama_bench_metrics([test])["decode_j"] == pytest.approx(90.0 * 0.2)
+    metrics = llama_bench_metrics([test])
+    assert metrics["decode_j"] == pytest.approx(90.0 * 0.2) and metrics["output_tokens"] == 2 * 16
+    assert metrics["decode_j_per_tok"] == pytest.approx(90.0 * 0.2 / 32) and "output_tok_s" not in metrics
 
 
 def test_a_failed_run_says_why():

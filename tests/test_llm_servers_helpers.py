@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 from fakes_llm_servers import LOOP, FakeOllama, FakeOpenAI, free_port, suite_file
 
+from benchbench.commands.doctor import collect
 from benchbench.errors import UserError
 from benchbench.suite import load_suite
 from benchbench.workloads import servers
@@ -31,12 +32,13 @@ def test_natural_prose_is_not_degenerate_but_loops_are():
 
 
 def test_aggregate_means_and_window():
-    reqs = [{"metrics": {"gen_tokens": 10, "tg_tok_s": 50.0, "ttft_s": 0.1, "done_reason": "stop"},
-             "start_s": 100.0, "end_s": 101.0},
-            {"metrics": {"gen_tokens": 30, "tg_tok_s": 30.0, "ttft_s": None, "done_reason": "length"},
-             "start_s": 100.5, "end_s": 102.0}]
+    reqs = [{"metrics": {"gen_tokens": 10, "output_tokens": 10, "tg_tok_s": 50.0, "ttft_s": 0.1,
+                         "done_reason": "stop", "retries": 1}, "start_s": 100.0, "end_s": 101.0},
+            {"metrics": {"gen_tokens": 30, "output_tokens": 30, "tg_tok_s": 30.0, "ttft_s": None,
+                         "done_reason": "length", "retries": 0}, "start_s": 100.5, "end_s": 102.0}]
     m = servers.aggregate(reqs)
-    assert m["gen_tokens"] == 20 and m["tg_tok_s"] == 40 and m["ttft_s"] == 0.1
+    assert m["gen_tokens"] == 20 and m["tg_tok_s"] == 40 and m["ttft_s"] == 0.1   # per stream: the mean
+    assert m["output_tokens"] == 40 and m["retries"] == 1                       # counts: the sum
     assert m["window_s"] == 2.0 and m["agg_output_tok_s"] == 20.0 and m["concurrency"] == 2
     assert m["done_reason"] in ("stop", "length")
     one = servers.aggregate(reqs[:1])
@@ -85,9 +87,9 @@ def test_doctor_reports_each_server(tmp_path, monkeypatch):
             {"name": "b", "kind": "llm", "backend": "ollama", "host": oll.url, "model": "qwen3:32b"},
             {"name": "c", "kind": "llm", "backend": "openai", "base_url": oai.url + "/v1",
              "model": "llama-3.2-3b-instruct"}])
-        found = {s["url"]: s for s in servers.doctor_section(str(suite))["servers"]}
+        found = {s["url"]: s for s in collect(str(suite))["servers"]}   # each backend answers for itself
         # without a suite the default Ollama is probed; with one, only the servers the suite uses
-        default = {s["url"]: s for s in servers.doctor_section()["servers"]}[servers.ollama_url()]
+        default = {s["url"]: s for s in collect(None)["servers"]}[servers.ollama_url()]
     assert servers.ollama_url() not in found and len(found) == 2
     assert default["reachable"] is False and "ollama serve" in str(default)
     o = found[oll.url]

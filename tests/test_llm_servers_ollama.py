@@ -42,7 +42,10 @@ def test_metrics_come_from_the_server_counters(tmp_path, target):
         m, server = r.metrics, r.raw["requests"][0]["server"]
         assert m["gen_tokens"] == server["eval_count"] and 0 < m["gen_tokens"] <= 16
         assert m["gen_s"] == pytest.approx(server["eval_duration"] / 1e9, rel=1e-12)
-        assert m["tg_tok_s"] == pytest.approx(m["gen_tokens"] / m["gen_s"], rel=1e-12)
+        # Ollama's eval_duration runs from the first sampled token: the decode steps are eval_count − 1
+        assert m["tg_tok_s"] == pytest.approx((m["gen_tokens"] - 1) / m["gen_s"], rel=1e-12)
+        assert (m["output_tokens"], m["input_tokens"]) == (m["gen_tokens"], m["prompt_tokens"])
+        assert m["total_tokens"] == m["gen_tokens"] + m["prompt_tokens"]
         assert m["pp_tok_s"] == pytest.approx(m["prompt_tokens"] / m["prompt_s"], rel=1e-12)
         assert m["prompt_tokens"] == server["prompt_eval_count"] > 5
         assert m["load_s"] == pytest.approx(server["load_duration"] / 1e9, rel=1e-12)
@@ -56,7 +59,7 @@ def test_metrics_come_from_the_server_counters(tmp_path, target):
         truth = target.fake.last_log()
         m = results[-1].metrics
         assert m["gen_s"] == pytest.approx(truth["eval_s"], rel=1e-6)
-        assert m["tg_tok_s"] == pytest.approx(1000, rel=0.25)   # the fake's rate, on a busy CI box
+        assert m["tg_tok_s"] == pytest.approx(1000, rel=0.6)   # the fake's rate: loose, a loaded 2-core box lags it
         assert m["prompt_tokens"] == truth["prompt_eval_count"]
         server_ttft = truth["first_token_s"] - truth["recv_s"]
         assert server_ttft <= m["ttft_s"] < server_ttft + 0.05   # overhead: see benchmarks/
@@ -142,8 +145,10 @@ def test_concurrency_overlaps_requests(tmp_path, target):
     reqs = r.raw["requests"]
     assert r.metrics["concurrency"] == 4 and len(reqs) == 4
     total = sum(q["metrics"]["gen_tokens"] for q in reqs)
+    assert r.metrics["output_tokens"] == total           # counts add up over the requests, speeds average
     assert r.metrics["agg_output_tok_s"] == pytest.approx(total / r.metrics["window_s"], rel=1e-9)
     assert r.metrics["gen_tokens"] == pytest.approx(total / 4)
+    assert r.metrics["tg_tok_s"] == pytest.approx(sum(q["metrics"]["tg_tok_s"] for q in reqs) / 4)
     if target.fake:   # the fake serves in parallel: the window is much shorter than the sum
         assert r.metrics["window_s"] < 0.6 * sum(q["metrics"]["e2e_s"] for q in reqs)
         prompts = {q["body"]["prompt"] for q in target.fake.requests if q["body"].get("prompt")}

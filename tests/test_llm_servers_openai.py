@@ -44,12 +44,19 @@ def test_stream_metrics_follow_vllm_definitions(tmp_path, target):
     assert 0 < m["ttft_s"] < m["e2e_s"] and m["itl_median_s"] > 0 and m["itl_max_s"] >= m["itl_p99_s"]
     assert m["done_reason"] in ("stop", "length") and m["load_s"] is None
     assert r.raw["requests"][0]["usage"]["completion_tokens"] == n
+    timings = r.raw["requests"][0].get("timings")
+    if timings:   # llama-server (real or its fake): its own decode speed, as it sent it
+        assert m["server_tg_tok_s"] == timings["predicted_per_second"]
     if target.fake:
         truth = target.fake.last_log()
         assert m["tg_tok_s"] == pytest.approx(1000, rel=0.6)  # loose: a loaded 2-core CI box lags the fake
         assert truth["true_ttft_s"] <= m["ttft_s"] < truth["true_ttft_s"] + 0.05
         assert m["pp_tok_s"] == pytest.approx(50_000, rel=1e-6)   # llama.cpp timings
         assert m["server_tg_tok_s"] == pytest.approx(1000, rel=0.6)
+        # llama-server's own figure, as it sent it: (predicted_n − 1) ÷ predicted_ms
+        sent = truth["timings"]
+        assert m["server_tg_tok_s"] == sent["predicted_per_second"]
+        assert sent["predicted_per_second"] == pytest.approx((n - 1) / (sent["predicted_ms"] / 1000), rel=1e-9)
         body = target.fake.requests[-1]["body"]
         assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
         assert body["max_tokens"] == 16 and body["temperature"] == 0 and body["messages"][-1]["role"] == "user"
@@ -70,7 +77,7 @@ def test_without_usage_tokens_are_counted_from_chunks_with_a_warning(tmp_path):
     with FakeOpenAI(usage="never", flavor="openai") as fake:
         w = openai(tmp_path, Target(fake.url + "/v1", MODEL, fake), max_tokens=12)
         r = iterate(w, 0, tmp_path)
-    assert r.metrics["gen_tokens"] == 12 and r.metrics["output_tokens"] is None
+    assert r.metrics["gen_tokens"] == 12 and r.metrics["output_tokens"] == 12   # estimated, and said so
     assert [x.code for x in r.warnings] == ["hit_token_limit", "gen_tokens_estimated"]
 
 

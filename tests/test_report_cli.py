@@ -34,7 +34,7 @@ def test_reference_alone_renders_the_published_comparison(cli, empty):
     strix = find(llm, machine="strix-halo", workload="llama3.1:8b", source="economics")
     assert strix["generation (tok/s)"][0] == "40.20" and strix["electricity (USD/Mtok)"][0] == "0.130"
     tts = t["tts"]
-    assert find(tts, machine="m3-max", workload="qwen3-tts 2411 chars")["average RTF"][0] == "2.97 ± 0.520 (n=3)"
+    assert find(tts, machine="m3-max", workload="qwen3-tts 2411 chars")["RTF"][0] == "2.97 ± 0.520 (n=3)"
     assert find(tts, machine="p40-server", workload="qwen3-tts 2411 chars")["best RTF"][0] == "7.14"
     clip = find(t["video"], machine="p40-server", workload="ltx-2.3 10s")
     assert clip["generation (min)"][0] == "18.50" and clip["cost (USD/clip)"][0] == "0.024"
@@ -61,7 +61,7 @@ def test_text_summary_on_stdout_is_unchanged(cli, tmp_path, monkeypatch):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split()[:3] == ["machine", "workload", "backend"] and "llama-8b" in lines[2]
-    assert "tg_tok_s 41.00 ± 1.00" in lines[2] and len(lines) == 3
+    assert "generation 41.00 ± 1.00 tok/s" in lines[2] and len(lines) == 3     # registry label and unit
     code, out, _ = cli("report", "--reference")      # --reference adds the published runs to the summary
     assert code == 0 and "p40-server" in out and len(out.splitlines()) > 20
 

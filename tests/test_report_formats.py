@@ -12,6 +12,7 @@ from report_helpers import find, html_tables, md_tables, rich_results
 
 from benchbench.analysis import formulas as f
 from benchbench.reports import build_report, write_report
+from benchbench.reports.fmt import number
 
 ECONOMICS = "the-economics-of-owning-your-own-inference.md"
 
@@ -50,9 +51,11 @@ def test_llm_table_raw_values(report):
     box = find(rows, machine="gpu-box", workload="llama-8b")
     assert (box["tg_tok_s"], box["tg_tok_s_stdev"], box["tg_tok_s_n"]) == pytest.approx((51.0, 1.0, 3))
     assert (box["gpu_w"], box["system_w"], box["system_basis"]) == (pytest.approx(250), pytest.approx(400), "wall")
-    assert box["j_per_token"] == pytest.approx(400 / 51)
-    assert box["electricity_per_mtok"] == pytest.approx(400 * (1e6 / 51) / 3.6e6 * 0.25)
-    assert box["all_in_per_mtok"] == pytest.approx((4000 / (2 * 8760) + 0.4 * 0.25) / (51 * 3600 / 1e6))
+    r = _throughput(report, "gpu-box", "llama-8b")
+    assert box["output_tok_s"] == pytest.approx(r) and r < 51   # the machine's rate, prompt time included
+    assert box["j_per_token"] == pytest.approx(400 / r)
+    assert box["electricity_per_mtok"] == pytest.approx(400 * (1e6 / r) / 3.6e6 * 0.25)
+    assert box["all_in_per_mtok"] == pytest.approx((4000 / (2 * 8760) + 0.4 * 0.25) / (r * 3600 / 1e6))
     assert box["roofline_pct"] == pytest.approx(51 / (900e9 / 4.9e9) * 100)
     assert box["_prov"]["system_w"] == "measured" and box["_prov"]["all_in_per_mtok"] == "measured"
     mini = find(rows, machine="mini-pc", workload="llama-8b")
@@ -66,11 +69,22 @@ def test_llm_table_raw_values(report):
     assert models.index("llama3.1:8b") < models.index("gpt-oss:120b")   # measured models first
 
 
-def test_html_shows_the_numbers_with_provenance(html):
+def _throughput(report, machine: str, workload: str) -> float:
+    """Σ output tokens ÷ Σ seconds of a group's measured iterations, from the analyzer's iterations table."""
+    a = report.analysis
+    gid = a.groups[(a.groups["machine"] == machine) & (a.groups["workload"] == workload)]["group_id"].iloc[0]
+    its = a.group_iterations(gid)
+    return float(its["output_tokens"].sum() / its["duration_s"].sum())
+
+
+def test_html_shows_the_numbers_with_provenance(html, report):
     t = html_tables(html)
     box = find(t["llm"], machine="gpu-box", workload="llama-8b")
     assert box["generation (tok/s)"] == ("51.00 ± 1.00 (n=3)", "measured")
-    assert box["system (W)"] == ("400.0", "measured") and box["electricity (USD/Mtok)"][0] == "0.545"
+    r = _throughput(report, "gpu-box", "llama-8b")
+    assert box["throughput (tok/s)"] == (number(r), "measured")
+    assert box["system (W)"] == ("400.0", "measured")
+    assert box["electricity (USD/Mtok)"][0] == number(400 * (1e6 / r) / 3.6e6 * 0.25)
     mini = find(t["llm"], machine="mini-pc", workload="llama-8b")
     assert mini["system (W)"] == ("120.0", "estimated") and mini["generation (tok/s)"][0] == "40.50 ± 0.707 (n=2)"
     assert '<td class="num" data-provenance="estimated" title="estimated">120.0 <span class="prov prov-estimated">' \
@@ -126,7 +140,9 @@ def test_sweeps_and_economics(report):
     sweep = table(report, "sweeps").rows
     assert [(r["m:options.num_ctx"], r["m:concurrency"], r["tg_tok_s"]) for r in sweep] == [
         (2048, 1, 55.0), (2048, 4, 40.0), (8192, 1, 48.0), (8192, 4, 33.0)]
-    assert find(sweep, **{"m:options.num_ctx": 2048, "m:concurrency": 4})["agg_output_tok_s"] == pytest.approx(144.0)
+    four = find(sweep, **{"m:options.num_ctx": 2048, "m:concurrency": 4})
+    assert four["output_tok_s"] == pytest.approx(_throughput(report, "gpu-box", four["workload"]))
+    assert four["output_tok_s"] > 3.5 * four["tg_tok_s"]          # four streams of 40 tok/s
     charts = [c.name for c in report.section("sweeps").charts()]
     assert charts == ["sweep-ctx-num_ctx", "sweep-ctx-concurrency"]
     money = find(table(report, "economics_machines").rows, machine="gpu-box")
@@ -134,9 +150,10 @@ def test_sweeps_and_economics(report):
     assert money["idle_cost_per_month"] == pytest.approx(90 / 1000 * 730 * 0.25)
     assert money["fixed_per_month"] == pytest.approx(4000 / 24 + 90 / 1000 * 730 * 0.25)
     be = find(table(report, "breakeven").rows, machine="gpu-box", workload="llama-8b", api="premium-api")
-    marginal = (400 - 90) * (1e6 / 51) / 3.6e6 * 0.25
+    r = _throughput(report, "gpu-box", "llama-8b")
+    marginal = (400 - 90) * (1e6 / r) / 3.6e6 * 0.25
     assert be["breakeven_mtok_per_month"] == pytest.approx(money["fixed_per_month"] / (10.0 - marginal))
-    assert be["capacity_mtok_per_month"] == pytest.approx(51 * 3600 * 730 / 1e6)
+    assert be["capacity_mtok_per_month"] == pytest.approx(r * 3600 * 730 / 1e6)
     cheap = find(table(report, "breakeven").rows, machine="gpu-box", workload="llama-8b", api="fast-api-8b")
     assert cheap["breakeven_mtok_per_month"] is None and cheap["note"].startswith("beyond what the machine")
     payback = find(table(report, "payback").rows, machine="gpu-box", workload="llama-8b", instance="rented-gpu")
@@ -207,4 +224,23 @@ def test_no_reference_leaves_every_published_figure_out(folder):
 
 def test_formulas_agree_with_the_llm_cost_columns(report):
     box = find(table(report, "llm").rows, machine="gpu-box", workload="llama-3b")
-    assert box["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(4000, 2, 330, 90, 0.25, 120, 1.0))
+    r = _throughput(report, "gpu-box", "llama-3b")
+    assert box["all_in_per_mtok"] == pytest.approx(f.all_in_per_mtok(4000, 2, 330, 90, 0.25, r, 1.0))
+
+
+def test_every_metric_column_takes_its_label_and_unit_from_the_registry(report):
+    import re
+
+    from benchbench import metrics
+
+    seen = set()
+    for t in report.tables():
+        for col in t.columns:
+            m = metrics.lookup(col.key)
+            if m is None:
+                continue
+            seen.add(col.key)
+            assert col.header == m.label, (t.name, col.key)
+            unit = re.escape(m.shown_unit).replace(r"\{cur\}", "(USD|cur\\.)")
+            assert re.fullmatch(unit, col.unit), (t.name, col.key, col.unit)
+    assert {"tg_tok_s", "output_tok_s", "j_per_token", "electricity_per_mtok", "rtf", "cost_per_clip"} <= seen

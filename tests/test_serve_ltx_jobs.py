@@ -9,9 +9,9 @@ import pytest
 from serve_helpers import CRASH_ENTRY, CRASH_MARK, ServerProcess, png_bytes
 
 from benchbench import __version__
+from benchbench.commands.doctor import collect
 from benchbench.record import load_records
 from benchbench.serve.config import JOB_ENTRY_ENV
-from benchbench.serve.doctor import doctor_section
 from benchbench.workloads.ltx_jobs import LTXJobs, _ts
 
 
@@ -121,14 +121,13 @@ def test_doctor_reports_job_server_reachability(server, write):
             url: {dead}
             prompt: x
         """)
-    section = doctor_section(str(suite))
-    up, down = section["job_servers"]
+    up, down = collect(str(suite))["job_servers"]          # LTXJobs.doctor, through `benchbench doctor`
     assert up["url"] == server.url and up["reachable"] is True and up["workloads"] == ["clip"]
     assert up["server"] == "benchbench serve-video" and up["worker_alive"] is True
     assert down["reachable"] is False and "ConnectionError" in down["why"]
     assert str(up) == f"{server.url} (clip): reachable, benchbench serve-video {__version__}, 0 queued, idle"
     assert str(down).startswith(f"{dead} (elsewhere): unreachable (ConnectionError: nothing answers")
-    assert doctor_section(None) == {}
+    assert LTXJobs.doctor([]) == {} and "job_servers" not in collect(None)
 
 
 def test_observed_timing_when_the_server_reports_no_timestamps():

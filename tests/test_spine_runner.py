@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, tiny_suite
 
-from benchbench.record import load_record, load_records
+from benchbench.record import SCHEMA_VERSION, load_record, load_records
 from benchbench.stats import summarize_metrics
 
 
@@ -26,20 +26,21 @@ def test_run_writes_record_with_consistent_metrics(write, cli, tmp_path):
     assert code == 0, err
     (rec,) = _records(tmp_path / "results")
     assert rec["status"] == "complete"
-    assert rec["schema_version"] == 1
+    assert rec["schema_version"] == SCHEMA_VERSION == 2
     assert rec["suite"]["sha256"] and rec["machine"]["fingerprint"]["cores"]
     assert [it["index"] for it in rec["iterations"]] == [0, 1, 2, 3, 4]
     assert [it["warmup"] for it in rec["iterations"]] == [True, True, False, False, False]
     for it in rec["iterations"]:
         m = it["metrics"]
-        assert m["gen_tokens"] == 5 and m["prompt_tokens"] == 16
-        assert m["tg_tok_s"] == pytest.approx(m["gen_tokens"] / m["gen_s"], rel=1e-12)
+        assert m["gen_tokens"] == 6 and m["prompt_tokens"] == 16 and m["output_tokens"] == 6
+        assert m["tg_tok_s"] == pytest.approx((m["gen_tokens"] - 1) / m["gen_s"], rel=1e-12)
+        assert m["output_tok_s"] == pytest.approx(m["output_tokens"] / it["duration_s"], rel=1e-12)
         assert m["pp_tok_s"] == pytest.approx(m["prompt_tokens"] / m["prompt_s"], rel=1e-12)
         assert m["e2e_s"] >= m["prompt_s"] + m["gen_s"] * 0.999
         assert it["duration_s"] >= m["e2e_s"]
     facts = rec["workload"]["facts"]
     assert facts["dtype"] == "float32" and facts["parameters"] > 0 and facts["load_s"] > 0
-    assert "tiny" in out and "tg_tok_s" in out  # the summary table
+    assert "tiny" in out and "generation " in out and " tok/s" in out  # the summary table: registry labels
 
 
 def test_warmups_are_excluded_from_statistics():

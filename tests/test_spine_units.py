@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from benchbench import fingerprint
-from benchbench.record import RecordError, load_record, load_records, save_record
+from benchbench.record import SCHEMA_VERSION, RecordError, load_record, load_records, save_record
 from benchbench.stats import cv, first_run_ratio, summarize, t975
 from benchbench.torch_util import choose_dtype
 
@@ -79,7 +79,7 @@ def test_loader_skips_invalid_and_migrates_v0(tmp_path):
     recs = load_records([tmp_path], on_skip=lambda p, why: skipped.append(p.name))
     assert sorted(skipped) == ["bad.json", "future.json", "list.json"]
     (old,) = recs
-    assert old["schema_version"] == 1 and old["iterations"] == [{"index": 0, "metrics": {}}]
+    assert old["schema_version"] == SCHEMA_VERSION and old["iterations"] == [{"index": 0, "metrics": {}}]
     with pytest.raises(RecordError):
         load_record(tmp_path / "bad.json")
 

@@ -53,7 +53,7 @@ def test_espeak_run_records_rtf_wavs_and_steady_state(write, cli, tmp_path):
     assert summary["first_run_rtf"] == rec["iterations"][0]["metrics"]["rtf"]   # the warmup
     assert summary["mean_rtf"] == pytest.approx(sum(measured) / 2)
     assert not any(w["code"] == "short_benchmark" for w in rec["warnings"])
-    assert "rtf" in out and "complete" in out   # the summary table
+    assert "RTF" in out and "complete" in out   # the summary table (registry labels)
 
 
 def test_short_text_warns_and_speaker_variant_is_used(write, cli, tmp_path):

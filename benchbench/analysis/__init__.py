@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
+from .formulas import check_utilization
+from .load import build, read_records, typed
 from .prices import Price, parse_prices
+from .reference import published_prices, reference_records
+from .samples import load_samples, sample_energy
+from .tables import Options, build_tables
 
 __all__ = ["Analysis", "analyze"]
 
@@ -44,7 +50,6 @@ class Analysis:
     def samples(self) -> Any:
         """Every power sample beside the records (read on first use), with its iteration index."""
         if self._samples is None:
-            from .samples import load_samples
 
             self._samples = load_samples(self.runs, self.iterations)
         return self._samples
@@ -53,7 +58,6 @@ class Analysis:
     def sample_energy(self) -> Any:
         """Per iteration and channel, energy recomputed from the samples against the record's."""
         if self._sample_energy is None:
-            from .samples import sample_energy
 
             self._sample_energy = sample_energy(self.samples, self.iterations, self.energy)
         return self._sample_energy
@@ -79,22 +83,17 @@ def analyze(paths: Iterable[Path | str] | Path | str | None = None, *,
     api_models: API models (genai-prices names or `prices.api` names) to compute break-even against.
     Unreadable record files are skipped with a warning naming the file (also in `.skipped`).
     """
-    from .formulas import check_utilization
-    from .load import build, read_records
-    from .tables import Options, build_tables
 
     loaded_records, skipped = read_records(_paths(paths))
-    loaded_records += [dict(r) for r in records or ()]
+    loaded_records += typed(records or ())
     published = []
     if reference:
-        from .reference import published_prices, reference_records
 
         loaded_records += reference_records()
         published = published_prices()
     if utilization is not None:
         _check(check_utilization, utilization, "utilization")
     if hours_per_day is not None and not 0 <= hours_per_day <= 24:
-        from ..errors import UserError
 
         raise UserError(f"must be in [0, 24], found {hours_per_day!r}", field="hours_per_day")
     opts = Options(utilization=utilization, hours_per_day=hours_per_day, prices=_prices(prices),
@@ -122,7 +121,6 @@ def _prices(prices: Mapping[str, Any] | Iterable[Price] | None) -> list[Price]:
 
 
 def _check(fn: Any, value: Any, name: str) -> None:
-    from ..errors import UserError
 
     try:
         fn(value)

@@ -214,6 +214,29 @@ def cost_per_video_s(p_w: float | None, gen_s: float | None, video_s: float | No
     return clip / video_s if clip is not None and video_s else None
 
 
+def request_cost(input_tokens: float | None, output_tokens: float | None, input_per_mtok: float,
+                 output_per_mtok: float) -> float:
+    """What one API request costs from its token counts and the prices per million tokens."""
+    return ((input_tokens or 0) * input_per_mtok + (output_tokens or 0) * output_per_mtok) / TOKENS_PER_MTOK
+
+
+def api_cost_per_mtok(cost: float | None, output_tokens: float | None) -> float | None:
+    """Requests' cost per million output tokens."""
+    return cost / output_tokens * TOKENS_PER_MTOK if cost is not None and output_tokens else None
+
+
+def amortization_per_month(hardware_cost: float | None, years: float | None) -> float | None:
+    """`H / (Y · 12)`, the amortization per hour × 730."""
+    per_hour = amortization_per_hour(hardware_cost, years)
+    return per_hour * HOURS_PER_MONTH if per_hour is not None else None
+
+
+def wh_per_clip(p_w: float | None, gen_s: float | None) -> float | None:
+    """Energy per clip in watt-hours: `P · gen_s / 3600`."""
+    j = j_per_clip(p_w, gen_s)
+    return j / 3600 if j is not None else None
+
+
 # --- roofline ---------------------------------------------------------------------------------
 
 def roofline_tok_s(bandwidth_gbs: float | None, model_bytes: float | None) -> float | None:

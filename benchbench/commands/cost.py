@@ -7,22 +7,17 @@ import json
 import sys
 from typing import Any
 
-# figure → (label, unit); "{cur}" is the currency
-ROWS = {
-    "j_per_token": ("energy per token", "J"),
-    "tok_s_per_w": ("tokens/s per system watt", "tok/s/W"),
-    "tok_s_per_gpu_w": ("tokens/s per GPU watt", "tok/s/W"),
-    "electricity_per_mtok": ("electricity per M tokens at load", "{cur}"),
-    "incremental_electricity_per_mtok": ("electricity per M tokens above idle", "{cur}"),
-    "amortization_per_hour": ("amortization per hour", "{cur}"),
-    "amortization_per_mtok": ("amortization per M tokens (full use)", "{cur}"),
-    "all_in_per_mtok": ("all-in per M tokens", "{cur}"),
-    "idle_cost_per_month": ("idle cost per month", "{cur}"),
-    "idle_cost_per_year": ("idle cost per year", "{cur}"),
-    "breakeven_mtok_per_month": ("break-even volume vs API", "M tokens/month"),
-    "payback_months": ("payback vs cloud instance", "months"),
-    "cost_per_audio_hour": ("electricity per audio hour (TTS)", "{cur}"),
-}
+from .. import metrics
+from ..analysis.costs import COST_KEYS, CostInputs, breakeven_of, cost_figures
+from ..analysis.prices import parse_prices, require_api_price
+from ..fmt import number
+from ..power import system
+from ..profile import resolve_profile
+
+# the figures shown, in order; their titles and units come from the metric registry
+ROWS = ("j_per_token", "tok_s_per_w", "tok_s_per_gpu_w", "electricity_per_mtok", "incremental_electricity_per_mtok",
+        "amortization_per_hour", "amortization_per_mtok", "all_in_per_mtok", "idle_cost_per_month",
+        "idle_cost_per_year", "breakeven_mtok_per_month", "payback_months", "cost_per_audio_hour")
 
 
 def _non_negative(text: str) -> float:
@@ -59,7 +54,8 @@ def _hours(text: str) -> float:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--machine", metavar="PROFILE", help="start from a machine profile (name or path); "
                    "flags override it")
-    p.add_argument("--tok-s", type=_positive, help="decode speed r (tokens/s)")
+    p.add_argument("--tok-s", type=_positive, help="output throughput r (tokens/s): the machine's, all "
+                   "concurrent requests together (a report's `throughput`; one stream's speed at concurrency 1)")
     p.add_argument("--load-w", type=_non_negative, help="system power under load P (W)")
     p.add_argument("--gpu-w", type=_non_negative, help="GPU power under load (W), for tokens/s per GPU watt")
     p.add_argument("--idle-w", type=_non_negative, help="idle system power I (W)")
@@ -82,8 +78,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
     """CostInputs from the flags over the profile; and notes on where figures came from."""
-    from ..analysis.costs import CostInputs
-    from ..analysis.prices import parse_prices, require_api_price
 
     prof = _profile(args.machine)
     notes: list[str] = []
@@ -92,7 +86,7 @@ def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
     load_w = pick(args.load_w, "load_w")
     overhead = getattr(prof, "non_gpu_overhead_w", None)
     if args.load_w is None and args.gpu_w is not None and overhead is not None:
-        load_w = args.gpu_w + overhead
+        load_w = system.estimated_w(args.gpu_w, overhead)      # the monitor's rule (power/system.py)
         notes.append(f"load power estimated: GPU {args.gpu_w:g} W + non-GPU overhead {overhead:g} W")
     api_price = args.api_price
     if args.api_model:
@@ -116,13 +110,11 @@ def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
 def _profile(ref: str | None) -> Any:
     if not ref:
         return None
-    from ..profile import resolve_profile
 
     return resolve_profile(ref)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..analysis.costs import COST_KEYS, breakeven_of, cost_figures
 
     inputs, notes = inputs_from_args(args)
     figures = cost_figures(inputs)
@@ -143,15 +135,16 @@ def render(figures: dict[str, Any], breakeven_why: str | None = None) -> str:
     """The short human table: figures that could be computed, and what is missing."""
     cur = figures["currency"]
     lines, missing = [], []
-    for key, (label, unit) in ROWS.items():
-        value = figures[key]
+    for key in ROWS:
+        metric = metrics.get(key)
+        label, value = metric.long_title, figures[key]
         if value is None:
             if key == "breakeven_mtok_per_month" and breakeven_why and breakeven_why != "inputs missing":
                 lines.append((label, breakeven_why, ""))
             else:
                 missing.append(label)
             continue
-        lines.append((label, _fmt(value), unit.format(cur=cur)))
+        lines.append((label, number(value), metric.unit_for(cur)))
     if not lines:
         return "nothing to compute: give --tok-s and --load-w, or --machine (see --help)\n"
     width = max(len(x[0]) for x in lines)
@@ -159,14 +152,3 @@ def render(figures: dict[str, Any], breakeven_why: str | None = None) -> str:
     if missing:
         out.append(f"(not computed, inputs missing: {', '.join(missing)})")
     return "\n".join(out) + "\n"
-
-
-def _fmt(x: float) -> str:
-    ax = abs(x)
-    if ax >= 1000:
-        return f"{x:,.0f}"
-    if ax >= 10:
-        return f"{x:.1f}"
-    if ax >= 0.1:
-        return f"{x:.3f}"
-    return f"{x:.4g}"

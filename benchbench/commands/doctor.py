@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
+
+from .. import __version__, fingerprint
+from ..power.doctor import doctor_section as power_doctor
+from ..remote.doctor import section as remote_doctor
+from ..suite import find_suite, load_suite, suite_of
+from ..workloads import backends, get_backend
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -13,44 +20,41 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", help="also check the servers and samplers this suite uses")
 
 
-def collect(suite_ref: str | None = None) -> dict[str, Any]:
-    """Every check as data; sections are added by the parts that own them."""
-    from .. import __version__, fingerprint
-    from ..workloads import backends, get_backend
-
+def collect(suite_ref: Any = None) -> dict[str, Any]:
+    """Every check as data: each backend and each sampler answers for itself (`Workload.doctor`,
+    `Sampler.doctor`), then the remote settings. With a suite, its servers, samplers and hosts."""
     fp = fingerprint.collect()
+    suite = suite_of(suite_ref)
     report: dict[str, Any] = {"benchbench": __version__, "machine": fp, "backends": [], "problems": []}
+    _merge(report, "power", lambda: power_doctor(suite))
     for kind, name in backends():
         try:
             cls = get_backend(kind, name)
             why = cls.availability()
         except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
-            why = f"not loadable: {exc}"
-        report["backends"].append({"kind": kind, "backend": name, "available": why is None,
-                                   "why": why})
-    for section in _sections():
-        try:
-            report.update(section(suite_ref))
-        except Exception as exc:  # noqa: BLE001
-            report["problems"].append(f"{section.__module__}: {exc}")
+            cls, why = None, f"not loadable: {exc}"
+        report["backends"].append({"kind": kind, "backend": name, "available": why is None, "why": why})
+        if cls is not None:
+            # None without a suite (a backend's default checks); with one, only its entries ([] when none)
+            specs = [s for s in suite.workloads if (s.kind, s.backend) == (kind, name)] if suite else None
+            _merge(report, name, lambda cls=cls, specs=specs: cls.doctor(specs))
+    _merge(report, "remote", lambda: remote_doctor(suite))
     report["problems"] += _problems(fp)
     return report
 
 
-def _sections() -> list:
-    """Checks contributed by other parts (power samplers, servers, job servers)."""
-    import importlib
-
-    found = []
-    for module, attr in (("benchbench.power.doctor", "doctor_section"),
-                         ("benchbench.workloads.servers", "doctor_section"),
-                         ("benchbench.remote", "doctor_section"),
-                         ("benchbench.serve.doctor", "doctor_section")):
-        try:
-            found.append(getattr(importlib.import_module(module), attr))
-        except (ImportError, AttributeError):
-            continue
-    return found
+def _merge(report: dict[str, Any], who: str, section: Callable[[], dict[str, Any]]) -> None:
+    """Add a section's entries; lists under the same key (servers of several backends) are joined."""
+    try:
+        found = section()
+    except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
+        report["problems"].append(f"{who}: {exc}")
+        return
+    for key, value in found.items():
+        if isinstance(value, list) and isinstance(report.get(key), list):
+            report[key] = report[key] + value
+        else:
+            report[key] = value
 
 
 def _problems(fp: dict[str, Any]) -> list[str]:
@@ -64,12 +68,8 @@ def _problems(fp: dict[str, Any]) -> list[str]:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.suite:  # a bad suite is bad input (one line, exit 2), not a warning from every section
-        from ..suite import load_suite
-        from .run import find_suite
-
-        load_suite(find_suite(args.suite))
-    report = collect(args.suite)
+    suite = load_suite(find_suite(args.suite)) if args.suite else None   # bad input: one line, exit 2
+    report = collect(suite)
     if args.json:
         json.dump(report, sys.stdout, indent=1, default=str)
         print()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
+
+from ..remote.gather import exit_code, gather
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,6 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..remote.gather import gather
 
-    return gather(args.targets, results=args.results, as_json=args.json, quiet=args.quiet or args.json)
+    rows = gather(args.targets, results=args.results, quiet=args.quiet or args.json)
+    code = exit_code(rows)
+    if args.json:
+        json.dump({"hosts": rows, "exit_code": code}, sys.stdout, indent=1)
+        print()
+    else:
+        for r in rows:
+            for path in r["copied"]:
+                print(path)
+    return code

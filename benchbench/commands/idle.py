@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import fingerprint as fp
 from ..errors import BenchError, UserError
+from ..power.idle import idle_path, idle_record, measure_idle
+from ..power.monitor import build_monitor
+from ..power.registry import check_interval_ms, check_samplers
+from ..profile import resolve_profile
+from ..record import clean_floats, save_record
+from ..runner import interrupt_signals
+from ..suite import PowerConfig
+from . import ensure_folder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,20 +35,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> None:
-    from ..power.registry import SAMPLERS
-
     if not 0 < args.seconds < float("inf"):
         raise UserError(f"must be more than 0 and finite, found {args.seconds:g}", field="--seconds")
     if not 0 <= args.settle < float("inf"):
         raise UserError(f"must be 0 or more and finite, found {args.settle:g}", field="--settle")
-    if not 1 <= args.interval_ms <= 60_000:
-        raise UserError(f"must be between 1 and 60000, found {args.interval_ms:g}", field="--interval-ms")
-    for name in args.samplers:
-        if name not in (*SAMPLERS, "auto"):
-            from ..schema import suggest
-
-            raise UserError(f"unknown sampler {name!r}", field="--samplers",
-                            hint=suggest(name, [*SAMPLERS, "auto"]) or "one of: auto, " + ", ".join(SAMPLERS))
+    problem = check_interval_ms(args.interval_ms)
+    if problem:
+        raise UserError(problem, field="--interval-ms")
+    bad = check_samplers(args.samplers)
+    if bad:
+        raise UserError(bad[1], field="--samplers", hint=bad[2])
 
 
 def _plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict[str, Any]]:
@@ -56,22 +61,14 @@ def _plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import fingerprint as fp
-    from ..power.idle import idle_path, idle_record, measure_idle
-    from ..power.monitor import build_monitor
-    from ..profile import resolve_profile
-    from ..record import clean_floats, save_record
-    from ..runner import interrupt_signals
-    from ..suite import PowerConfig
 
     _check(args)
-    from . import ensure_folder
 
     ensure_folder(args.results)  # before a minute of measuring, not after
     profile = resolve_profile(args.machine) if args.machine else None
     config = PowerConfig(samplers=list(args.samplers), interval_ms=args.interval_ms,
                          options=_plug_options(args.url, args.samplers))
-    monitor = build_monitor(config, profile)
+    monitor = build_monitor(config, profile, under_load=False)
     fingerprint = fp.collect()
     machine = fp.machine_name(profile.name if profile else None, fingerprint)
     with interrupt_signals(), monitor:

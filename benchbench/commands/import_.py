@@ -9,6 +9,13 @@ import json
 import sys
 from pathlib import Path
 
+from ..errors import UserError
+from ..importers import read_file, to_records
+from ..power.recorded import RecordedPower
+from ..profile import resolve_profile
+from ..record import new_session_id, run_path, save_record
+from . import ensure_folder
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE", help="result files of the other tools")
@@ -24,9 +31,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _machine(ref: str) -> tuple[str, object]:
     """(machine name, profile or None): a known profile when the name resolves to one."""
-    from ..errors import UserError
-    from ..profile import resolve_profile
-
     try:
         profile = resolve_profile(ref)
     except UserError:
@@ -37,11 +41,6 @@ def _machine(ref: str) -> tuple[str, object]:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..importers import read_file, to_records
-    from ..power.recorded import RecordedPower
-    from ..record import new_session_id, run_path, save_record
-    from . import ensure_folder
-
     machine, profile = _machine(args.machine)
     power = RecordedPower(args.power) if args.power else None
     parsed = [(path, read_file(path, args.tool)) for path in args.files]   # every file checked before writing

@@ -6,6 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..analysis.reference import reference_records
+from ..errors import UserError
+from ..record import load_records
+from ..reports.build import build_report
+from ..reports.formats import format_for, get_format
+from ..reports.summary import render_text, summary_rows
+
 FORMATS = ("html", "md", "csv", "json", "text")
 
 
@@ -28,8 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..errors import UserError
-    from ..reports.formats import format_for
 
     fmt = args.format or (format_for(args.output) if args.output else "text")
     if fmt is None and args.output.suffix.lower() == ".txt":
@@ -48,7 +53,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _write(output: Path, write) -> list[Path]:
     """Run `write()`; a file system error (no such folder, read-only, a file in the way) is a UserError."""
-    from ..errors import UserError
 
     try:
         return write()
@@ -65,12 +69,9 @@ def _skip(path: Path | str, why: str) -> None:
 
 def _summary(args: argparse.Namespace, paths: list[Path]) -> int:
     """The terminal summary table (reference records only when --reference is given)."""
-    from ..record import load_records
-    from ..reports.summary import render_text, summary_rows
 
     records = load_records(paths, on_skip=_skip)
     if args.reference:
-        from ..analysis.reference import reference_records
 
         records += [{**rec, "status": "published"} for rec in reference_records()]  # labelled as such
     text = render_text(summary_rows(records))
@@ -83,9 +84,6 @@ def _summary(args: argparse.Namespace, paths: list[Path]) -> int:
 
 
 def _report(args: argparse.Namespace, paths: list[Path], fmt: str) -> int:
-    from ..errors import UserError
-    from ..reports.build import build_report
-    from ..reports.formats import get_format
 
     reference = True if args.reference is None else args.reference
     report = build_report(paths, reference=reference, utilization=args.utilization,

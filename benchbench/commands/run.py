@@ -9,6 +9,16 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from ..profile import resolve_profile
+from ..progress import Progress
+from ..record import load_records
+from ..remote import run_remote
+from ..remote.run import exit_code, host_line, record_paths
+from ..reports.summary import render_text, summary_rows
+from ..runner import Runner, RunOptions
+from ..suite import Suite, find_suite, load_suite
+from ..yamlio import load_yaml
+from . import ensure_folder
 
 DEFAULT_SUITE = "quickstart"
 
@@ -27,33 +37,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="run on another machine over SSH (repeatable)")
 
 
-def find_suite(ref: str) -> Path:
-    """A path, or a suite name looked up in ./suites and the project's suites/."""
-    path = Path(ref)
-    if path.is_file():
-        return path
-    if path.suffix in (".yaml", ".yml") or "/" in ref:
-        raise UserError("suite not found", file=ref, hint="check the path")
-    for folder in (Path.cwd() / "suites", Path(__file__).resolve().parents[2] / "suites"):
-        for suffix in (".yaml", ".yml"):
-            if (folder / f"{ref}{suffix}").is_file():
-                return folder / f"{ref}{suffix}"
-    raise UserError(f"no suite named `{ref}`", field="suite", hint="give a path to a suite YAML file")
-
-
 def main(args: argparse.Namespace) -> int:
-    from ..profile import resolve_profile
-    from ..suite import load_suite
 
     suite_path = find_suite(args.suite)
     suite = load_suite(suite_path)
     if args.host or suite.hosts:
-        from ..remote import run_remote  # part 9
-
-        return run_remote(suite, args)
+        return _remote(suite, args)
     profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
-    from ..progress import Progress
-    from ..runner import Runner, RunOptions
 
     progress = Progress(quiet=args.quiet or args.json)
     if not progress.bars:  # nor the model libraries' own (transformers' "Loading weights", hub downloads)
@@ -62,7 +52,6 @@ def main(args: argparse.Namespace) -> int:
                                                only=args.only), progress)
     if args.dry_run:
         return _dry_run(runner, args.json)
-    from . import ensure_folder
 
     ensure_folder(args.results)
     outcome = runner.run()
@@ -72,8 +61,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _suite_profile(suite):
     """The profile the suite's `machine:` names; a bad name points at that line of the suite."""
-    from ..profile import resolve_profile
-    from ..yamlio import load_yaml
 
     if not suite.machine:
         return None
@@ -110,8 +97,6 @@ def _dry_run(runner, as_json: bool) -> int:
 
 
 def _report(outcome, as_json: bool) -> None:
-    from ..record import load_records
-    from ..reports.summary import render_text, summary_rows
 
     records = load_records([p for p in outcome.paths if p.exists()])
     for rec in records:  # bad input found while running (e.g. a model that is not here): one line each
@@ -130,3 +115,22 @@ def _report(outcome, as_json: bool) -> None:
         print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
     if outcome.interrupted:
         print("\ninterrupted: finished iterations are kept; continue with `--resume latest`")
+
+
+def _remote(suite: Suite, args: argparse.Namespace) -> int:
+    """Part 9: the suite on other hosts; one line per host, then the summary of the records gathered."""
+
+    outcomes = run_remote(suite, args)
+    paths = record_paths(outcomes)
+    rows = summary_rows(load_records(paths)) if paths else []
+    if args.json:
+        json.dump({"hosts": [o.to_dict() for o in outcomes], "summary": rows, "exit_code": exit_code(outcomes)},
+                  sys.stdout, indent=1, default=str)
+        print()
+    else:
+        for o in outcomes:
+            print(host_line(o, dry_run=args.dry_run))
+        if rows:
+            print()
+            print(render_text(rows), end="")
+    return exit_code(outcomes)

@@ -8,7 +8,14 @@ import sys
 import time
 from pathlib import Path
 
+from .. import fingerprint as fp
 from ..errors import BenchError, Interrupted, UserError
+from ..power.monitor import build_monitor
+from ..power.recorded import clock_offset_s, save_session
+from ..profile import resolve_profile
+from ..record import new_session_id, utc_now
+from ..runner import interrupt_signals, signals_deferred
+from ..suite import PowerConfig
 from .idle import _check, _plug_options
 
 
@@ -28,14 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import fingerprint as fp
-    from ..power.monitor import build_monitor
-    from ..power.recorded import clock_offset_s, save_session
-    from ..profile import resolve_profile
-    from ..record import new_session_id, utc_now
-    from ..runner import interrupt_signals, signals_deferred
-    from ..suite import PowerConfig
-
     if not args.seconds > 0:
         raise UserError(f"must be more than 0, found {args.seconds:g}", field="--seconds")
     args.settle = 0.0

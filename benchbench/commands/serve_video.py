@@ -11,6 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailable, UserError
+from ..profile import resolve_profile
+from ..serve import job as jobs
+from ..serve.config import ServeConfig
+from ..serve.service import Service
+from ..serve.store import Job
+from ..suite import load_suite
+from ..workloads import get_backend
+from . import ensure_folder
 
 # `--tiny`: part 7's tiny randomly initialized pipeline, on CPU, no downloads (tests, trying it out)
 TINY = {"weights": "dummy", "architecture": "tiny"}
@@ -45,7 +53,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The ServeConfig the flags describe (checked for range, not yet against the pipeline)."""
-    from ..serve.config import ServeConfig
 
     for flag, value in (("--max-duration", args.max_duration), ("--max-upload-mb", args.max_upload_mb),
                         ("--max-queue", args.max_queue), ("--job-timeout", args.job_timeout)):
@@ -88,8 +95,6 @@ def check_config(config: Any) -> None:
     import tempfile
     import time
 
-    from ..serve import job as jobs
-    from ..serve.store import Job
 
     probe = Job(id="probe", status="queued", prompt="probe", duration_s=min(1.0, config.max_duration_s),
                 seed=0, created_at=time.time())
@@ -102,15 +107,12 @@ def check_config(config: Any) -> None:
         if config.model:
             _check_model(suite)
     if config.machine:  # every job would fail on a profile that is not there
-        from ..profile import resolve_profile
 
         resolve_profile(config.machine)
 
 
 def _check_model(suite_path: Path) -> None:
     """With real weights, find the model now (from its config files) rather than fail every job."""
-    from ..suite import load_suite
-    from ..workloads import get_backend
 
     spec = load_suite(suite_path).workloads[0]
     cls = get_backend(spec.kind, spec.backend)
@@ -147,11 +149,9 @@ def main(args: argparse.Namespace) -> int:
         raise BackendUnavailable(f"serve-video needs {exc.name}: pip install 'benchbench[serve]'") from None
     import logging
 
-    from ..serve.service import Service
 
     config = config_from_args(args)
     check_config(config)
-    from . import ensure_folder
 
     ensure_folder(config.results)
     service = Service(config)

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..workloads.llama_bench import llama_bench_metrics
+from ..workloads.llama_bench import llama_bench_metrics, test_seconds, test_tokens
 from ..workloads.llamacpp_tools import lb_test_kind, lb_test_name, read_llama_bench, read_sweep_bench
 from ..workloads.sweep_bench import sweep_metrics
 from .records import Imported, Iteration
@@ -53,9 +53,11 @@ def _run(rows: list[dict[str, Any]], path: Path) -> Imported:
     tests = [{"kind": lb_test_kind(r), "row": r, "energy": {}} for r in rows]
     if tests[0]["kind"] == "pg":
         row = first
+        n_in, n_out = test_tokens(row, "n_prompt"), test_tokens(row, "n_gen")
         metrics = {"prompt_tokens": row.get("n_prompt"), "gen_tokens": row.get("n_gen"),
                    "e2e_s": (row.get("avg_ns") or 0) / 1e9 or None, "pg_tok_s": row.get("avg_ts"),
-                   "depth_tokens": row.get("n_depth")}
+                   "depth_tokens": row.get("n_depth"), "input_tokens": n_in, "output_tokens": n_out,
+                   "total_tokens": n_in + n_out if n_in is not None and n_out is not None else None}
     else:
         metrics = llama_bench_metrics(tests)
     params = {key: first[field] for field, key in PARAMS.items() if field in first}
@@ -65,9 +67,11 @@ def _run(rows: list[dict[str, Any]], path: Path) -> Imported:
         if t["kind"] in ("tg", "pg"):
             params["n_gen"] = t["row"].get("n_gen")
     params["reps"] = len(first.get("samples_ns") or []) or None
-    windows = {("prefill" if t["kind"] == "pp" else "decode"): w for t in tests
-               if t["kind"] != "pg" and (w := _window(t["row"])) is not None}
-    all_windows = [w for t in tests if (w := _window(t["row"])) is not None]
+    phase = {"pp": "prefill", "tg": "decode", "pg": "test"}
+    windows = {phase[t["kind"]]: w for t in tests if (w := _window(t["row"])) is not None}
+    seconds = {phase[t["kind"]]: s for t in tests if (s := test_seconds(t["row"])) is not None}
+    measured = next((p for p in ("decode", "test", "prefill") if p in seconds), None)
+    all_windows = list(windows.values())
     span = (min(w[0] for w in all_windows), max(w[1] for w in all_windows)) if all_windows else None
     model = Path(str(first.get("model_filename") or "model")).name
     name = f"{model} " + " ".join(lb_test_name(r) for r in rows)
@@ -77,7 +81,8 @@ def _run(rows: list[dict[str, Any]], path: Path) -> Imported:
     facts["model_size_bytes"] = first.get("model_size")
     it = Iteration(metrics, raw={"tests": [{"test": lb_test_name(t["row"]), "kind": t["kind"], "row": t["row"]}
                                            for t in tests]},
-                   window_unix_s=span, window_note=WINDOW_NOTE, sub_windows=windows)
+                   window_unix_s=span, window_note=WINDOW_NOTE, sub_windows=windows, sub_seconds=seconds,
+                   measured=measured)
     return Imported("llama-bench", "llama-bench", name, params, version, [it], facts,
                     span[0] if span else None)
 
@@ -106,6 +111,8 @@ def read_sweep_bench_file(text: str, path: Path) -> list[Imported]:
               "n_gen": first.get("tg"), "threads": first.get("n_threads"), "n_gpu_layers": first.get("n_gpu_layers"),
               "model": path.stem}
     name = f"{path.stem} sweep to {metrics.get('depth_max_tokens')}"
-    it = Iteration(metrics, raw={"rows": rows}, window_note="llama-sweep-bench prints no times: power can't be matched")
+    seconds = sum(float(r.get("t_pp") or 0) + float(r.get("t_tg") or 0) for r in rows)
+    it = Iteration(metrics, raw={"rows": rows}, window_note="llama-sweep-bench prints no times: power can't be matched",
+                   sub_seconds={"sweep": seconds} if seconds > 0 else {}, measured="sweep" if seconds > 0 else None)
     return [Imported("sweep-bench", "sweep-bench", name, params, None, [it],
                      {"flash_attn": first.get("flash_attn")})]

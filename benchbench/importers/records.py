@@ -1,5 +1,11 @@
-"""Imported runs → run records: `imported: {tool, version, file, sha256}`, one iteration per measured
-unit the tool reports, power matched by time from a `benchbench sample` file when one is given."""
+"""Imported runs → run records (schema 2, checked against the typed record): `imported: {tool, version, file,
+sha256, imported_at, power}`, one iteration per measured unit the tool reports, power matched by time from a
+`benchbench sample` file when one is given.
+
+Throughput follows the registry's definition: output tokens ÷ the window they were made in, the window the
+iteration's energy covers. For serving benchmarks that is the tool's measured duration; for llama-bench the
+decode test's seconds by its own clock (Σ samples), its energy the mean power over an approximate window
+around the test × those seconds (said in `energy_window.note`)."""
 
 from __future__ import annotations
 
@@ -10,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..metrics import check_names, derive_throughput
+from ..record import SCHEMA_VERSION, slug, utc_now
+from ..record_model import from_json
+from ..workloads.llamacpp_tools import power_figures
 
 
 @dataclass
@@ -21,6 +31,11 @@ class Iteration:
     window_unix_s: tuple[float, float] | None = None     # for power matching
     window_note: str = ""                                  # how exact the window is
     sub_windows: dict[str, tuple[float, float]] = field(default_factory=dict)   # prefill/decode
+    # the seconds each sub-window's tokens took by the tool's own clock (llama-bench: Σ samples)
+    sub_seconds: dict[str, float] = field(default_factory=dict)
+    # which sub-window the iteration's energy and throughput cover when narrower than the run (llama-bench:
+    # decode); its length is sub_seconds[measured]
+    measured: str | None = None
 
 
 @dataclass
@@ -46,19 +61,17 @@ def unix_to_iso(t: float | None) -> str | None:
 def to_records(runs: list[Imported], path: Path, machine: str, profile: Any, power: Any,
                session_id: str) -> list[dict[str, Any]]:
     """Run records for the runs of one file; `power` is a RecordedPower or None."""
-    from ..record import slug, utc_now
-
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     records = []
     for k, run in enumerate(runs):
         its, matched = [], 0
         for i, it in enumerate(run.iterations):
             entry, found = _iteration(i, it, power)
-            its.append(entry)
+            its.append(_checked(entry))
             matched += found
         started = unix_to_iso(run.started_unix_s) or utc_now()
-        records.append({
-            "schema_version": 1, "type": "run", "run_id": f"{session_id}--{slug(f'{run.name}-{k}')}",
+        record = {
+            "schema_version": SCHEMA_VERSION, "type": "run", "run_id": f"{session_id}--{slug(f'{run.name}-{k}')}",
             "session_id": session_id, "status": "complete", "started_at": started, "finished_at": started,
             "benchbench_version": __version__,
             "suite": {"name": f"imported-{run.tool}", "path": str(path), "sha256": digest},
@@ -71,32 +84,61 @@ def to_records(runs: list[Imported], path: Path, machine: str, profile: Any, pow
                          "power": _power_label(power, matched, len(its))},
             "iterations": its, "power": _power_section(power, matched), "idle": None,
             "warnings": [], "errors": [], "resumes": [],
-        })
+        }
+        from_json(record)   # what is written is a valid record (RecordError names the field otherwise)
+        records.append(record)
     return records
 
 
 def _iteration(index: int, it: Iteration, power: Any) -> tuple[dict[str, Any], bool]:
     window = it.window_unix_s
+    duration = (window[1] - window[0]) if window else None
+    measured_s = it.sub_seconds.get(it.measured) if it.measured else None
+    metrics = derive_throughput(dict(it.metrics), measured_s or duration)   # the tool's own figures are kept
     out: dict[str, Any] = {"index": index, "warmup": False, "started_at": unix_to_iso(window[0]) if window else None,
-                           "duration_s": (window[1] - window[0]) if window else None,
-                           "metrics": it.metrics, "energy": {}, "raw": it.raw}
+                           "duration_s": duration if duration is not None else measured_s,
+                           "metrics": metrics, "energy": {}, "raw": it.raw}
+    sub = it.sub_windows.get(it.measured) if it.measured else None
+    if measured_s is not None:
+        out["energy_window"] = {"name": it.measured, "duration_s": measured_s,
+                                **({"unix_start_s": sub[0], "unix_end_s": sub[1]} if sub else {}),
+                                "note": f"{it.measured}: the seconds its tokens took by the tool's own clock"}
     if power is None or window is None:
         return out, False
     energy = power.energy(*window)
     if not energy:
         return out, False
-    out["energy"] = energy
-    out["energy_window"] = {"name": "matched", "unix_start_s": window[0], "unix_end_s": window[1],
-                            "duration_s": window[1] - window[0], "note": it.window_note}
-    from ..workloads.llamacpp_tools import power_figures
-
-    for name, (t0, t1) in it.sub_windows.items():
-        sub = power.energy(t0, t1)
-        tok_s = it.metrics.get("pp_tok_s" if name == "prefill" else "tg_tok_s")
-        figures = power_figures(sub, tok_s)
-        it.metrics.update({f"{name}_w": figures["w"], f"{name}_j": figures["j"],
-                           f"{name}_j_per_tok": figures["j_per_tok"]})
+    if measured_s is None:
+        out["energy"] = energy
+        out["energy_window"] = {"name": "matched", "unix_start_s": window[0], "unix_end_s": window[1],
+                                "duration_s": duration, "note": it.window_note}
+    elif sub and (narrow := power.energy(*sub)):
+        out["energy_iteration"] = energy
+        out["energy"] = _scaled(narrow, measured_s)
+        out["energy_window"]["note"] += (" × the mean power over an approximate window around it ("
+                                         f"{it.window_note})")
+    else:
+        return out, False
+    for name in ("prefill", "decode"):
+        if name not in it.sub_windows:
+            continue
+        t0, t1 = it.sub_windows[name]
+        tokens = metrics.get("input_tokens" if name == "prefill" else "output_tokens")
+        figures = power_figures(power.energy(t0, t1), tokens, it.sub_seconds.get(name))
+        metrics.update({f"{name}_w": figures["w"], f"{name}_j": figures["j"],
+                        f"{name}_j_per_tok": figures["j_per_tok"]})
     return out, True
+
+
+def _checked(out: dict[str, Any]) -> dict[str, Any]:
+    check_names(out["metrics"])   # every name in the registry (the test suite raises on one that is not)
+    return out
+
+
+def _scaled(energy: dict[str, dict[str, Any]], seconds: float) -> dict[str, dict[str, Any]]:
+    """Each channel's mean power over a window × `seconds` (the time the work inside it took)."""
+    return {name: {**entry, "joules": entry["avg_w"] * seconds} if isinstance(entry.get("avg_w"), (int, float))
+            else entry for name, entry in energy.items()}
 
 
 def _power_label(power: Any, matched: int, total: int) -> str:

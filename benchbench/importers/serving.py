@@ -36,6 +36,14 @@ def _rate(ms: Any) -> float | None:
     return 1000 / ms if isinstance(ms, (int, float)) and ms > 0 else None
 
 
+def _sum(a: Any, b: Any) -> float | None:
+    return a + b if isinstance(a, (int, float)) and isinstance(b, (int, float)) else None
+
+
+def _int(x: float | None) -> int | None:
+    return round(x) if x is not None else None
+
+
 def _per(total: Any, n: Any) -> float | None:
     return total / n if isinstance(total, (int, float)) and isinstance(n, (int, float)) and n > 0 else None
 
@@ -62,6 +70,9 @@ def read_vllm(text: str, path: Path) -> list[Imported]:
             "e2e_s": _s(data.get("mean_e2el_ms")), "output_tok_s": data.get("output_throughput"),
             "requests_per_s": data.get("request_throughput"), "concurrency": data.get("max_concurrency"),
             "window_s": data.get("duration"), "requests": completed, "failed_requests": data.get("failed"),
+            "input_tokens": data.get("total_input_tokens"), "output_tokens": data.get("total_output_tokens"),
+            "total_tokens": _sum(data.get("total_input_tokens"), data.get("total_output_tokens")),
+            "total_tok_s": data.get("total_token_throughput"),
         }
         end = _vllm_date(data.get("date"))
         window = (end - float(data["duration"]), end) if end is not None else None
@@ -108,7 +119,11 @@ def read_guidellm(text: str, path: Path) -> list[Imported]:
             "window_s": end - start if start is not None and end is not None else None,
             "requests": (m.get("request_totals") or {}).get("successful"),
             "failed_requests": (m.get("request_totals") or {}).get("errored"),
+            "input_tokens": _int(_stat(m, "prompt_token_count", "total_sum")),
+            "output_tokens": _int(_stat(m, "output_token_count", "total_sum")),
+            "total_tok_s": _stat(m, "tokens_per_second"),
         }
+        metrics["total_tokens"] = _sum(metrics["input_tokens"], metrics["output_tokens"])
         strategy = _find(bench.get("config") or bench, ("type_",)) or "benchmark"
         name = f"{Path(str(model or 'model')).name} guidellm {strategy} #{k + 1}"
         it = Iteration(metrics, raw={"benchmark": {key: v for key, v in bench.items() if key != "requests"}},

@@ -12,6 +12,7 @@ import importlib.util
 import re
 from typing import Any
 
+from ..fingerprint import cpu_model
 from .base import Channel, PollingSampler, Reading, SamplerUnavailable
 
 POWER_KEYS = ("socket_power", "current_socket_power", "average_socket_power")
@@ -92,7 +93,6 @@ class AmdSmiSampler(PollingSampler):
             raise SamplerUnavailable(f"amdsmi sees {len(handles)} GPU(s); cannot read {indices}")
         apu = self.options.get("apu")
         if apu is None:
-            from ..fingerprint import cpu_model
 
             apu = is_apu(cpu_model())
         return [self._open_device(i, handles[i], bool(apu)) for i in indices]

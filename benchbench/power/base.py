@@ -2,24 +2,21 @@
 
 A sampler owns one source (NVML, a smart plug, RAPL...). `start()` opens it and starts a daemon
 thread that appends readings to per-channel series stamped with time.monotonic(); `stop()` is
-bounded and idempotent. Polling samplers implement `read()`; streaming samplers run ONE
-subprocess and implement `parse()`.
+bounded and idempotent. Polling samplers implement `read()`; streaming samplers (stream.py) run ONE
+subprocess and implement `parse()`. Each sampler answers `benchbench doctor` for itself (`Sampler.doctor`).
 """
 
 from __future__ import annotations
 
 import atexit
-import os
-import subprocess
 import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, ClassVar
+from typing import Any, ClassVar
 
-from ..errors import BackendUnavailable, PowerError
+from ..errors import BackendUnavailable
 from .series import Series
 
 STOP_TIMEOUT_S = 3.0
@@ -28,6 +25,15 @@ MAX_LOGGED_ERRORS = 5
 
 class SamplerUnavailable(BackendUnavailable):
     """This sampler cannot read on this host; the message says why."""
+
+
+class SamplerLine(dict):
+    """`benchbench doctor`'s answer for one sampler: a dict for --json that prints as one readable line."""
+
+    def __str__(self) -> str:
+        state = "ok" if self["available"] else "unavailable"
+        detail = self.get("detail") or self.get("why") or ""
+        return f"{self['sampler']:13} {state}{': ' + detail if detail else ''}"
 
 
 @dataclass
@@ -108,6 +114,29 @@ class Sampler(ABC):
         self._stopped = False
 
     # --- to implement ---------------------------------------------------------------------
+    @classmethod
+    def doctor(cls, options: dict[str, Any] | None = None, profile: Any = None) -> SamplerLine:
+        """`benchbench doctor`: open the source briefly (no thread) and say what it would measure."""
+        why = cls.availability()
+        if why:
+            return SamplerLine(sampler=cls.name, available=False, why=why)
+        sampler = cls(0.5, options, profile)
+        try:
+            channels = sampler.open()
+        except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
+            return SamplerLine(sampler=cls.name, available=False,
+                               why=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        finally:
+            try:
+                sampler._halt()
+                sampler.close()
+            except Exception:  # noqa: BLE001
+                pass
+        detail = ", ".join(f"{c.name} {c.device}" + (" [counter]" if c.counter else "") +
+                           (" [estimate]" if c.estimated else "") for c in channels)
+        return SamplerLine(sampler=cls.name, available=True, detail=detail,
+                           channels=[c.to_record() for c in channels])
+
     @classmethod
     def availability(cls) -> str | None:
         """Cheap check: None when this sampler may work here, else one line saying why not."""
@@ -258,116 +287,3 @@ class PollingSampler(Sampler):
             finally:
                 self.forced = False
             self.edge_cpu_s += time.thread_time() - cpu0
-
-
-class StreamSampler(Sampler):
-    """Runs ONE long-lived subprocess that prints a reading every interval (nvidia-smi -lms,
-    macmon pipe, powermetrics). The child gets its own session, so a Ctrl-C to the terminal
-    reaches only benchbench, which then terminates it; if benchbench dies, the child's next
-    write fails on the closed pipe and it exits."""
-
-    separator: ClassVar[bytes] = b"\n"
-    startup_grace_s: ClassVar[float] = 1.5
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.stderr_tail = ""
-        self._latest = 0.0
-        self._arrived = threading.Condition()
-
-    @abstractmethod
-    def command(self) -> list[str]:
-        """The streaming command line."""
-
-    @abstractmethod
-    def parse(self, chunk: bytes, received_s: float) -> list[Reading]:
-        """Readings from one record of output (a line, or a NUL-separated plist)."""
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        try:
-            return subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
-        except OSError as exc:
-            raise SamplerUnavailable(f"cannot start {self.command()[0]}: {exc}") from None
-
-    def _records(self, stream: IO[bytes]) -> Iterator[bytes]:
-        buf = b""
-        fd = stream.fileno()
-        while True:
-            data = os.read(fd, 65536)
-            if not data:
-                if buf.strip():
-                    yield buf
-                return
-            buf += data
-            *done, buf = buf.split(self.separator)
-            yield from (d for d in done if d.strip())
-
-    def _loop(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for chunk in self._records(self.proc.stdout):
-            now = time.monotonic()
-            try:
-                readings = self.parse(chunk, now)
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                self._note_error(PowerError(f"unparsable output {chunk[:80]!r}: {exc}"))
-                continue
-            if readings:
-                self.polls += 1
-                self.store(readings, now)
-                with self._arrived:
-                    self._latest = max([now] + [r.t_s for r in readings if r.t_s is not None])
-                    self._arrived.notify_all()
-            if self._stop.is_set():
-                break
-        if not self._stop.is_set():
-            try:  # the pipe closes a moment before the process can be reaped
-                code: int | None = self.proc.wait(1.0)
-            except subprocess.TimeoutExpired:
-                code = None
-            self._collect_stderr()
-            self.ended_early = f"{self.command()[0]} ended (exit {code}): {self.stderr_tail}"
-            self._note_error(PowerError(self.ended_early))
-
-    def _collect_stderr(self) -> None:
-        if self.proc is not None and self.proc.stderr is not None and self.proc.poll() is not None:
-            try:
-                self.stderr_tail = self.proc.stderr.read().decode(errors="replace").strip()[-300:]
-            except (OSError, ValueError):
-                pass
-
-    def wait_past(self, t_s: float) -> None:
-        deadline = time.monotonic() + 1.5 * self.interval_s + 0.2
-        with self._arrived:
-            while self._latest < t_s and self.alive:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return
-                self._arrived.wait(left)
-
-    def _halt(self) -> None:
-        terminate(self.proc)
-
-    def close(self) -> None:
-        terminate(self.proc)
-        for pipe in (self.proc.stdout, self.proc.stderr) if self.proc else ():
-            if pipe is not None:
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-
-
-def terminate(proc: subprocess.Popen[bytes] | None, timeout_s: float = 2.0) -> None:
-    """SIGTERM, then SIGKILL after timeout_s; always reaps the child."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        proc.terminate()
-        proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout_s)
-    except OSError:
-        pass

@@ -7,7 +7,7 @@ import os
 from statistics import fmean
 from typing import TYPE_CHECKING, Any
 
-from ..workloads.base import RunWarning
+from ..warnings_ import RunWarning
 
 if TYPE_CHECKING:
     from .monitor import PowerMonitor

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Channel, Sampler, SamplerUnavailable
+from .base import Channel, Sampler, SamplerLine, SamplerUnavailable
 
 
 class DeclaredSampler(Sampler):
@@ -14,6 +14,11 @@ class DeclaredSampler(Sampler):
     name = "declared"
     option_keys = ("watts",)
     estimated = True
+
+    @classmethod
+    def doctor(cls, options: dict[str, Any] | None = None, profile: Any = None) -> SamplerLine:
+        return SamplerLine(sampler=cls.name, available=True,
+                           detail="uses the machine profile's load_w (labelled declared)")
 
     def open(self) -> list[Channel]:
         watts = self.options.get("watts")

@@ -5,13 +5,34 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..record import run_path, slug
+from .. import __version__
+from ..provenance import BASIS_PROVENANCE
+from ..record import SCHEMA_VERSION, new_session_id, run_path, slug, utc_now
 
 IDLE_FOLDER = "idle"
 DEFAULT_SETTLE_S = 5.0
+_PREFERENCE = {"measured": 0, "published": 0, "declared": 1, "estimated": 2}
+
+
+@dataclass(frozen=True)
+class IdleCandidate:
+    """An idle `system` figure that could be the machine's: watts, its provenance, where it comes from."""
+
+    watts: float
+    provenance: str
+    where: str
+
+
+def choose_idle(candidates: list[IdleCandidate]) -> IdleCandidate | None:
+    """The one rule for a machine's idle power: measured (at the wall, or published) beats declared (the
+    profile's idle_w), which beats estimated (an idle record whose `system` is GPU + CPU + overhead); among
+    equals, the first given (callers list the newest and closest first)."""
+    ranked = [c for c in candidates if c.provenance in _PREFERENCE]
+    return min(ranked, key=lambda c: _PREFERENCE[c.provenance]) if ranked else None
 
 
 def idle_records(results: Path, machine: str) -> list[tuple[dict[str, Any], Path]]:
@@ -42,8 +63,13 @@ def idle_fields(results: Path, machine: str, profile: Any = None
     record, _ = records[-1]
     idle = {k: float(v) for k, v in record["idle"].items() if isinstance(v, (int, float))}
     basis = record.get("system_basis")
-    if basis != "wall" and declared is not None:
-        idle["system"], basis = float(declared), "declared"
+    candidates = [IdleCandidate(idle["system"], BASIS_PROVENANCE.get(basis or "wall", "estimated"), "record")
+                  ] if "system" in idle else []
+    if declared is not None:
+        candidates.append(IdleCandidate(float(declared), "declared", "profile"))
+    chosen = choose_idle(candidates)
+    if chosen is not None and chosen.where == "profile":
+        idle["system"], basis = chosen.watts, "declared"
     source = {"source": "measured", "record": record.get("run_id"), "measured_at": record.get("started_at"),
               "system_basis": basis if "system" in idle else None}
     return idle, source
@@ -57,7 +83,6 @@ def lookup(results: Path, machine: str, profile: Any = None) -> dict[str, float]
 def measure_idle(monitor: Any, seconds: float, settle_s: float = DEFAULT_SETTLE_S,
                  sleep: Any = time.sleep) -> dict[str, Any]:
     """Idle watts per channel over `seconds` after `settle_s`; the monitor must be running."""
-    from ..record import utc_now
 
     sleep(settle_s)
     started_at = utc_now()
@@ -83,8 +108,6 @@ def measure_idle(monitor: Any, seconds: float, settle_s: float = DEFAULT_SETTLE_
 def idle_record(measured: dict[str, Any], monitor: Any, machine: str, profile: Any,
                 fingerprint: dict[str, Any], settle_s: float) -> dict[str, Any]:
     """The idle record (type: idle) for results/<machine>/idle/<run_id>.json."""
-    from .. import __version__
-    from ..record import SCHEMA_VERSION, new_session_id, utc_now
 
     session = new_session_id()
     return {

@@ -12,7 +12,8 @@ import shutil
 import sys
 from typing import Any
 
-from .base import Channel, Reading, SamplerUnavailable, StreamSampler
+from .base import Channel, Reading, SamplerUnavailable
+from .stream import StreamSampler
 
 # macmon key → (channel, kind)
 CHANNELS = {"cpu_power": ("cpu-package0", "cpu"), "gpu_power": ("gpu0", "gpu"),

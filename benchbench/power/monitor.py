@@ -16,9 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BenchError, UserError
-from ..workloads.base import RunWarning
+from ..fmt import csv_number
+from ..warnings_ import RunWarning
 from . import energy as en
+from . import system
 from .base import Channel, Sampler, SamplerUnavailable
+from .checks import run_warnings
+from .registry import check_options, check_samplers, plan, sampler_class
 
 SYSTEM_PARTS = ("gpu", "cpu", "dram", "ane")
 EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle")
@@ -29,9 +33,10 @@ class PowerMonitor:
 
     def __init__(self, slots: list[tuple[list[Sampler], bool]] | None = None, interval_s: float = 0.5,
                  profile: Any = None, requested: list[str] | None = None,
-                 fallback: Sampler | None = None) -> None:
+                 fallback: Sampler | None = None, under_load: bool = True) -> None:
         self.slots = slots or []
         self.fallback = fallback  # `auto` on a host where nothing can be measured: declared
+        self.under_load = under_load  # False for `benchbench idle`: a declared load_w is no idle figure
         self.interval_s = interval_s
         self.profile = profile
         self.requested = list(requested or [])
@@ -133,7 +138,11 @@ class PowerMonitor:
 
     @property
     def declared_w(self) -> float | None:
-        return next((s.declared_system_w for s in self.active if s.declared_system_w is not None), None)
+        """The `declared` sampler's watts; else, when nothing measures the machine, the profile's load_w."""
+        sampler = next((s.declared_system_w for s in self.active if s.declared_system_w is not None), None)
+        if sampler is not None or not self.under_load or any(self.system_parts()):
+            return sampler
+        return getattr(self.profile, "load_w", None) if self.profile is not None else None
 
     def system_parts(self) -> tuple[list[str], list[str]]:
         """(wall channels, channels summed in the gpu+cpu+overhead estimate)."""
@@ -145,29 +154,11 @@ class PowerMonitor:
 
     def system_basis(self) -> str | None:
         walls, parts = self.system_parts()
-        if walls:
-            return "wall"
-        if parts:
-            return "gpu+cpu+overhead"
-        return "declared" if self.declared_w is not None else None
+        return system.basis(bool(walls), bool(parts), self.declared_w)
 
     def _system(self, per: dict[str, dict[str, Any]], duration: float) -> dict[str, Any] | None:
         walls, parts = self.system_parts()
-        entry: dict[str, Any] | None = None
-        if walls and all(w in per for w in walls):
-            sources = {per[w]["source"] for w in walls}
-            entry = {"joules": sum(per[w]["joules"] for w in walls),
-                     "source": "counter" if sources == {"counter"} else "integrated", "basis": "wall"}
-        elif parts and all(p in per for p in parts):
-            overhead = self.overhead_w or 0.0
-            entry = {"joules": sum(per[p]["joules"] for p in parts) + overhead * duration,
-                     "source": "estimated", "basis": "gpu+cpu+overhead", "overhead_w": overhead}
-        elif self.declared_w is not None:
-            entry = {"joules": self.declared_w * duration, "source": "declared", "basis": "declared"}
-        if entry is None:
-            return None
-        entry["avg_w"] = entry["joules"] / duration if duration > 0 else None
-        return entry
+        return system.entry(per, duration, walls, parts, self.overhead_w, self.declared_w)
 
     # --- record -------------------------------------------------------------------------------
     def record_section(self) -> dict[str, Any]:
@@ -209,12 +200,12 @@ class PowerMonitor:
             writer = csv.writer(fh)
             writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
             for t, name, p, e, x in rows:
-                writer.writerow([f"{t:.4f}", name, _fmt(p, 3), _fmt(e, 4), *(_fmt(x.get(c), 3) for c in extras)])
+                writer.writerow([f"{t:.4f}", name, csv_number(p, 3), csv_number(e, 4),
+                                 *(csv_number(x.get(c), 3) for c in extras)])
         os.replace(tmp, path)
         return path.name
 
     def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:
-        from .checks import run_warnings
 
         return run_warnings(self, iterations, devices)
 
@@ -224,26 +215,16 @@ def max_gap(sampler: Sampler) -> float:
     return 2 * sampler.interval_s + 0.25
 
 
-def _fmt(value: Any, digits: int) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.{digits}f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return str(value)
-
-
-def build_monitor(config: Any, profile: Any = None) -> PowerMonitor:
-    """The monitor for a suite's `power:` config (a suite.PowerConfig) on this host."""
-    from .registry import SAMPLERS, check_options, plan, sampler_class
+def build_monitor(config: Any, profile: Any = None, under_load: bool = True) -> PowerMonitor:
+    """The monitor for a suite's `power:` config (a suite.PowerConfig) on this host; `under_load=False`
+    (idle measurement) never falls back to the profile's declared load_w."""
 
     requested = list(getattr(config, "samplers", None) or ["auto"])
     interval_s = float(getattr(config, "interval_ms", 500)) / 1000
     options = dict(getattr(config, "options", None) or {})
-    for name in requested:
-        if name not in (*SAMPLERS, "auto", "none"):
-            raise UserError(f"unknown sampler {name!r}", field="power.samplers",
-                            hint="one of: auto, none, " + ", ".join(SAMPLERS))
+    bad = check_samplers(requested)
+    if bad:
+        raise UserError(bad[1], field="power.samplers", hint=bad[2])
     for name, opts in options.items():
         problem = check_options(name, opts)
         if problem:
@@ -253,4 +234,4 @@ def build_monitor(config: Any, profile: Any = None) -> PowerMonitor:
     fallback = None
     if "auto" in requested and "declared" not in requested and getattr(profile, "load_w", None) is not None:
         fallback = sampler_class("declared")(interval_s, options.get("declared"), profile)
-    return PowerMonitor(slots, interval_s, profile, requested, fallback)
+    return PowerMonitor(slots, interval_s, profile, requested, fallback, under_load)

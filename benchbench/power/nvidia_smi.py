@@ -16,7 +16,8 @@ import time
 from typing import Any
 
 from ..errors import PowerError
-from .base import Channel, Reading, SamplerUnavailable, StreamSampler
+from .base import Channel, Reading, SamplerUnavailable
+from .stream import StreamSampler
 
 FULL_FIELDS = ("timestamp", "index", "power.draw", "utilization.gpu", "memory.used", "clocks.sm",
                "temperature.gpu", "clocks_event_reasons.active")

@@ -7,7 +7,7 @@ from abc import abstractmethod
 from typing import Any
 
 from ..errors import PowerError, UserError
-from .base import Channel, PollingSampler, Reading, SamplerUnavailable
+from .base import Channel, PollingSampler, Reading, SamplerLine, SamplerUnavailable
 
 DEFAULT_TIMEOUT_S = 2.0
 
@@ -17,6 +17,13 @@ class HttpPlugSampler(PollingSampler):
 
     option_keys = ("interval_ms", "url", "timeout_s")
     resolution_j: float = 0.0
+
+    @classmethod
+    def doctor(cls, options: dict[str, Any] | None = None, profile: Any = None) -> SamplerLine:
+        if not (options or {}).get("url"):
+            return SamplerLine(sampler=cls.name, available=False,
+                               why=f"no plug address: set power.{cls.name}.url in a suite (then doctor --suite)")
+        return super().doctor(options, profile)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -13,7 +13,8 @@ import shutil
 import sys
 from typing import Any
 
-from .base import Channel, Reading, SamplerUnavailable, StreamSampler
+from .base import Channel, Reading, SamplerUnavailable
+from .stream import StreamSampler
 
 # plist processor key (mJ over the sample) → (channel, kind)
 ENERGY_KEYS = {"cpu_energy": ("cpu-package0", "cpu"), "gpu_energy": ("gpu0", "gpu"),

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..errors import UserError
+from ..record import clean_floats
 from .base import Channel
 from .monitor import PowerMonitor
 from .series import Series
@@ -30,8 +31,6 @@ def samples_path(path: Path) -> Path:
 
 def save_session(monitor: PowerMonitor, path: Path, meta: dict[str, Any]) -> None:
     """Write the JSON and its CSV (both replaced atomically; call it as often as you like)."""
-    from ..record import clean_floats
-
     csv_name = monitor.save_samples(samples_path(path))
     power = {**monitor.record_section(), "samples": csv_name}
     data = clean_floats({"type": FILE_TYPE, "schema_version": 1, **meta, "power": power})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..schema import suggest
+
 SAMPLERS: dict[str, str] = {
     "nvml": "benchbench.power.nvml:NvmlSampler",
     "nvidia-smi": "benchbench.power.nvidia_smi:NvidiaSmiSampler",
@@ -17,10 +19,30 @@ SAMPLERS: dict[str, str] = {
     "tasmota": "benchbench.power.tasmota:TasmotaSampler",
     "declared": "benchbench.power.declared:DeclaredSampler",
 }
+# every name a suite, a profile or `benchbench idle --samplers` may give: the one list
+SAMPLER_NAMES = ("auto", *SAMPLERS, "none")
+INTERVAL_MS = (1, 60_000)
 # `auto`: the first available of each group, counters preferred; plugs when configured
 AUTO_GROUPS: tuple[tuple[str, ...], ...] = (("nvml", "nvidia-smi"), ("amdsmi", "rocm-smi"), ("rapl",),
                                             ("macmon", "powermetrics"))
 PLUGS = ("shelly", "tasmota")
+
+
+def check_interval_ms(value: Any) -> str | None:
+    """None, or why an `interval_ms` is wrong (the one check, for suites, sampler options and the CLI)."""
+    low, high = INTERVAL_MS
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        return f"must be between {low} and {high} ms, found {value!r}"
+    return None
+
+
+def check_samplers(names: list[Any]) -> tuple[int, str, str] | None:
+    """None, or (index, message, hint) for the first name that is not a sampler."""
+    for i, name in enumerate(names):
+        if name not in SAMPLER_NAMES:
+            hint = suggest(str(name), list(SAMPLER_NAMES)) or "one of: " + ", ".join(SAMPLER_NAMES)
+            return i, f"unknown sampler {name!r}", hint
+    return None
 
 
 def sampler_class(name: str) -> Any:
@@ -36,13 +58,10 @@ def check_options(name: str, options: dict[str, Any]) -> str | None:
     allowed = sampler_class(name).option_keys
     for key in options:
         if key not in allowed:
-            from ..schema import suggest
-
             hint = suggest(str(key), list(allowed)) or "allowed: " + ", ".join(allowed)
             return f"unknown option `{key}` for sampler {name} ({hint})"
-    interval = options.get("interval_ms")
-    if interval is not None and (not isinstance(interval, (int, float)) or not 1 <= interval <= 60_000):
-        return f"{name}.interval_ms must be a number between 1 and 60000, found {interval!r}"
+    if options.get("interval_ms") is not None and check_interval_ms(options["interval_ms"]):
+        return f"{name}.interval_ms {check_interval_ms(options['interval_ms'])}"
     urls = options.get("url")
     urls = [urls] if isinstance(urls, str) else urls
     if urls is not None and not (isinstance(urls, list) and urls and all(

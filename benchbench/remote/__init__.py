@@ -9,18 +9,18 @@ import argparse
 from typing import Any
 
 from ..suite import Suite
+from .doctor import section
+from .run import run_remote as _run_remote
 
 
-def run_remote(suite: Suite, args: argparse.Namespace) -> int:
-    """`benchbench run SUITE --host NAME[=PROFILE]...`; returns the exit code."""
-    from .run import run_remote as _run_remote
+def run_remote(suite: Suite, args: argparse.Namespace) -> list[Any]:
+    """`benchbench run SUITE --host NAME[=PROFILE]...`; returns each host's outcome (HostOutcome)."""
 
     return _run_remote(suite, args)
 
 
 def doctor_section(suite_ref: str | None = None) -> dict[str, Any]:
     """`benchbench doctor`: the ssh settings remote runs would use (connects nowhere)."""
-    from .doctor import section
 
     return section(suite_ref)
 

@@ -12,8 +12,11 @@ from typing import Any
 
 import yaml
 
+from ..errors import UserError
+from ..profile import resolve_profile
 from ..record import slug
 from ..suite import Suite
+from ..workloads import get_backend
 
 UPLOADS = "_uploaded"                # copies of files from outside the suite folder
 DROPPED_KEYS = ("hosts", "machine")   # a remote run is one machine: its profile comes from --host
@@ -37,7 +40,6 @@ def build_bundle(suite: Suite) -> Bundle:
     """The suite copy and the files its path-valued keys name (prompt_file, text_file, ..., matrix
     values too). A relative path inside the suite's folder keeps its text and its place beside the
     copy (so expanded workload names stay the same); any other path is rewritten to `_uploaded/...`."""
-    from ..workloads import get_backend
 
     data = yaml.safe_load(Path(suite.path).read_text(encoding="utf-8"))
     suite_dir = Path(suite.path).resolve().parent
@@ -83,8 +85,6 @@ def profile_upload(ref: str | None, suite: Suite) -> tuple[Path, str] | None:
     """A profile found here is uploaded (as machines/<name>.yaml); None: pass the name through."""
     if not ref:
         return None
-    from ..errors import UserError
-    from ..profile import resolve_profile
 
     try:
         profile = resolve_profile(ref, Path(suite.path))

@@ -7,10 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..suite import Suite, suite_of
 from .hosts import SshSettings, parse_hosts, remote_command, remote_dir
 
 
-def section(suite_ref: str | None) -> dict[str, Any]:
+def section(suite_ref: Suite | str | None) -> dict[str, Any]:
     info: dict[str, Any] = {"ssh_client": _asyncssh_version()}
     try:
         settings = SshSettings.from_env()
@@ -36,13 +37,9 @@ def _asyncssh_version() -> str:
     return f"asyncssh {asyncssh.__version__}"
 
 
-def _suite_hosts(suite_ref: str | None) -> list[str]:
-    if not suite_ref:
-        return []
-    from ..commands.run import find_suite
-    from ..suite import load_suite
-
-    return load_suite(find_suite(suite_ref)).hosts
+def _suite_hosts(suite_ref: Suite | str | None) -> list[str]:
+    suite = suite_of(suite_ref)
+    return suite.hosts if suite else []
 
 
 def _host_row(spec: Any, settings: SshSettings) -> dict[str, Any]:

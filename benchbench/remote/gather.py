@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import posixpath
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -44,8 +42,8 @@ async def gather_one(spec: HostSpec, path: str, results: Path, settings: SshSett
     return row
 
 
-def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: bool = False) -> int:
-    """Exit code: 0 all hosts read, 1 a host failed, 2 bad input (unknown host key, bad spec)."""
+def gather(targets: Sequence[str], results: Path, quiet: bool = False) -> list[dict[str, Any]]:
+    """One row per host ({host, status, error, copied, present, ...}); the command prints them."""
     ssh.require_asyncssh()
     settings = SshSettings.from_env()
     default = posixpath.join(remote_dir(), REMOTE_RESULTS)
@@ -56,14 +54,10 @@ def gather(targets: Sequence[str], results: Path, as_json: bool = False, quiet: 
         return list(await asyncio.gather(*(gather_one(spec, path or default, results, settings, printer)
                                            for spec, path in parsed)))
 
-    rows = asyncio.run(run_all())
+    return asyncio.run(run_all())
+
+
+def exit_code(rows: Sequence[dict[str, Any]]) -> int:
+    """0 all hosts read, 1 a host failed, 2 bad input (unknown host key, bad spec)."""
     codes = {"error": 2, "failed": 1, "complete": 0}
-    code = max(codes[r["status"]] for r in rows)
-    if as_json:
-        json.dump({"hosts": rows, "exit_code": code}, sys.stdout, indent=1)
-        print()
-    else:
-        for r in rows:
-            for path in r["copied"]:
-                print(path)
-    return code
+    return max(codes[r["status"]] for r in rows)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,8 +27,9 @@ def exit_code(outcomes: Sequence[HostOutcome]) -> int:
     return 0
 
 
-def run_remote(suite: Suite, args: argparse.Namespace) -> int:
-    """Run `suite` on the hosts of `--host` (or the suite's `hosts:`) and gather the records here."""
+def run_remote(suite: Suite, args: argparse.Namespace) -> list[HostOutcome]:
+    """Run `suite` on the hosts of `--host` (or the suite's `hosts:`) and gather the records here; returns
+    each host's outcome (the command prints them: benchbench/commands/run.py)."""
     if args.host:
         specs = parse_hosts(args.host, "--host")
     else:
@@ -51,9 +50,7 @@ def run_remote(suite: Suite, args: argparse.Namespace) -> int:
     printer = Printer(quiet=args.quiet or args.json)
     runs = [HostRun(spec, suite, bundle, profile_upload(spec.profile, suite), options, printer)
             for spec in specs]
-    outcomes = asyncio.run(run_all(runs, printer))
-    report(outcomes, as_json=args.json, dry_run=args.dry_run)
-    return exit_code(outcomes)
+    return asyncio.run(run_all(runs, printer))
 
 
 def _grace_s() -> float:
@@ -97,27 +94,18 @@ async def run_all(runs: list[HostRun], printer: Printer) -> list[HostOutcome]:
             loop.remove_signal_handler(sig)
 
 
-def report(outcomes: Sequence[HostOutcome], as_json: bool, dry_run: bool = False) -> None:
-    """One line per host, then the usual summary table of this run's records (stdout)."""
-    from ..record import load_records
-    from ..reports.summary import render_text, summary_rows
+def host_line(o: HostOutcome, dry_run: bool = False) -> str:
+    """One host's outcome in words."""
+    line = f"{o.host}: {o.status}"
+    if o.machine:
+        line += f" (machine {o.machine})"
+    if not dry_run and o.status != "error":
+        line += f"; {len(o.pulled.copied)} record(s) gathered, {len(o.pulled.present)} already here"
+    if o.error:
+        line += f"; {o.error}"
+    return line
 
-    paths = [p for o in outcomes for p in o.records if p.exists()]
-    rows = summary_rows(load_records(paths)) if paths else []
-    if as_json:
-        json.dump({"hosts": [o.to_dict() for o in outcomes], "summary": rows,
-                   "exit_code": exit_code(outcomes)}, sys.stdout, indent=1, default=str)
-        print()
-        return
-    for o in outcomes:
-        line = f"{o.host}: {o.status}"
-        if o.machine:
-            line += f" (machine {o.machine})"
-        if not dry_run and o.status != "error":
-            line += f"; {len(o.pulled.copied)} record(s) gathered, {len(o.pulled.present)} already here"
-        if o.error:
-            line += f"; {o.error}"
-        print(line)
-    if rows:
-        print()
-        print(render_text(rows), end="")
+
+def record_paths(outcomes: Sequence[HostOutcome]) -> list[Path]:
+    """The records the hosts' runs left here."""
+    return [p for o in outcomes for p in o.records if p.exists()]

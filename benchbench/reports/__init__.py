@@ -13,20 +13,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
+from .build import build_report as build
+from .formats import format_for, get_format
+
 __all__ = ["build_report", "write_report"]
 
 
 def build_report(*args: Any, **kwargs: Any) -> Any:
     """See `benchbench.reports.build.build_report`."""
-    from .build import build_report as build
 
     return build(*args, **kwargs)
 
 
 def write_report(report: Any, output: Path | str, fmt: str | None = None) -> list[Path]:
     """Write `report` to `output` in `fmt` (default: from the extension); returns the files written."""
-    from ..errors import UserError
-    from .formats import format_for, get_format
 
     fmt = fmt or format_for(Path(output))
     if fmt is None:

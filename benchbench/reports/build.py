@@ -8,8 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
+from ..analysis import analyze
+from ..analysis.load import typed
+from ..fmt import clean
+from ..record import load_typed_records
+from ..record_model import Record
 from .model import Report
-from .sources import series_label
+from .plots import colors
+from .sections import depth, economics, llm, machines, power, sweeps, tts, video
+from .sections import warnings as warn
+from .sources import series_label, source
 
 
 @dataclass
@@ -17,7 +26,7 @@ class Context:
     """What the section builders share: the analysis, the raw records and lookups over them."""
 
     analysis: Any
-    records: list[dict[str, Any]]
+    records: list[Record]
     reference: bool
     skipped: list[tuple[str, str]] = field(default_factory=list)
     caught: list[str] = field(default_factory=list)
@@ -29,7 +38,6 @@ class Context:
     _groups: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        from .plots import colors
 
         a = self.analysis
         for g, f, p in zip(a.figures["group_id"], a.figures["figure"], a.figures["provenance"]):
@@ -44,7 +52,7 @@ class Context:
         if self._groups is None:
             self._groups = []
             for row in self.analysis.groups.to_dict("records"):
-                row = {k: _clean(v) for k, v in row.items()}
+                row = clean(row)
                 row["_prov"] = self.prov.get(row["group_id"], {})
                 row["series"] = series_label(row["machine"], row["provenance"], row["source"])
                 row["published"] = row["provenance"] == "published"
@@ -59,24 +67,16 @@ class Context:
         return {m[len(prefix) + 1:]: r for (g, m), r in self.stats.items() if g == gid and m.startswith(prefix + ".")}
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and value != value:
-        return None
-    return value
-
-
-def load(paths: Iterable[Path | str] | None) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """Every record under `paths` (default `results/` when it exists) and the files skipped."""
-    from ..record import load_records
-
+def load(paths: Iterable[Path | str] | None) -> tuple[list[Record], list[tuple[str, str]]]:
+    """Every record under `paths` (default `results/` when it exists), typed, and the files skipped."""
     if paths is None:
         paths = [Path("results")] if Path("results").is_dir() else []
     skipped: list[tuple[str, str]] = []
-    records = load_records(list(paths), on_skip=lambda p, why: skipped.append((str(p), why)))
+    records = load_typed_records(list(paths), on_skip=lambda p, why: skipped.append((str(p), why)))
     return records, skipped
 
 
-def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dict[str, Any]] | None = None,
+def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Record | dict[str, Any]] | None = None,
                  reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
                  api_models: Iterable[str] = (), title: str = "benchbench report",
                  max_power_runs: int = 12) -> Report:
@@ -84,16 +84,14 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
     figures unless `reference=False`. Bad arguments raise UserError."""
     import datetime as dt
 
-    from .. import __version__
-    from ..analysis import analyze
 
     loaded, skipped = load(paths)
-    loaded += list(records or [])
+    loaded += typed(records or [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
                            hours_per_day=hours_per_day, api_models=tuple(api_models))
-    ctx = Context(analysis=analysis, records=[r for r in loaded if not r.get("reference")], reference=reference,
+    ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
     runs = analysis.runs
@@ -108,15 +106,11 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[dic
 
 
 def _builders() -> list[Any]:
-    from .sections import depth, economics, llm, machines, power, sweeps, tts, video
-    from .sections import warnings as warn
-
     return [warn.build, machines.build, llm.build, sweeps.build, depth.build, tts.build, video.build, economics.build,
             power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:
-    from .sources import source
 
     files = sorted({s for s in analysis.runs["source"] if isinstance(s, str) and s})
     return [source(f) for f in files]

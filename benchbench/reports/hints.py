@@ -30,6 +30,8 @@ HINTS: dict[str, str] = {
     "run_interrupted": "Resume it with `benchbench run SUITE --resume latest`; finished iterations are kept.",
     "run_failed": "Read the errors below, fix the cause and run again.",
     "iteration_failed": "Read the error; failed iterations are left out of every figure.",
+    "throughput_unknown": "Run the suite again with this benchbench: its records count every request's output "
+                          "tokens, so energy per token and the costs per token can be computed.",
     "record_skipped": "The file is not a readable benchbench record: move it out of the results folder or "
                       "fix it.",
 }

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-PROVENANCES = ("measured", "imported", "estimated", "declared", "published")
+from .. import metrics
 
 
 @dataclass
@@ -30,6 +30,13 @@ class Column:
     @property
     def title(self) -> str:
         return f"{self.header} ({self.unit})" if self.unit else self.header
+
+    @classmethod
+    def of(cls, name: str, kind: str | None = None, prov: bool = False) -> Column:
+        """The column of a registered metric: its label and unit (`{cur}` kept for the section to fill in)
+        from benchbench/metrics, its format unless `kind` says otherwise (`stat`: mean ± stdev (n))."""
+        metric = metrics.get(name)
+        return cls(name, metric.label, metric.shown_unit, kind or metric.fmt, prov)
 
 
 @dataclass

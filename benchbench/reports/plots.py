@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..fmt import number
 from .model import Chart
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -136,8 +137,6 @@ def _series_legend(ax: Any, bars: Sequence[Bar], palette: dict[str, str], back_l
 
 
 def _fmt(value: float) -> str:
-    from .fmt import number
-
     return number(value)
 
 

@@ -1,13 +1,16 @@
-"""The summary table: machine, workload, params, key metrics as mean ± stdev, n, warnings."""
+"""The summary table: machine, workload, params, key metrics as mean ± stdev with their registry labels and
+units, n, warnings."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .. import metrics
+from ..fmt import number
 from ..stats import measured, metric_values, summarize
 
 KEY_METRICS = {
-    "llm": ("pp_tok_s", "tg_tok_s", "ttft_s", "e2e_s"),
+    "llm": ("pp_tok_s", "tg_tok_s", "output_tok_s", "ttft_s", "e2e_s"),
     "tts": ("rtf", "gen_s", "audio_s"),
     "video": ("gen_s", "video_s", "fps"),
 }
@@ -26,7 +29,8 @@ def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for metric in KEY_METRICS.get(wl.get("kind"), ()):
             st = summarize(metric_values(kept, metric))
             if st["n"]:
-                cells.append(f"{metric} {format_stat(st)}")
+                m = metrics.get(metric)
+                cells.append(f"{m.label} {format_stat(st)} {m.unit}".rstrip())
         codes = sorted({w["code"] for w in rec.get("warnings", [])})
         params = wl.get("params", {})
         rows.append({
@@ -40,16 +44,8 @@ def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def format_number(x: float | None) -> str:
-    if x is None:
-        return "-"
-    ax = abs(x)
-    if ax >= 100:
-        return f"{x:.1f}"
-    if ax >= 1:
-        return f"{x:.2f}"
-    if ax >= 0.01:
-        return f"{x:.3f}"
-    return f"{x:.2g}"
+    """A number as every report shows it (benchbench.fmt.number)."""
+    return number(x) if x is not None else "-"
 
 
 def format_stat(st: dict[str, Any]) -> str:

@@ -23,6 +23,11 @@ from typing import Any
 import yaml
 
 from ..errors import BenchError, Interrupted, UserError
+from ..profile import resolve_profile
+from ..progress import Progress
+from ..record import load_record
+from ..runner import Runner, RunOptions
+from ..suite import load_suite
 from .config import JOB_ENTRY_ENV, ServeConfig
 from .store import Job
 
@@ -53,7 +58,6 @@ def suite_data(config: ServeConfig, job: Job, job_dir: Path) -> dict[str, Any]:
 
 def write_suite(config: ServeConfig, job: Job, job_dir: Path) -> Path:
     """Write and validate the job's suite (a bad combination is a UserError before queueing)."""
-    from ..suite import load_suite
 
     job_dir.mkdir(parents=True, exist_ok=True)
     path = job_dir / "suite.yaml"
@@ -89,11 +93,6 @@ def read_result(path: Path) -> dict[str, Any] | None:
 # --- subprocess side ---------------------------------------------------------------------------
 def run_suite(suite_path: Path, results: Path) -> dict[str, Any]:
     """Run the job's suite with the normal runner; summarize its record for the server."""
-    from ..profile import resolve_profile
-    from ..progress import Progress
-    from ..record import load_record
-    from ..runner import Runner, RunOptions
-    from ..suite import load_suite
 
     suite = load_suite(suite_path)
     profile = resolve_profile(suite.machine, suite_path) if suite.machine else None

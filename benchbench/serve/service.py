@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .. import __version__
 from ..errors import UserError
 from . import job as jobs
 from .config import ServeConfig
@@ -193,7 +194,6 @@ class Service:
         return out
 
     def health(self) -> dict[str, Any]:
-        from .. import __version__
 
         assert self.store is not None and self.worker is not None
         return {"status": "ok", "server": "benchbench serve-video", "version": __version__,

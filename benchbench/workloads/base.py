@@ -8,25 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..metrics import check_names
 from ..schema import Field
+from ..warnings_ import RunWarning
+
+__all__ = ["IterationContext", "IterationResult", "RunWarning", "Workload"]
 
 if TYPE_CHECKING:
     from ..suite import WorkloadSpec
-
-
-@dataclass
-class RunWarning:
-    """A validity warning with a stable code; `iteration` is set when it concerns one iteration."""
-
-    code: str
-    message: str
-    iteration: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.iteration is not None:
-            out["iteration"] = self.iteration
-        return out
 
 
 @dataclass
@@ -55,8 +44,12 @@ class IterationResult:
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
     # (name, t0_s, t1_s): the measured part when narrower than the iteration (llama-bench's decode test,
-    # without model loads): the iteration's `energy` covers it; the whole one's goes to `energy_iteration`
+    # without model loads): the iteration's `energy` and its throughput (output_tok_s) cover it; the whole
+    # iteration's energy goes to `energy_iteration`
     energy_window: tuple[str, float, float] | None = None
+
+    def __post_init__(self) -> None:
+        check_names(self.metrics)     # an unregistered name fails in strict mode (the test suite)
 
 
 class Workload(ABC):
@@ -73,6 +66,7 @@ class Workload(ABC):
     requires: ClassVar[tuple[str, ...]] = ()     # importable modules needed (for doctor)
     primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
     summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
+    emits: ClassVar[tuple[str, ...]] = ()   # metric names run_once records, each in benchbench.metrics
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec
@@ -87,6 +81,14 @@ class Workload(ABC):
         if missing:
             return f"needs the Python package(s) {', '.join(missing)} (pip install 'benchbench[{cls.extra()}]')"
         return None
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
+        """`benchbench doctor`'s checks of this backend beyond availability(): the servers it would talk to,
+        as `{section: [entries]}` (entries of the same section from several backends are listed together).
+        `specs`: the suite's entries of this backend ([] when the suite has none: check nothing); None
+        without --suite (the backend's default checks, e.g. the default Ollama host). Must not load models."""
+        return {}
 
     @classmethod
     def extra(cls) -> str:

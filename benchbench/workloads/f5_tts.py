@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import BackendUnavailable, WorkloadError
 from ..schema import Field, positive
 from .base import IterationContext
@@ -85,7 +86,6 @@ class F5TTS(TTSWorkload):
         raise missing_model(ref)
 
     def setup(self) -> dict[str, Any]:
-        from .. import torch_util as tu
 
         ckpt = self.checkpoint()
         vocoder = resolve_snapshot(self.params["vocoder"], ("config.yaml", "pytorch_model.bin"), what="vocoder")
@@ -105,7 +105,6 @@ class F5TTS(TTSWorkload):
                 **tu.device_facts(self.device)}
 
     def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
-        from ..torch_util import synchronize
 
         try:
             with stdout_to_stderr():
@@ -113,7 +112,7 @@ class F5TTS(TTSWorkload):
                     self.engine.infer, ref_file=self.params["ref_audio"], ref_text=self.params["ref_text"],
                     gen_text=text, show_info=lambda *a, **k: None, progress=None,
                     nfe_step=int(self.params["nfe_step"]), seed=int(self.params.get("seed") or 0),
-                    sync=lambda: synchronize(self.device))
+                    sync=lambda: tu.synchronize(self.device))
         except (RuntimeError, ValueError) as exc:
             raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
         if wav is None:

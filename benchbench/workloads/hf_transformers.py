@@ -6,12 +6,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
-from ..torch_util import DTYPES, choose_dtype
-from .architectures import ARCHITECTURES
+from ..torch_util import DTYPES
+from .architectures import ARCHITECTURES, resolve
 from .base import IterationContext, IterationResult, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, decode_rate, prompt_text, rate
 
 
 def _arch_ok(value: Any) -> str | None:
@@ -34,6 +35,7 @@ class TransformersLLM(Workload):
     backend = "transformers"
     requires = ("torch", "transformers")
     primary_metrics = ("tg_tok_s", "pp_tok_s")
+    emits = (*(m for m in LLM_METRICS if m != "load_s"), *ITERATION_METRICS)
     keys = {
         **PROMPT_KEYS,
         "architecture": Field((str, dict), check=_arch_ok, doc="known name or inline config"),
@@ -69,10 +71,9 @@ class TransformersLLM(Workload):
     def setup(self) -> dict[str, Any]:
         import torch
 
-        from .. import torch_util as tu
 
         self.device = tu.pick_device(self.params["device"])
-        dtype_name, why = choose_dtype(self.params["dtype"], self.device.split(":")[0],
+        dtype_name, why = tu.choose_dtype(self.params["dtype"], self.device.split(":")[0],
                                        tu.capability(self.device))
         torch.manual_seed(self.params.get("seed") or 0)
         self._import_model_code()
@@ -97,7 +98,6 @@ class TransformersLLM(Workload):
         from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
         if self.params.get("weights") == "dummy":
-            from .architectures import resolve
 
             cfg = resolve(self.params["architecture"])
             MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
@@ -106,7 +106,6 @@ class TransformersLLM(Workload):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         if self.params.get("weights") == "dummy":
-            from .architectures import resolve
 
             cfg = resolve(self.params["architecture"])
             config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
@@ -144,39 +143,38 @@ class TransformersLLM(Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         import torch
 
-        from ..torch_util import synchronize
 
         ids = self._prompt_ids(ctx.index)
         n_new = int(self.params["max_tokens"])
         try:
             with torch.inference_mode():
-                synchronize(self.device)
+                tu.synchronize(self.device)
                 t0 = time.perf_counter()
                 out = self.model(input_ids=ids, use_cache=True)
                 token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
-                synchronize(self.device)
+                tu.synchronize(self.device)
                 t1 = time.perf_counter()
                 past = out.past_key_values
                 for _ in range(n_new - 1):
                     out = self.model(input_ids=token, past_key_values=past, use_cache=True)
                     past = out.past_key_values
                     token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
-                synchronize(self.device)
+                tu.synchronize(self.device)
                 t2 = time.perf_counter()
         except RuntimeError as exc:  # out of memory, device errors
             raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
         prompt_tokens = int(ids.shape[1])
         prompt_s, gen_s = t1 - t0, t2 - t1
         metrics = {"prompt_tokens": prompt_tokens, "prompt_s": prompt_s,
-                   "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": n_new - 1,
-                   "gen_s": gen_s, "tg_tok_s": rate(n_new - 1, gen_s), "ttft_s": prompt_s,
-                   "e2e_s": t2 - t0, "output_tokens": n_new, "done_reason": "length"}
+                   "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": n_new,
+                   "gen_s": gen_s, "tg_tok_s": decode_rate(n_new, gen_s), "ttft_s": prompt_s,
+                   "e2e_s": t2 - t0, "input_tokens": prompt_tokens, "output_tokens": n_new,
+                   "total_tokens": prompt_tokens + n_new, "done_reason": "length"}
         return IterationResult(metrics)
 
     def devices(self) -> list[str]:
-        from ..torch_util import gpu_channels
 
-        return gpu_channels([getattr(self, "device", "cpu")])
+        return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         self.model = None

@@ -6,8 +6,13 @@ decode, `-o jsonl`), so every test's power window is its own. With `--progress` 
 so the window is exact and excludes model loading, warmup and depth prefill. Older builds: the window
 ends when the test's line arrives and lasts the sum of its samples (said in the record).
 
-Speeds are llama-bench's own (avg_ts: the mean of its repetitions' t/s; see its README); every
-repetition's samples_ns/samples_ts is kept. Energy per token = W / tok/s over the test's window.
+Speeds are llama-bench's own (avg_ts: the mean of its repetitions' t/s; see its README): pp_tok_s and
+tg_tok_s, one sequence's speed. Every repetition's samples_ns/samples_ts is kept. The iteration's energy
+is the decode test's window (the prefill test's when there is no decode test), and the machine's
+throughput counts over that same window: output_tokens = n_gen × repetitions, output_tok_s = output_tokens
+÷ the window (the runner divides), so J/token = energy ÷ tokens. It sits a little below tg_tok_s: the
+window also holds the gaps between repetitions (cache clears, a depth's state restored). Per test:
+prefill_/decode_ W, J and J/token (the window's energy ÷ n × repetitions).
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ from .llamacpp_tools import (
     lb_test_name,
     power_figures,
     run_tool,
+    tool_doctor,
     version_text,
     window_energy,
 )
+from .llm_common import LLM_METRICS
 
 RESERVED = ("-m", "--model", "-p", "--n-prompt", "-n", "--n-gen", "-d", "--n-depth", "-r", "--repetitions",
             "-o", "--output", "-oe", "--output-err", "-pg", "--progress")
 PROGRESS = re.compile(r"benchmark (\d+)/(\d+): (prompt|generation) run (\d+)/(\d+)")
+WINDOW_METRICS = tuple(f"{phase}_{s}" for phase in ("prefill", "decode") for s in ("w", "j", "j_per_tok"))
 
 
 def _flash_attn(value: Any) -> str | None:
@@ -52,6 +60,7 @@ class LlamaBench(Workload):
     backend = "llama-bench"
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("pp_tok_s", "tg_tok_s", "decode_j_per_tok")
+    emits = (*LLM_METRICS, "input_tokens", "output_tokens", "output_tok_s", *WINDOW_METRICS, "depth_tokens")
     keys = {
         **TOOL_KEYS,
         "n_prompt": Field((int,), default=512, check=non_negative, doc="-p: prompt tokens (0: no prefill test)"),
@@ -68,7 +77,12 @@ class LlamaBench(Workload):
 
     @classmethod
     def availability(cls) -> str | None:
-        return None   # the binary is per workload (`binary:`); setup() says when it is missing
+        return None   # the binary is per workload (`binary:`): doctor() checks it, setup() says when it is missing
+
+    @classmethod
+    def doctor(cls, specs: list[Any] | None) -> dict[str, Any]:
+        """The llama-bench binary of each suite entry (without a suite: on PATH), its version, missing models."""
+        return tool_doctor(specs, "llama-bench")
 
     @classmethod
     def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
@@ -121,8 +135,10 @@ class LlamaBench(Workload):
                            self.params.get("timeout_s"))
             tests.extend(self._tests_of(run, kind, ctx.energy))
         metrics = llama_bench_metrics(tests)
-        decode = next((t for t in tests if t["kind"] == "tg"), None)
-        window = ("decode", *decode["window_s"]) if decode and decode["window_s"] else None
+        # the window the iteration's energy and throughput cover: the decode test, else the prefill test
+        measured = next((t for t in tests if t["kind"] == "tg"), None) or next(iter(tests), None)
+        window = (("decode" if measured["kind"] == "tg" else "prefill", *measured["window_s"])
+                  if measured and measured["window_s"] else None)
         if any(t["window_source"] == "samples" for t in tests):
             warnings.append(RunWarning("power_window_estimated",
                                        "this llama-bench has no --progress: each test's power window is taken "
@@ -161,28 +177,46 @@ class LlamaBench(Workload):
 
 
 def llama_bench_metrics(tests: list[dict[str, Any]]) -> dict[str, Any]:
-    """Iteration metrics from llama-bench tests ({kind: pp|tg, row, energy}): its speeds, W and J/token."""
+    """Iteration metrics from llama-bench tests ({kind: pp|tg, row, energy[, energy_s]}): its speeds, the
+    tokens of all repetitions (output_tokens: the decode test's, the count output_tok_s divides by its
+    window), W, J and J/token per test. `energy_s`: the seconds the test's tokens took, when its energy comes
+    from an approximate window around them (imports)."""
     pp = next((t for t in tests if t["kind"] == "pp"), None)
     tg = next((t for t in tests if t["kind"] == "tg"), None)
     metrics: dict[str, Any] = {"prompt_tokens": None, "prompt_s": None, "pp_tok_s": None, "gen_tokens": None,
-                               "gen_s": None, "tg_tok_s": None, "output_tok_s": None, "ttft_s": None,
-                               "e2e_s": None, "load_s": None, "done_reason": None,
-                               **{f"{p}_{s}": None for p in ("prefill", "decode") for s in ("w", "j", "j_per_tok")}}
+                               "gen_s": None, "tg_tok_s": None, "input_tokens": None, "output_tokens": None,
+                               "ttft_s": None, "e2e_s": None, "load_s": None, "done_reason": None,
+                               **dict.fromkeys(WINDOW_METRICS)}
     if pp:
         row = pp["row"]
+        tokens = test_tokens(row, "n_prompt")
         metrics.update(prompt_tokens=row.get("n_prompt"), prompt_s=(row.get("avg_ns") or 0) / 1e9 or None,
-                       pp_tok_s=row.get("avg_ts"))
-        figures = power_figures(pp["energy"], row.get("avg_ts"))
+                       pp_tok_s=row.get("avg_ts"), input_tokens=tokens)
+        figures = power_figures(pp["energy"], tokens, pp.get("energy_s"))
         metrics.update(prefill_w=figures["w"], prefill_j=figures["j"], prefill_j_per_tok=figures["j_per_tok"])
     if tg:
         row = tg["row"]
+        tokens = test_tokens(row, "n_gen")
         metrics.update(gen_tokens=row.get("n_gen"), gen_s=(row.get("avg_ns") or 0) / 1e9 or None,
-                       tg_tok_s=row.get("avg_ts"), output_tok_s=row.get("avg_ts"))
-        figures = power_figures(tg["energy"], row.get("avg_ts"))
+                       tg_tok_s=row.get("avg_ts"), output_tokens=tokens)
+        figures = power_figures(tg["energy"], tokens, tg.get("energy_s"))
         metrics.update(decode_w=figures["w"], decode_j=figures["j"], decode_j_per_tok=figures["j_per_tok"])
     first = (pp or tg or {}).get("row") or {}
     metrics["depth_tokens"] = first.get("n_depth")
     return metrics
+
+
+def test_tokens(row: dict[str, Any], field: str) -> int | None:
+    """The tokens a llama-bench test processed over all its repetitions: n_prompt or n_gen × repetitions
+    (its csv output has no samples: then one repetition's, to go with test_seconds)."""
+    n = row.get(field)
+    return int(n) * (len(row.get("samples_ns") or []) or 1) if isinstance(n, int) and n > 0 else None
+
+
+def test_seconds(row: dict[str, Any]) -> float | None:
+    """The seconds test_tokens took by llama-bench's clock: Σ samples_ns, else the mean repetition (csv)."""
+    ns = sum(row.get("samples_ns") or []) or row.get("avg_ns")
+    return ns / 1e9 if isinstance(ns, (int, float)) and ns > 0 else None
 
 
 def _json(line: str) -> dict[str, Any]:

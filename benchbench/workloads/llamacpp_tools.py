@@ -245,10 +245,56 @@ def window_energy(energy_fn: Any, t0_s: float, t1_s: float) -> dict[str, dict[st
     return energy_fn(t0_s, t1_s) or {}
 
 
-def power_figures(energy: dict[str, dict[str, Any]], tok_s: float | None) -> dict[str, Any]:
-    """(W, J, J/token, basis) of a window from its `system` channel (wall, or the estimate):
-    J/token = W / tok/s, the cost formulas' energy per token."""
+def power_figures(energy: dict[str, dict[str, Any]], tokens: float | None,
+                  seconds: float | None = None) -> dict[str, Any]:
+    """(W, J, J/token, basis) of a window from its `system` channel (wall, or the estimate): J/token = the
+    window's energy ÷ the tokens the machine made in it. `seconds`: the time the tokens took when the window
+    is only known approximately around it (imports): J = its mean power × those seconds."""
     system = energy.get("system") or {}
     watts, joules = system.get("avg_w"), system.get("joules")
-    per_tok = watts / tok_s if isinstance(watts, (int, float)) and tok_s else None
+    if isinstance(watts, (int, float)) and seconds:
+        joules = watts * seconds
+    per_tok = joules / tokens if isinstance(joules, (int, float)) and tokens else None
     return {"w": watts, "j": joules, "j_per_tok": per_tok, "basis": system.get("basis")}
+
+
+# --- doctor ----------------------------------------------------------------------------------
+
+class ToolStatus(dict):
+    """One llama.cpp tool binary: a dict for --json, one line for the text report."""
+
+    def __str__(self) -> str:
+        if not self.get("found"):
+            return f"{self['tool']}: not found: {self['why']}"
+        version = f"version {self['version']}" if self.get("version") else "found"
+        return f"{self['tool']} {self['binary']}: " + version + "".join(f"; {m}" for m in self.get("models_missing")
+                                                                       or [])
+
+
+def tool_doctor(specs: list[Any] | None, default: str) -> dict[str, Any]:
+    """{"llama.cpp tools": [...]}: the binary each suite entry names (without a suite: `default` on PATH),
+    whether it runs, and whether the entries' model files exist. Never runs a benchmark."""
+    wanted: dict[str, list[Any]] = {}
+    for spec in specs if specs is not None else []:
+        wanted.setdefault(spec.params.get("binary") or default, []).append(spec)
+    if specs is None:
+        wanted[default] = []
+    out = []
+    for name, entries in wanted.items():
+        status = ToolStatus(tool=default, wanted=name, found=False)
+        try:
+            status["binary"] = find_binary(name, default)
+        except UserError as exc:
+            status["why"] = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+            out.append(status)
+            continue
+        status.update(found=True, version=version_text(status["binary"]))
+        missing = []
+        for spec in entries:
+            try:
+                find_model(spec.params.get("model"), spec.suite_dir)
+            except UserError:
+                missing.append(f"{spec.name}: model {spec.params.get('model')} not found")
+        status["models_missing"] = missing
+        out.append(status)
+    return {"llama.cpp tools": out} if out else {}

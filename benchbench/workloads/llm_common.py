@@ -17,6 +17,9 @@ PROMPT_KEYS: dict[str, Field] = {
 
 LLM_METRICS = ("prompt_tokens", "prompt_s", "pp_tok_s", "gen_tokens", "gen_s", "tg_tok_s",
                "ttft_s", "e2e_s", "load_s", "done_reason")
+# every LLM iteration: token counts of all its requests, and the throughput the runner derives from them
+ITERATION_METRICS = ("input_tokens", "output_tokens", "total_tokens", "output_tok_s", "total_tok_s")
+SERVER_METRICS = ("total_s", "output_chars", "retries", "concurrency", "window_s", "agg_output_tok_s")
 
 # Plain English words for synthetic prompts: about one token each in common tokenizers.
 WORDS = ("time person year way day thing man world life hand part child eye woman place work week "
@@ -59,6 +62,14 @@ def synthetic_words(n: int, seed: int = 0) -> str:
     """About n tokens of plain words (the server reports the exact count)."""
     rng = random.Random(seed)
     return " ".join(rng.choice(WORDS) for _ in range(max(1, n)))
+
+
+def decode_rate(tokens: float | None, seconds: float | None) -> float | None:
+    """One stream's decode speed (the registry's tg_tok_s): the tokens after the first ÷ the seconds from
+    the first to the last; None with fewer than two tokens."""
+    if tokens is None or tokens < 2:
+        return None
+    return rate(tokens - 1, seconds)
 
 
 def rate(count: float | None, seconds: float | None) -> float | None:

@@ -6,9 +6,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field, positive
-from ..video.precision import PRECISIONS
+from ..video import loading, tiny
+from ..video.export import write_mp4
+from ..video.loading import build_meta
+from ..video.pipeline import Request, TwoStageLTX2
+from ..video.placement import Placement, describe, device_name, place, plan_bytes, resident_bytes
+from ..video.precision import PRECISIONS, apply_precision, choose_precision, torch_dtype
 from ..video.tiny import check_architecture
 from .base import IterationContext, IterationResult, RunWarning, Workload
 
@@ -70,7 +76,6 @@ def _tiny(params: dict[str, Any]) -> bool:
 def device_list(value: Any) -> list[str]:
     """Suite `devices` → torch device names; `auto` is every visible GPU (else cpu); a name listed twice
     becomes two placements (cpu, cpu → cpu:0, cpu:1) so a split can be exercised on one device."""
-    from ..video.placement import device_name
 
     if value in (None, "auto"):
         import torch
@@ -91,6 +96,8 @@ class LTX2Video(Workload):
     requires = ("torch", "diffusers", "transformers", "imageio_ffmpeg")
     primary_metrics = ("gen_s",)
     summary_metrics = ("gen_s", "video_s", "frames")
+    emits = ("gen_s", "stages_s", "step_s", "mean_step_s", "peak_mem_gb", "weights_gb", "frames", "fps", "video_s",
+             "width", "height", "audio", "text_encoder_load_s")
     keys = {
         "prompt": Field((str,), default=DEFAULT_PROMPT),
         "image": Field((str,), path=True, doc="first frame for image-to-video"),
@@ -137,20 +144,17 @@ class LTX2Video(Workload):
         return device_list(p["device"] if p.get("device") is not None else p.get("devices"))
 
     def _precision(self, devices: list[str]) -> Any:
-        from ..torch_util import capability
-        from ..video.precision import choose_precision
 
         gpus = [d for d in devices if d.startswith("cuda")]
         missing = _missing_gpus(gpus)
         if missing:
             raise UserError(f"{', '.join(missing)} not available here", field="devices",
                             hint="list GPUs this machine has (nvidia-smi), or cpu")
-        caps = [capability(d) for d in gpus] if gpus else None
+        caps = [tu.capability(d) for d in gpus] if gpus else None
         return choose_precision(self.params["precision"], caps)
 
     def _configs(self) -> tuple[dict[str, dict[str, Any]], Any, Any]:
         """(component configs, model folder or None, upsampler folder or None): from config files only."""
-        from ..video import loading, tiny
 
         if _tiny(self.params):
             return tiny.resolve(self.params["architecture"]), None, None
@@ -160,8 +164,6 @@ class LTX2Video(Workload):
 
     def plan(self) -> dict[str, Any]:
         """The placement from the configs alone (models built on the meta device), with estimated weights."""
-        from ..video.loading import build_meta
-        from ..video.placement import Placement, describe, plan_bytes
 
         width, height = self._size()
         frames = frames_for(self.params)
@@ -176,7 +178,6 @@ class LTX2Video(Workload):
             choice = self._precision(devices)
             out["precision"] = f"{choice.name} ({choice.reason})"
         except UserError as exc:   # planning on another machine than the one that will run it
-            from ..video.precision import choose_precision
 
             choice = choose_precision("bf16", [(9, 0)])
             out["precision"] = f"{self.params['precision']}: decided where it runs ({exc.message}); " \
@@ -202,9 +203,6 @@ class LTX2Video(Workload):
     def setup(self) -> dict[str, Any]:
         import torch
 
-        from ..torch_util import device_facts
-        from ..video.pipeline import TwoStageLTX2
-        from ..video.placement import Placement, describe, place, plan_bytes, resident_bytes
 
         self.device_names = self._devices()
         choice = self._precision(self.device_names)
@@ -239,7 +237,7 @@ class LTX2Video(Workload):
         gpus = [d for d in self.device_names if d.startswith("cuda")]
         if gpus:
             facts["allocated_after_load_gb"] = {d: torch.cuda.memory_allocated(torch.device(d)) / 1e9 for d in gpus}
-        facts["device_facts"] = [device_facts(d if d.startswith("cuda") else "cpu") for d in self.device_names]
+        facts["device_facts"] = [tu.device_facts(d if d.startswith("cuda") else "cpu") for d in self.device_names]
         import diffusers
 
         facts["diffusers"] = diffusers.__version__
@@ -249,8 +247,6 @@ class LTX2Video(Workload):
         """Tiny random components; seeded random prompt embeddings stand in for the text encoder."""
         from diffusers import FlowMatchEulerDiscreteScheduler
 
-        from ..video import tiny
-        from ..video.precision import apply_precision, torch_dtype
 
         comps = {k: apply_precision(v, choice) for k, v in tiny.build(configs, seed=self.params["seed"]).items()}
         text, dtype = configs["text"], torch_dtype(choice.compute)
@@ -261,7 +257,6 @@ class LTX2Video(Workload):
 
     def _load_real(self, model: Any, upsampler: Any, choice: Any) -> tuple[dict[str, Any], Any, Any, int]:
         """The checkpoint's components (CPU, storage dtype); the text encoder is loaded per clip."""
-        from ..video import loading
 
         comps = loading.load_components(model, upsampler, choice)
         if self.params["vae_tiling"]:
@@ -273,7 +268,6 @@ class LTX2Video(Workload):
         return comps, loading.load_scheduler(model), encode, 1024
 
     def _request(self) -> Any:
-        from ..video.pipeline import Request
 
         width, height = self._size()
         p = self.params
@@ -284,7 +278,6 @@ class LTX2Video(Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         import torch
 
-        from ..video.export import write_mp4
 
         req = self._request()
         t0 = time.perf_counter()
@@ -323,9 +316,8 @@ class LTX2Video(Workload):
         }
 
     def devices(self) -> list[str]:
-        from ..torch_util import gpu_channels
 
-        return gpu_channels(getattr(self, "device_names", None) or [])
+        return tu.gpu_channels(getattr(self, "device_names", None) or [])
 
     def teardown(self) -> None:
         runner = getattr(self, "runner", None)

@@ -16,11 +16,15 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Interrupted, ServerError, WorkloadError
 from ..schema import Field, positive
 from .base import IterationContext, IterationResult, Workload
+from .job_server_doctor import doctor_of
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
 
 DONE = {"done", "completed", "complete", "finished", "succeeded", "success"}
 RUNNING = {"running", "processing", "generating", "started", "in_progress"}
@@ -41,6 +45,8 @@ class LTXJobs(Workload):
     requires = ("requests",)
     primary_metrics = ("gen_s", "e2e_s")
     summary_metrics = ("queue_s", "gen_s", "e2e_s")
+    emits = ("e2e_s", "download_s", "poll_s", "queue_s", "gen_s", "timing_source", "pipeline_gen_s", "mp4_bytes",
+             "seconds_requested", "seed", *CLIP_KEYS)
     keys = {
         "url": Field((str,), required=True, check=_url_ok, doc="the job server, e.g. http://10.1.1.24:8585"),
         "prompt": Field((str,), required=True, doc="what the video shows"),
@@ -49,6 +55,11 @@ class LTXJobs(Workload):
         "poll_s": Field((float,), default=2.0, check=positive, doc="seconds between status requests"),
         "request_timeout_s": Field((float,), default=30.0, check=positive),
     }
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
+        """Every job server the suite's ltx-jobs entries name: reachable, version, queue, worker alive."""
+        return doctor_of(specs or [])
 
     def plan(self) -> dict[str, Any]:
         p = self.params

@@ -1,7 +1,9 @@
 """`kind: llm, backend: ollama`: an Ollama server through the official `ollama` client, streaming.
 
-Speeds come from the server's own counters (nanosecond durations in the final response);
-ttft_s and e2e_s are measured by the client. Placement (/api/ps) is checked after each iteration.
+Speeds come from the server's own counters (nanosecond durations in the final response): Ollama starts
+eval_duration's clock at the first sampled token (runner.go: startGenerationTime), so the decode speed of
+one stream is (eval_count − 1) ÷ eval_duration, the registry's tg_tok_s; ttft_s and e2e_s are measured by
+the client. Placement (/api/ps) is checked after each iteration.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError
-from ..schema import Field
+from ..schema import Field, suggest
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, rate
+from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
+from .server_doctor import check_ollama, check_servers, targets
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -35,6 +38,9 @@ from .servers import (
     transport_errors,
     with_retries,
 )
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
 
 START_HINT = "start it with `ollama serve`, or set `host:` / OLLAMA_HOST"
 UNLOAD_WAIT_S = 15.0
@@ -62,7 +68,6 @@ def check_options(options: dict[str, Any]) -> tuple[str, ...] | None:
     known = [*ollama.Options.model_fields, *SERVER_ONLY_OPTIONS]
     for key in options:
         if key not in known:
-            from ..schema import suggest
 
             return ("options", f"unknown Ollama option `{key}`",
                     suggest(str(key), known) or "see PARAMETER in Ollama's Modelfile docs")
@@ -82,6 +87,7 @@ class OllamaLLM(StreamingRequests, Workload):
     requires = ("ollama", "httpx")
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("tg_tok_s", "pp_tok_s", "ttft_s")
+    emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "gpu_fraction")
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,
@@ -108,6 +114,14 @@ class OllamaLLM(StreamingRequests, Workload):
         if params.get("load") == "cold" and params.get("keep_alive") is not None:
             return ("keep_alive", "`load: cold` unloads the model itself", "leave keep_alive out")
         return check_prompt(params)
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
+        """Without a suite the default Ollama host (OLLAMA_HOST); with one, only the hosts it names (none when
+        it has no Ollama entry): reachable, loaded, missing."""
+        found = targets(specs or [], lambda params: ollama_url(params.get("host")),
+                        default=ollama_url() if specs is None else None)
+        return check_servers(found, check_ollama)
 
     # --- set-up --------------------------------------------------------------------------------
     @property
@@ -281,9 +295,11 @@ class OllamaLLM(StreamingRequests, Workload):
         gen_tokens, gen_s = server["eval_count"], ns(server["eval_duration"])
         metrics = {"prompt_tokens": prompt_tokens, "prompt_s": prompt_s,
                    "pp_tok_s": rate(prompt_tokens, prompt_s), "gen_tokens": gen_tokens, "gen_s": gen_s,
-                   "tg_tok_s": rate(gen_tokens, gen_s), "ttft_s": clock.ttft_s, "e2e_s": clock.e2e_s,
+                   "tg_tok_s": decode_rate(gen_tokens, gen_s), "ttft_s": clock.ttft_s, "e2e_s": clock.e2e_s,
                    "load_s": ns(server["load_duration"]), "total_s": ns(server["total_duration"]),
-                   "done_reason": server["done_reason"], "output_chars": len(text)}
+                   "done_reason": server["done_reason"], "output_chars": len(text),
+                   "input_tokens": prompt_tokens, "output_tokens": gen_tokens,
+                   "total_tokens": prompt_tokens + gen_tokens if None not in (prompt_tokens, gen_tokens) else None}
         warnings = output_warnings(text, server["done_reason"], self.params["max_tokens"])
         cached = self._cache_warning(prompt_tokens, prompt)
         if cached:

@@ -14,12 +14,23 @@ import os
 import re
 import threading
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ServerError, UserError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import PROMPT_KEYS, check_prompt, prompt_text, rate
+from .llm_common import (
+    ITERATION_METRICS,
+    LLM_METRICS,
+    PROMPT_KEYS,
+    SERVER_METRICS,
+    check_prompt,
+    decode_rate,
+    prompt_text,
+    rate,
+)
+from .prompt_fit import fit_prompt, token_counter
+from .server_doctor import check_openai, check_servers, targets
 from .servers import (
     DEFAULT_TIMEOUT_S,
     SERVER_KEYS,
@@ -39,6 +50,9 @@ from .servers import (
     transport_errors,
     with_retries,
 )
+
+if TYPE_CHECKING:
+    from ..suite import WorkloadSpec
 
 START_HINT = "start the server (llama-server, vllm serve, LM Studio) or check base_url"
 RESERVED = ("model", "stream", "messages", "prompt", "stream_options")
@@ -68,6 +82,8 @@ class OpenAILLM(StreamingRequests, Workload):
     requires = ("httpx",)
     primary_metrics = ("tg_tok_s", "ttft_s")
     summary_metrics = ("tg_tok_s", "ttft_s", "tpot_s")
+    emits = (*LLM_METRICS, *ITERATION_METRICS, *SERVER_METRICS, "tpot_s", "itl_mean_s", "itl_median_s",
+             "itl_p99_s", "itl_max_s", "server_tg_tok_s", "cache_read_tokens")
     keys = {
         **PROMPT_KEYS,
         **SERVER_KEYS,
@@ -91,6 +107,11 @@ class OpenAILLM(StreamingRequests, Workload):
                 return ("options", f"`options.{key}` looks like a secret; it would be recorded",
                         "put keys in an environment variable named by api_key_env")
         return check_prompt(params)
+
+    @classmethod
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
+        """Every OpenAI-compatible endpoint the suite names: reachable, models served, missing."""
+        return check_servers(targets(specs or [], lambda params: str(params["base_url"]).rstrip("/")), check_openai)
 
     # --- set-up --------------------------------------------------------------------------------
     @property
@@ -122,8 +143,6 @@ class OpenAILLM(StreamingRequests, Workload):
         facts["server_version"] = self._server_version()
         self.counter, facts["prompt_token_counter"] = None, None
         if self.params.get("prompt_tokens"):
-            from .prompt_fit import token_counter
-
             self.counter, facts["prompt_token_counter"] = token_counter(
                 self.clients[0], self.base, self.model, self.params["api"], self.params.get("system"))
         return facts
@@ -132,8 +151,6 @@ class OpenAILLM(StreamingRequests, Workload):
         """Request i's prompt: fitted to exactly prompt_tokens where the server counts tokens."""
         if getattr(self, "counter", None) is None:
             return prompt_text(self.params, i, bool(self.params["vary_prompt"]))
-        from .prompt_fit import fit_prompt
-
         with self._errors():
             return fit_prompt(self.counter, int(self.params["prompt_tokens"]), self.params, i,
                               bool(self.params["vary_prompt"]))[0]
@@ -182,9 +199,6 @@ class OpenAILLM(StreamingRequests, Workload):
     # --- one iteration -------------------------------------------------------------------------
     def run_once(self, ctx: IterationContext) -> IterationResult:
         results, metrics = fan_out(self.params, ctx.index, self._request, self._prompt)
-        for key in ("input_tokens", "output_tokens", "cache_read_tokens"):
-            values = [r["metrics"].get(key) for r in results]
-            metrics[key] = sum(values) if all(v is not None for v in values) else None
         raw = {"requests": [{k: r[k] for k in ("metrics", "model", "usage", "timings", "finish_reason",
                                                "text_head", "repetition")} for r in results]}
         return IterationResult(metrics, raw=raw, warnings=merge_warnings([r["warnings"] for r in results]))
@@ -307,17 +321,20 @@ class OpenAILLM(StreamingRequests, Workload):
         if prompt_tokens is None and prompt_n is not None:
             prompt_tokens = prompt_n + (cached or 0)
         metrics = {"prompt_tokens": prompt_tokens, "prompt_s": prompt_s, "pp_tok_s": rate(prompt_n, prompt_s),
-                   "gen_tokens": gen_tokens, "gen_s": gen_s, "tg_tok_s": rate(steps, gen_s) if steps else None,
+                   "gen_tokens": gen_tokens, "gen_s": gen_s, "tg_tok_s": decode_rate(gen_tokens, gen_s),
                    "tpot_s": gen_s / steps if steps and gen_s is not None else None,
                    "ttft_s": ttft, "e2e_s": clock.e2e_s, "total_s": clock.e2e_s, "load_s": None,
                    "done_reason": state["finish_reason"], **clock.itl_stats(),
-                   "server_tg_tok_s": rate(timings.get("predicted_n"), (timings.get("predicted_ms") or 0) / 1000),
-                   "input_tokens": usage.get("prompt_tokens"), "output_tokens": usage.get("completion_tokens"),
+                   "server_tg_tok_s": server_decode_rate(timings),
+                   "input_tokens": prompt_tokens, "output_tokens": gen_tokens,
+                   "total_tokens": prompt_tokens + gen_tokens if prompt_tokens is not None else None,
                    "cache_read_tokens": cached, "output_chars": len(text)}
         asked = self.params.get("prompt_tokens")
         if asked and prompt_tokens and abs(prompt_tokens - asked) > max(2, 0.05 * asked):
+            why = ("it offers no tokenizer endpoint to fit the prompt to" if getattr(self, "counter", None) is None
+                   else "its tokenizer endpoint counted otherwise")
             warnings.append(RunWarning("prompt_length_off", f"asked for {asked} prompt tokens, the server counted "
-                                       f"{prompt_tokens}: it offers no tokenizer endpoint to fit the prompt to"))
+                                       f"{prompt_tokens}: {why}"))
         if cached and prompt_tokens and cached > prompt_tokens / 2:
             warnings.append(RunWarning("prompt_cached", f"{cached} of {prompt_tokens} prompt tokens came from "
                                                         "the server's cache: prefill was not measured"))
@@ -331,3 +348,16 @@ class OpenAILLM(StreamingRequests, Workload):
     def teardown(self) -> None:
         for client in getattr(self, "clients", []):
             client.close()
+
+
+def server_decode_rate(timings: dict[str, Any]) -> float | None:
+    """llama-server's own decode speed: `timings.predicted_per_second` as sent. Without it, the same
+    definition from its parts: (predicted_n − 1) ÷ predicted_ms, the first token coming with the prompt
+    (llama.cpp tools/server server_slot_stats: n_gen_steps = n_gen − 1)."""
+    sent = timings.get("predicted_per_second")
+    if isinstance(sent, (int, float)) and not isinstance(sent, bool):
+        return float(sent) if sent > 0 else None
+    n, ms = timings.get("predicted_n"), timings.get("predicted_ms")
+    if not isinstance(n, (int, float)) or n < 2:
+        return None
+    return rate(n - 1, ms / 1000 if isinstance(ms, (int, float)) else None)

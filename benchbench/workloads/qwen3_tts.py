@@ -9,6 +9,7 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
+from .. import torch_util as tu
 from ..errors import BackendUnavailable, UserError, WorkloadError
 from ..schema import Field, positive
 from ..torch_util import DTYPES
@@ -135,7 +136,6 @@ class Qwen3TTS(TTSWorkload):
 
     # --- setup ------------------------------------------------------------------------------
     def setup(self) -> dict[str, Any]:
-        from .. import torch_util as tu
 
         folder = None if self.params["weights"] == "dummy" else resolve_snapshot(
             self.params["model"], REQUIRED_FILES)
@@ -178,7 +178,6 @@ class Qwen3TTS(TTSWorkload):
     def synthesize(self, text: str, wav_path: Path, ctx: IterationContext) -> Synthesis:
         import torch
 
-        from ..torch_util import synchronize
 
         torch.manual_seed(int(self.params.get("seed") or 0))
         kwargs: dict[str, Any] = {"text": text, "speaker": self.params["speaker"],
@@ -190,7 +189,7 @@ class Qwen3TTS(TTSWorkload):
         try:
             with torch.inference_mode(), stdout_to_stderr():
                 (wavs, sr), gen_s = timed(self.engine.generate_custom_voice, **kwargs,
-                                          sync=lambda: synchronize(self.device))
+                                          sync=lambda: tu.synchronize(self.device))
         except (RuntimeError, ValueError, NotImplementedError) as exc:  # OOM, device errors
             raise WorkloadError(f"generation failed: {exc}".splitlines()[0]) from None
         samples = write_wav(wav_path, wavs[0], int(sr))

@@ -7,8 +7,11 @@ log). It also prints `tg_start for n_kv = N` / `tg_end for n_kv = N` on stderr a
 so each row's decode window is [tg_start, tg_end] and its prefill window [tg_end, the row's line].
 Where those markers are missing the windows are taken from t_tg and t_pp before the row's line.
 
-Iteration metrics cover the whole sweep (tokens ÷ seconds over every row); the curves against depth,
-with W and J/token per window, are in `raw.rows` and in the report.
+Iteration metrics cover the whole sweep: speeds are tokens ÷ the tool's seconds over every row (one
+sequence); the machine's throughput counts over the sweep's window, from the first decode to the last
+prefill, which the iteration's energy covers too (output_tokens = Σ tg, input_tokens = Σ pp; the runner
+divides). prefill_/decode_ W, J and J/token are over the prefill and the decode windows apart (Σ J ÷ Σ
+tokens). The curves against depth, with W and J/token per window, are in `raw.rows` and in the report.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from ..errors import WorkloadError
 from ..schema import Field, positive
 from .base import IterationContext, IterationResult, RunWarning, Workload
+from .llama_bench import WINDOW_METRICS
 from .llamacpp_tools import (
     TOOL_KEYS,
     check_args,
@@ -28,8 +32,10 @@ from .llamacpp_tools import (
     power_figures,
     run_tool,
     sweep_row,
+    tool_doctor,
     window_energy,
 )
+from .llm_common import ITERATION_METRICS, LLM_METRICS
 
 RESERVED = ("-m", "--model", "-c", "--ctx-size", "--output-format")
 MARKER = re.compile(r"tg_(start|end) for n_kv = (\d+)")
@@ -42,6 +48,7 @@ class SweepBench(Workload):
     backend = "sweep-bench"
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("pp_tok_s", "tg_tok_s", "decode_j_per_tok")
+    emits = (*LLM_METRICS, *ITERATION_METRICS, *WINDOW_METRICS, "depth_max_tokens")
     keys = {
         **TOOL_KEYS,
         "ctx_size": Field((int,), required=True, check=positive, doc="-c: the context to sweep"),
@@ -50,7 +57,12 @@ class SweepBench(Workload):
 
     @classmethod
     def availability(cls) -> str | None:
-        return None   # the binary is per workload (`binary:`); setup() says when it is missing
+        return None   # the binary is per workload (`binary:`): doctor() checks it, setup() says when it is missing
+
+    @classmethod
+    def doctor(cls, specs: list[Any] | None) -> dict[str, Any]:
+        """The llama-sweep-bench binary of each suite entry (without a suite: on PATH), its version, missing models."""
+        return tool_doctor(specs, "llama-sweep-bench")
 
     @classmethod
     def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
@@ -87,8 +99,7 @@ class SweepBench(Workload):
         for row in rows:
             row["energy_pp"] = window_energy(ctx.energy, *row["window_pp_s"])
             row["energy_tg"] = window_energy(ctx.energy, *row["window_tg_s"])
-            pp, tg = power_figures(row["energy_pp"], row.get("speed_pp")), power_figures(row["energy_tg"],
-                                                                                        row.get("speed_tg"))
+            pp, tg = power_figures(row["energy_pp"], row.get("pp")), power_figures(row["energy_tg"], row.get("tg"))
             row.update(prefill_w=pp["w"], prefill_j_per_tok=pp["j_per_tok"], decode_w=tg["w"],
                        decode_j_per_tok=tg["j_per_tok"])
         warnings = []
@@ -134,13 +145,20 @@ def sweep_metrics(rows: list[dict[str, Any]]) -> dict[str, Any]:
     tg_tok_s = tg_tokens / tg_s if tg_s > 0 else None
     metrics: dict[str, Any] = {"prompt_tokens": rows[0].get("pp"), "gen_tokens": rows[0].get("tg"),
                                "prompt_s": pp_s, "gen_s": tg_s, "pp_tok_s": pp_tok_s, "tg_tok_s": tg_tok_s,
-                               "output_tok_s": tg_tok_s, "depth_max_tokens": max(int(r["n_kv"]) for r in rows),
+                               "input_tokens": _count(pp_tokens), "output_tokens": _count(tg_tokens),
+                               "total_tokens": _count(pp_tokens + tg_tokens),
+                               "depth_max_tokens": max(int(r["n_kv"]) for r in rows),
                                "ttft_s": None, "e2e_s": None, "load_s": None, "done_reason": None}
-    for name, key, tok_s in (("prefill", "pp", pp_tok_s), ("decode", "tg", tg_tok_s)):
+    for name, key, tokens in (("prefill", "pp", pp_tokens), ("decode", "tg", tg_tokens)):
         joules = [((r.get(f"energy_{key}") or {}).get("system") or {}).get("joules") for r in rows]
         windows = [r.get(f"window_{key}_s") for r in rows]
         seconds = sum(w[1] - w[0] if w else float(r.get(f"t_{key}") or 0) for r, w in zip(rows, windows))
-        watts = sum(joules) / seconds if all(isinstance(j, (int, float)) for j in joules) and seconds > 0 else None
-        metrics.update({f"{name}_w": watts, f"{name}_j": sum(joules) if watts is not None else None,
-                        f"{name}_j_per_tok": watts / tok_s if watts is not None and tok_s else None})
+        known = all(isinstance(j, (int, float)) for j in joules)
+        metrics.update({f"{name}_w": sum(joules) / seconds if known and seconds > 0 else None,
+                        f"{name}_j": sum(joules) if known else None,
+                        f"{name}_j_per_tok": sum(joules) / tokens if known and tokens else None})
     return metrics
+
+
+def _count(tokens: float) -> int | None:
+    return int(tokens) if tokens else None

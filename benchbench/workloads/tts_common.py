@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
@@ -62,9 +63,8 @@ def tts_dtype(requested: str, device_type: str, capability: tuple[int, int] | No
     """(dtype, why) for a TTS model: bf16 only where the GPU computes it natively (CUDA CC >= 8, via
     torch_util.choose_dtype), else fp32 -- never fp16 by default, since the models are trained in bf16
     and fp16's narrower range can overflow over thousands of autoregressive steps."""
-    from ..torch_util import choose_dtype
 
-    name, why = choose_dtype(requested, device_type, capability)
+    name, why = tu.choose_dtype(requested, device_type, capability)
     if requested != "auto" or name != "float16":
         return name, why
     if device_type == "mps":
@@ -307,6 +307,7 @@ class TTSWorkload(Workload):
     kind = "tts"
     primary_metrics = ("rtf",)
     summary_metrics = ("rtf", "audio_s", "gen_s")
+    emits = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
     keys: ClassVar[dict[str, Field]] = dict(TEXT_KEYS)
 
     @classmethod
@@ -336,9 +337,8 @@ class TTSWorkload(Workload):
         return [warning] if warning else []
 
     def devices(self) -> list[str]:
-        from ..torch_util import gpu_channels
 
-        return gpu_channels([getattr(self, "device", "cpu")])
+        return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:
         """Drop the loaded model (attribute `engine`) and return cached GPU memory."""

@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from ...fmt import missing
 from ..model import Report, Table
 from .base import ReportFormat, write_text
 
@@ -61,7 +62,7 @@ def table_csv(table: Table) -> str:
 
 def value(v: Any) -> Any:
     """A raw cell: numbers as they are, lists joined with `; `, formula-looking text defused."""
-    if v is None or (isinstance(v, float) and v != v):
+    if v is None or (isinstance(v, float) and missing(v)):
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"

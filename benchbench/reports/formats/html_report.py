@@ -10,12 +10,14 @@ import base64
 from pathlib import Path
 from typing import Any
 
+from ...fmt import PROV_MARK
 from ..model import Chart, Note, Report, Table
+from ..plots import render
+from ..view import columns, rows
 from .base import ReportFormat, write_text
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-PROV_SHORT = {"imported": "imp.", "estimated": "est.", "declared": "decl.", "published": "pub."}
 
 
 class HtmlFormat(ReportFormat):
@@ -31,14 +33,13 @@ class HtmlFormat(ReportFormat):
     def render(self, report: Report) -> str:
         env = environment()
         return env.get_template("report.html.j2").render(
-            report=report, sections=[self._section(s) for s in report.sections], csp=CSP, prov_short=PROV_SHORT)
+            report=report, sections=[self._section(s) for s in report.sections], csp=CSP, prov_short=PROV_MARK)
 
     def _section(self, section: Any) -> dict[str, Any]:
         return {"id": section.id, "title": section.title, "intro": section.intro,
                 "blocks": [self._block(b) for b in section.blocks]}
 
     def _block(self, block: Any) -> dict[str, Any]:
-        from ..view import columns, rows
 
         if isinstance(block, Table):
             return {"type": "table", "name": block.name, "title": block.title, "note": block.note,
@@ -54,7 +55,6 @@ class HtmlFormat(ReportFormat):
 
 def data_uri(chart: Chart, fmt: str = "svg") -> str:
     """The chart as a base64 data: URI (an <img> never runs what an SVG might hold)."""
-    from ..plots import render
 
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
     return f"data:{mime};base64," + base64.b64encode(render(chart, fmt)).decode("ascii")

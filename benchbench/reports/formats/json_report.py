@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
+from ...fmt import clean
 from ..model import Report
 from .base import ReportFormat, write_text
 
@@ -34,27 +34,11 @@ def document(report: Report) -> dict[str, Any]:
             "published_machines": report.published_machines, "options": report.options,
             "sources": [{"file": s.file, "title": s.title, "url": s.url} for s in report.sources],
             "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-            "tables": _clean(tables), "report_tables": _clean(own)}
+            "tables": clean(tables), "report_tables": clean(own)}
 
 
 def records(frame: Any) -> list[dict[str, Any]]:
     return frame.to_dict("records") if frame is not None else []
-
-
-def _clean(value: Any) -> Any:
-    """NaN/inf → None and numpy scalars → Python, recursively."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        try:
-            value = value.item()
-        except (TypeError, ValueError):
-            return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _default(value: Any) -> Any:

@@ -6,10 +6,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ...fmt import PROV_MARK
 from ..model import Chart, Note, Report, Table
+from ..plots import render
+from ..view import columns, rows
 from .base import ReportFormat, write_text
 
-PROV_MARK = {"imported": "imp.", "estimated": "est.", "declared": "decl.", "published": "pub."}
 _SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
 
 
@@ -25,7 +27,6 @@ class MarkdownFormat(ReportFormat):
     extensions = ("md", "markdown")
 
     def write(self, report: Report, output: Path) -> list[Path]:
-        from ..plots import render
 
         output = Path(output)
         folder = output.with_name(f"{output.stem}_files")
@@ -83,7 +84,6 @@ class MarkdownFormat(ReportFormat):
 
 def table_lines(table: Table) -> list[str]:
     """A GFM table: numbers right-aligned, provenance marks after the value."""
-    from ..view import columns, rows
 
     shown = columns(table)
     head = "| " + " | ".join(escape(c.title) for c in shown) + " |"

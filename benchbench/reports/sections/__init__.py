@@ -42,6 +42,11 @@ def chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [items[i:i + size] for i in range(0, len(items), size)] or [items]
 
 
+def with_currency(cols: list[Column], unit: str) -> list[Column]:
+    """The columns with `{cur}` in their units replaced by the rows' currency."""
+    return [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in cols]
+
+
 def currency_unit(rows: Sequence[dict[str, Any]]) -> str:
     """The one currency of these rows, or `cur.` when they mix (then a currency column says which)."""
     found = {r.get("currency") or "USD" for r in rows}

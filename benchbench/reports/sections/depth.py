@@ -10,7 +10,10 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from ...record import slug
+from ...record_model import RunRecord
 from ..model import Chart, Column, Section, Table
+from ..plots import Line, lines
 
 COLUMNS = [Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
            Column("provenance", "data", kind="text"), Column("n_kv", "depth", "tokens", kind="int"),
@@ -21,13 +24,11 @@ FIELDS = ("speed_pp", "speed_tg", "prefill_w", "decode_w", "prefill_j_per_tok", 
 MAX_CHARTS = 8
 
 
-def curves(record: dict[str, Any]) -> list[dict[str, Any]]:
+def curves(record: RunRecord) -> list[dict[str, Any]]:
     """Per depth, the mean of each figure over the run's measured iterations."""
     by_depth: dict[int, dict[str, list[float]]] = {}
-    for it in record.get("iterations") or []:
-        if it.get("warmup") or it.get("error"):
-            continue
-        for row in (it.get("raw") or {}).get("rows") or []:
+    for it in record.measured:
+        for row in (it.raw or {}).get("rows") or []:
             if not isinstance(row, dict) or row.get("n_kv") is None:
                 continue
             slot = by_depth.setdefault(int(row["n_kv"]), {})
@@ -39,14 +40,14 @@ def curves(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def build(ctx: Any) -> Section | None:
-    runs = [r for r in ctx.records if (r.get("workload") or {}).get("backend") == "sweep-bench"]
+    runs = [r for r in ctx.records if isinstance(r, RunRecord) and r.workload.backend == "sweep-bench"]
     rows, charts = [], []
     for record in runs:
         points = curves(record)
         if not points:
             continue
-        label = {"machine": (record.get("machine") or {}).get("name"), "workload": record["workload"]["name"],
-                 "provenance": "imported" if record.get("imported") else "measured"}
+        label = {"machine": record.machine.name, "workload": record.workload.name,
+                 "provenance": "imported" if record.imported else "measured"}
         rows += [{**label, **p} for p in points]
         if len(charts) < MAX_CHARTS:
             charts.append(_chart(label, points))
@@ -59,8 +60,6 @@ def build(ctx: Any) -> Section | None:
 
 
 def _chart(label: dict[str, Any], points: list[dict[str, Any]]) -> Chart:
-    from ..plots import Line
-
     xs = [float(p["n_kv"]) for p in points]
 
     def series(key: str, name: str, color: str) -> Line:
@@ -72,15 +71,11 @@ def _chart(label: dict[str, Any], points: list[dict[str, Any]]) -> Chart:
                             series("decode_j_per_tok", "decode", "#d62728")) if ln.xs]
 
     def draw(fig: Any) -> None:
-        from ..plots import lines
-
         axes = fig.subplots(1, 3 if energy else 2, squeeze=False)[0]
         lines(axes[0], [prefill], "context depth (tokens)", "prefill (tok/s)", logx=False, legend=False)
         lines(axes[1], [decode], "context depth (tokens)", "decode (tok/s)", logx=False, legend=False)
         if energy:
             lines(axes[2], energy, "context depth (tokens)", "J/token", logx=False)
-
-    from ...record import slug
 
     what = "speed and energy per token" if energy else "speed (no power sampled)"
     return Chart(f"depth-{slug(str(label['machine']))}-{slug(label['workload'])}".lower(),

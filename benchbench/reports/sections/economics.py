@@ -5,35 +5,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...analysis import formulas as f
+from ...fmt import clean
+from ...record import slug
 from ..model import Chart, Column, Section, Table
+from ..plots import legend_right, plain_log
 from ..sources import tag
-from . import ORIGIN, SOURCE, currency_unit, provenance_caption
+from . import ORIGIN, SOURCE, currency_unit, provenance_caption, with_currency
 
 MACHINE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE,
-    Column("hardware_cost", "hardware", "{cur}", prov=True), Column("amortization_years", "over", "years", prov=True),
-    Column("amortization_per_hour", "amortization", "{cur}/h", prov=True),
-    Column("amortization_per_month", "amortization", "{cur}/month", prov=True),
-    Column("idle_w", "idle", "W", prov=True),
-    Column("idle_cost_per_month", "idle cost", "{cur}/month", prov=True),
-    Column("idle_cost_per_year", "idle cost", "{cur}/year", prov=True),
-    Column("fixed_per_month", "fixed cost", "{cur}/month", prov=True),
+    Column.of("hardware_cost", prov=True), Column.of("amortization_years", prov=True),
+    Column.of("amortization_per_hour", prov=True),
+    Column.of("amortization_per_month", prov=True),
+    Column.of("idle_w", prov=True),
+    Column.of("idle_cost_per_month", prov=True),
+    Column.of("idle_cost_per_year", prov=True),
+    Column.of("fixed_per_month", prov=True),
 ]
 API_COLUMNS = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN,
     Column("api", "API", kind="text"), Column("price_source", "price from", kind="text"),
-    Column("api_per_mtok", "API output price", "{cur}/Mtok"),
-    Column("marginal_per_mtok", "local marginal", "{cur}/Mtok", prov=True),
-    Column("monthly_fixed", "local fixed", "{cur}/month", prov=True),
-    Column("capacity_mtok_per_month", "capacity", "Mtok/month", prov=True),
-    Column("breakeven_mtok_per_month", "break-even", "Mtok/month", prov=True),
+    Column.of("api_per_mtok"),
+    Column.of("marginal_per_mtok", prov=True),
+    Column.of("monthly_fixed", prov=True),
+    Column.of("capacity_mtok_per_month", prov=True),
+    Column.of("breakeven_mtok_per_month", prov=True),
     Column("note", "note", kind="text"),
 ]
 CLOUD_COLUMNS = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN,
     Column("instance", "cloud instance", kind="text"), Column("price_source", "price from", kind="text"),
-    Column("cloud_hourly", "cloud", "{cur}/h"), Column("hours_per_day", "used", "h/day"),
-    Column("payback_months", "payback", "months", prov=True), Column("note", "note", kind="text"),
+    Column.of("cloud_hourly"), Column.of("hours_per_day"),
+    Column.of("payback_months", prov=True), Column("note", "note", kind="text"),
 ]
 MAX_CURVE_CHARTS = 6
 MAX_API_LINES = 6
@@ -45,7 +49,7 @@ def build(ctx: Any) -> Section | None:
     machines = machine_rows(ctx)
     if machines:
         blocks.append(Table("economics_machines", "What each machine costs whether it works or not",
-                            _units(MACHINE_COLUMNS, currency_unit(machines)), machines,
+                            with_currency(MACHINE_COLUMNS, currency_unit(machines)), machines,
                             note="Amortization = hardware ÷ (years × 8,760 h); idle cost = idle W × 730 h (month) or "
                                  "8,760 h (year) × electricity price; fixed cost = amortization + idle cost a month."))
     blocks += curve_charts(ctx)
@@ -59,12 +63,12 @@ def build(ctx: Any) -> Section | None:
         rows = _rows(ctx, frame)
         measured = [r for r in rows if not r["published"]]
         if measured and len(measured) < len(rows):   # measured open, the published comparison beside it
-            blocks.append(Table(name, title, _units(cols, currency_unit(measured)), measured, note=note))
+            blocks.append(Table(name, title, with_currency(cols, currency_unit(measured)), measured, note=note))
             published = [r for r in rows if r["published"]]
-            blocks.append(Table(f"{name}_published", f"{title}: published figures", _units(cols, currency_unit(
+            blocks.append(Table(f"{name}_published", f"{title}: published figures", with_currency(cols, currency_unit(
                 published)), published))
         elif rows:
-            blocks.append(Table(name, title, _units(cols, currency_unit(rows)), rows, note=note))
+            blocks.append(Table(name, title, with_currency(cols, currency_unit(rows)), rows, note=note))
     if not blocks:
         return None
     return Section("economics", "Economics", blocks,
@@ -72,12 +76,8 @@ def build(ctx: Any) -> Section | None:
                          "for the rest) ÷ tokens generated. Low utilization spreads the fixed costs over few tokens.")
 
 
-def _units(cols: list[Column], unit: str) -> list[Column]:
-    return [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in cols]
-
 
 def machine_rows(ctx: Any) -> list[dict[str, Any]]:
-    from ...analysis import formulas as f
 
     out: dict[tuple, dict[str, Any]] = {}
     for g in ctx.groups():
@@ -93,7 +93,8 @@ def machine_rows(ctx: Any) -> list[dict[str, Any]]:
                 row["_prov"][key] = g["_prov"].get(key) or ("published" if g["published"] else "declared")
     for row in out.values():
         if row.get("amortization_per_hour") is not None:
-            row["amortization_per_month"] = row["amortization_per_hour"] * f.HOURS_PER_MONTH
+            row["amortization_per_month"] = f.amortization_per_month(row.get("hardware_cost"),
+                                                                    row.get("amortization_years"))
             row["_prov"]["amortization_per_month"] = row["_prov"].get("amortization_per_hour")
         fixed = f.monthly_fixed_cost(row.get("hardware_cost"), row.get("amortization_years"), row.get("idle_w"),
                                      row.get("electricity_per_kwh"))
@@ -109,7 +110,7 @@ def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
     groups = {g["group_id"]: g for g in ctx.groups()}
     out = []
     for row in frame.to_dict("records"):
-        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        row = clean(row)
         g = groups.get(row["group_id"], {})
         row["published"] = g.get("published", False)
         # the figures keep the analyzer's label (estimated where power or idle is); the row's `provenance`
@@ -117,7 +118,7 @@ def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
         row["_prov"] = {k: row.get("provenance") for k in ("marginal_per_mtok", "monthly_fixed",
                                                            "capacity_mtok_per_month", "breakeven_mtok_per_month",
                                                            "payback_months")}
-        row["_prov"]["capacity_mtok_per_month"] = g.get("_prov", {}).get("tg_tok_s")
+        row["_prov"]["capacity_mtok_per_month"] = g.get("_prov", {}).get("output_tok_s")
         row["provenance"] = g.get("provenance")
         out.append(row)
     out.sort(key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["workload"])))
@@ -127,7 +128,6 @@ def _rows(ctx: Any, frame: Any) -> list[dict[str, Any]]:
 # --- all-in cost against utilization ----------------------------------------------------------------
 
 def curve_charts(ctx: Any) -> list[Chart]:
-    from ...analysis import formulas as f
 
     by_model: dict[tuple[str, str], list[dict[str, Any]]] = {}
     groups = ctx.groups("llm")
@@ -136,7 +136,7 @@ def curve_charts(ctx: Any) -> list[Chart]:
         if g.get("matrix") and (g["series"], g.get("model")) in plain:
             continue   # matrix combinations are in the sweeps section; one curve per machine here
         inputs = (g.get("hardware_cost"), g.get("amortization_years"), g.get("system_w"), g.get("idle_w"),
-                  g.get("electricity_per_kwh"), g.get("tg_tok_s"))
+                  g.get("electricity_per_kwh"), g.get("output_tok_s"))
         if any(v is None for v in inputs) or f.all_in_per_mtok(*inputs, 0.5) is None:
             continue
         g["_curve"] = [f.all_in_per_mtok(*inputs, u) for u in UTILIZATION]
@@ -164,10 +164,8 @@ def _api_prices(ctx: Any) -> dict[str, list[tuple[str, float]]]:
 
 def _curve_chart(ctx: Any, model: str, currency: str, rows: list[dict[str, Any]],
                  apis: list[tuple[str, float]]) -> Chart:
-    from ...record import slug
 
     def draw(fig: Any) -> None:
-        from ..plots import legend_right, plain_log
 
         ax = fig.subplots()
         fig.subplots_adjust(left=0.1)

@@ -5,28 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Chart, Column, Section, Table
-from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order
+from ..plots import Bar, hbars, wide_range
+from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, row_order, with_currency
 
 COLUMNS = [
     Column("model", "model", kind="text"), Column("machine", "machine", kind="text"),
     Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
-    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
-    Column("pp_tok_s", "prefill", "tok/s", prov=True),
-    Column("ttft_s", "TTFT", "s", prov=True),
-    Column("gpu_w", "GPU", "W", prov=True), Column("system_w", "system", "W", prov=True),
-    Column("tok_s_per_w", "tok/s per system W", prov=True), Column("tok_s_per_gpu_w", "tok/s per GPU W", prov=True),
-    Column("j_per_token", "energy", "J/token", prov=True),
-    Column("electricity_per_mtok", "electricity", "{cur}/Mtok", prov=True),
-    Column("all_in_per_mtok", "all-in", "{cur}/Mtok", prov=True),
-    Column("utilization_pct", "at utilization", kind="pct"),
-    Column("roofline_pct", "of roofline", kind="pct", prov=True),
+    Column.of("tg_tok_s", kind="stat", prov=True),
+    Column.of("output_tok_s", prov=True), Column.of("concurrency"),
+    Column.of("pp_tok_s", prov=True),
+    Column.of("ttft_s", prov=True),
+    Column.of("gpu_w", prov=True), Column.of("system_w", prov=True),
+    Column.of("tok_s_per_w", prov=True), Column.of("tok_s_per_gpu_w", prov=True),
+    Column.of("j_per_token", prov=True),
+    Column.of("electricity_per_mtok", prov=True),
+    Column.of("all_in_per_mtok", prov=True),
+    Column.of("utilization_pct"),
+    Column.of("roofline_pct", prov=True),
     Column("system_basis", "system power from", kind="text"),
     Column("warnings", "warnings", kind="list"),
 ]
 
 
 def build(ctx: Any) -> Section | None:
-    groups = [g for g in ctx.groups("llm") if g.get("tg_tok_s") is not None or g.get("pp_tok_s") is not None]
+    groups = [g for g in ctx.groups("llm") if any(g.get(k) is not None for k in ("tg_tok_s", "output_tok_s",
+                                                                                  "pp_tok_s"))]
     if not groups:
         return None
     for g in groups:
@@ -37,13 +40,16 @@ def build(ctx: Any) -> Section | None:
     groups.sort(key=lambda g: (g.get("model") not in measured_models, str(g.get("model")), g["published"],
                                bool(g.get("matrix")), *row_order(g)))
     unit = currency_unit(groups)
-    cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in COLUMNS]
+    cols = with_currency(COLUMNS, unit)
     if unit == "cur.":
         cols.insert(5, Column("currency", "currency", kind="text"))
     table = Table("llm", "LLM speed, power and cost per model and machine", cols, groups,
-                  note="Generation tok/s is the mean ± sample stdev over measured iterations (warmups and failures "
-                       "left out). All-in cost adds hardware amortization and idle power at the utilization shown. "
-                       "% of roofline compares decode speed with memory bandwidth ÷ model size.")
+                  note="Generation is one stream's decode speed, mean ± sample stdev over measured iterations "
+                       "(warmups and failures left out); throughput is the machine's, all concurrent requests "
+                       "together: output tokens ÷ the iterations' seconds. Energy per token, tok/s per W and every "
+                       "cost use throughput. All-in cost adds hardware amortization and idle power at the "
+                       "utilization shown. % of roofline compares one stream's decode speed with memory "
+                       "bandwidth ÷ model size.")
     charted = chart_groups(groups)
     blocks: list[Any] = [table, *speed_charts(ctx, charted), *cost_charts(ctx, charted)]
     return Section("llm", "LLM", blocks)
@@ -72,7 +78,6 @@ def chart_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
-    from ..plots import Bar, hbars
 
     rows = [g for g in groups if g.get("tg_tok_s") is not None]
     out = []
@@ -88,7 +93,6 @@ def speed_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
 
 
 def cost_charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
-    from ..plots import Bar, hbars, wide_range
 
     out = []
     for currency in sorted({g.get("currency") or "USD" for g in groups}):

@@ -5,21 +5,22 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from ...analysis.reference import published_data
 from ..model import Column, Section, Table
-from . import ORIGIN, SOURCE, currency_unit
+from . import ORIGIN, SOURCE, currency_unit, with_currency
 
 PROFILE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE,
-    Column("electricity_per_kwh", "electricity", "{cur}/kWh", prov=True),
-    Column("hardware_cost", "hardware", "{cur}", prov=True),
-    Column("amortization_years", "amortized over", "years", prov=True),
-    Column("amortization_per_hour", "amortization", "{cur}/h", prov=True),
-    Column("idle_w", "idle", "W", prov=True), Column("idle_source", "idle from", kind="text"),
-    Column("idle_cost_per_month", "idle cost", "{cur}/month", prov=True),
-    Column("load_w", "declared load", "W", prov=True),
-    Column("non_gpu_overhead_w", "non-GPU overhead", "W", prov=True),
-    Column("memory_bandwidth_gbs", "memory bandwidth", "GB/s", prov=True),
-    Column("cloud_hourly", "cloud instance price", "{cur}/h", prov=True),
+    Column.of("electricity_per_kwh", prov=True),
+    Column.of("hardware_cost", prov=True),
+    Column.of("amortization_years", prov=True),
+    Column.of("amortization_per_hour", prov=True),
+    Column.of("idle_w", prov=True), Column("idle_source", "idle from", kind="text"),
+    Column.of("idle_cost_per_month", prov=True),
+    Column.of("load_w", prov=True),
+    Column.of("non_gpu_overhead_w", prov=True),
+    Column.of("memory_bandwidth_gbs", prov=True),
+    Column.of("cloud_hourly", prov=True),
 ]
 HARDWARE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE, Column("hostname", "hostname", kind="text"),
@@ -35,7 +36,7 @@ def build(ctx: Any) -> Section | None:
     if not machines:
         return None
     unit = currency_unit(machines)
-    cols = [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in PROFILE_COLUMNS]
+    cols = with_currency(PROFILE_COLUMNS, unit)
     if unit == "cur.":
         cols.insert(3, Column("currency", "currency", kind="text"))
     blocks: list[Any] = [Table("machines", "Machine profiles", cols, machines,
@@ -90,16 +91,14 @@ def _better_idle(new: str | None, old: str | None) -> bool:
 def _hardware(ctx: Any, machine: dict[str, Any]) -> dict[str, Any] | None:
     base = {k: machine[k] for k in ("machine", "provenance", "source")}
     if machine["provenance"] == "published":
-        from ...analysis.reference import published_data
 
         entry = (published_data().get("machines") or {}).get(machine["machine"], {})
         return {**base, "source": entry.get("source") or base["source"], "cpu": entry["description"]} \
             if entry.get("description") else None
-    recs = [r for r in ctx.records if (r.get("machine") or {}).get("name") == machine["machine"]
-            and (r.get("machine") or {}).get("fingerprint")]
+    recs = [r for r in ctx.records if r.machine.name == machine["machine"] and r.machine.fingerprint]
     if not recs:
         return None
-    fp = max(recs, key=lambda r: str(r.get("started_at") or ""))["machine"]["fingerprint"]
+    fp = max(recs, key=lambda r: str(r.started_at or "")).machine.fingerprint
     gpus = [g for g in fp.get("gpus") or [] if isinstance(g, dict)]
     return {**base, "hostname": fp.get("hostname"), "cpu": fp.get("cpu"), "cores": fp.get("cores"),
             "ram_gb": fp.get("ram_gb"), "gpus": describe_gpus(gpus),

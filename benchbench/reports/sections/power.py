@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...analysis.samples import load_samples
+from ...record import slug
+from ...record_model import Record, RunRecord
 from ..model import Chart, Column, Note, Section, Table
+from ..plots import timeline
 
 ENERGY_COLUMNS = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
     Column("channel", "channel", kind="text"), Column("n", "iterations", kind="int"),
-    Column("avg_w", "mean power", "W", prov=True), Column("joules", "energy per iteration", "J", prov=True),
+    Column.of("avg_w", prov=True), Column.of("joules", prov=True),
     Column("source", "source", kind="text"), Column("basis", "system basis", kind="text"),
     Column("provenance", "provenance", kind="text"),
 ]
@@ -83,23 +87,22 @@ def plotted_runs(ctx: Any) -> list[str]:
 def power_charts(ctx: Any, run_ids: list[str]) -> list[Chart]:
     if not run_ids:
         return []
-    from ...analysis.samples import load_samples
 
     a = ctx.analysis
     runs = a.runs[a.runs["run_id"].isin(run_ids)]
     its = a.iterations[a.iterations["run_id"].isin(run_ids)]
     samples = load_samples(runs, its)
-    records = {r.get("run_id"): r for r in ctx.records}
+    records = {r.run_id: r for r in ctx.records}
     out = []
     for run in runs.to_dict("records"):
         chart = _chart(run, samples[samples["run_id"] == run["run_id"]], its[its["run_id"] == run["run_id"]],
-                       records.get(run["run_id"], {}))
+                       records.get(run["run_id"]))
         if chart:
             out.append(chart)
     return out
 
 
-def _chart(run: dict[str, Any], samples: Any, its: Any, record: dict[str, Any]) -> Chart | None:
+def _chart(run: dict[str, Any], samples: Any, its: Any, record: Record | None) -> Chart | None:
     if not len(samples):
         return None
     channels: dict[str, tuple[Any, Any]] = {}
@@ -114,17 +117,15 @@ def _chart(run: dict[str, Any], samples: Any, its: Any, record: dict[str, Any]) 
                for s, e, w, err in zip(its["mono_start_s"], its["mono_end_s"], its["warmup"], its["error"])
                if s == s and e == e]
     t0 = float(samples["t_s"].min())
-    info = (record.get("power") or {}).get("channels") or []
+    info = ((record.power if isinstance(record, RunRecord) else None) or {}).get("channels") or []
     described = [f"{c.get('name')}: {c.get('sampler')}{' (estimated)' if c.get('estimated') else ''}"
                  for c in info if isinstance(c, dict)]
     estimated = any(isinstance(c, dict) and c.get("estimated") for c in info)
 
     def draw(fig: Any) -> None:
-        from ..plots import timeline
 
         timeline(fig.subplots(), channels, windows, t0)
 
-    from ...record import slug
 
     return Chart(f"power-{slug(run['run_id']).lower()}", f"Power over time: {run['machine']} · {run['workload']}",
                  f"Run {run['run_id']}; {'estimated' if estimated else 'measured'} power samples"

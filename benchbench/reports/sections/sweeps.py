@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...record import slug
 from ..model import Chart, Column, Section, Table
+from ..plots import Line, lines
 from . import ORIGIN, provenance_caption
 
 STAT_COLUMNS = [
-    Column("tg_tok_s", "generation", "tok/s", kind="stat", prov=True),
-    Column("pp_tok_s", "prefill", "tok/s", prov=True),
-    Column("ttft_s", "TTFT", "s", prov=True), Column("agg_output_tok_s", "aggregate output", "tok/s"),
+    Column.of("tg_tok_s", kind="stat", prov=True),
+    Column.of("pp_tok_s", prov=True),
+    Column.of("ttft_s", prov=True), Column.of("output_tok_s", prov=True),
 ]
 MAX_CHARTS = 12
 
@@ -24,13 +26,11 @@ def build(ctx: Any) -> Section | None:
         for key in axes:
             g[f"m:{key}"] = g["matrix"].get(key)
         g["tg_tok_s_n"] = g.get("n")
-        agg = ctx.stat(g["group_id"], "agg_output_tok_s")
-        g["agg_output_tok_s"] = agg["mean"] if agg else None
     groups.sort(key=lambda g: (str(g["base_name"]), str(g["series"]), *(_sortable(g[f"m:{k}"]) for k in axes)))
     cols = [Column("base_name", "workload", kind="text"), Column("machine", "machine", kind="text"), ORIGIN,
             *(Column(f"m:{k}", k.removeprefix("options."), kind="text") for k in axes), *STAT_COLUMNS]
-    if all(g.get("agg_output_tok_s") is None for g in groups):
-        cols = [c for c in cols if c.key != "agg_output_tok_s"]
+    if all(g.get("output_tok_s") is None for g in groups):
+        cols = [c for c in cols if c.key != "output_tok_s"]
     blocks: list[Any] = [Table("sweeps", "Matrix runs", cols, groups)]
     blocks += charts(ctx, groups)[:MAX_CHARTS]
     return Section("sweeps", "Context and concurrency sweeps", blocks,
@@ -59,9 +59,8 @@ def charts(ctx: Any, groups: list[dict[str, Any]]) -> list[Chart]:
 
 
 def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[str, Any]]) -> Chart:
-    from ..plots import Line
 
-    second = "agg_output_tok_s" if axis == "concurrency" else "pp_tok_s"
+    second = "output_tok_s" if axis == "concurrency" else "pp_tok_s"
     series: dict[tuple, list[dict[str, Any]]] = {}
     for g in family:
         if axis in g["matrix"]:
@@ -81,10 +80,9 @@ def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[
     first_lines = [line(k, v, "tg_tok_s") for k, v in series.items()]
     second_lines = [ln for ln in (line(k, v, second) for k, v in series.items()) if ln.xs]
     name = axis.removeprefix("options.")
-    titles = {"agg_output_tok_s": "aggregate output (tok/s)", "pp_tok_s": "prefill (tok/s)"}
+    titles = {"output_tok_s": "throughput, all requests (tok/s)", "pp_tok_s": "prefill (tok/s)"}
 
     def draw(fig: Any) -> None:
-        from ..plots import lines
 
         axes = fig.subplots(1, 2 if second_lines else 1, squeeze=False)[0]
         lines(axes[0], first_lines, name, "generation (tok/s per request)", integer_x=True,
@@ -98,6 +96,5 @@ def _chart(ctx: Any, base: str, axis: str, others: list[str], family: list[dict[
 
 
 def _slug(text: str) -> str:
-    from ...record import slug
 
     return slug(str(text)).lower()

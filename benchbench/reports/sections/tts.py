@@ -6,34 +6,37 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from ...fmt import clean, finite
 from ..model import Chart, Column, Section, Table
+from ..plots import Line
+from ..plots import lines as draw_lines
 from ..sources import short_label
-from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption
+from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, with_currency
 
 SUMMARY = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
     Column("model", "model", kind="text"), Column("backend", "backend", kind="text"), ORIGIN, SOURCE,
-    Column("rtf", "average RTF", kind="stat", prov=True), Column("rtf_best", "best RTF", prov=True),
-    Column("first_run_penalty_pct", "first-run penalty", kind="pct"),
-    Column("chars_per_audio_s", "chars per audio s", prov=True),
-    Column("system_w", "system", "W", prov=True), Column("j_per_audio_s", "energy", "J/audio s", prov=True),
-    Column("cost_per_audio_hour", "cost", "{cur}/audio h", prov=True),
-    Column("cost_per_1k_chars", "cost", "{cur}/1k chars", prov=True),
+    Column.of("rtf", kind="stat", prov=True), Column.of("rtf_best", prov=True),
+    Column.of("first_run_penalty_pct"),
+    Column.of("chars_per_audio_s", prov=True),
+    Column.of("system_w", prov=True), Column.of("j_per_audio_s", prov=True),
+    Column.of("cost_per_audio_hour", prov=True),
+    Column.of("cost_per_1k_chars", prov=True),
     Column("warnings", "warnings", kind="list"),
 ]
 RUNS = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN,
     Column("run", "run", kind="int"), Column("warmup", "warmup", kind="bool"), Column("error", "error", kind="text"),
-    Column("chars", "chars", kind="int"), Column("gen_s", "generation", "s"), Column("audio_s", "audio", "s"),
-    Column("rtf", "RTF"),
+    Column.of("chars"), Column.of("gen_s"), Column.of("audio_s"),
+    Column.of("rtf"),
 ]
 CLOUD = [
     Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
     Column("service", "cloud TTS", kind="text"), Column("price_source", "price from", kind="text"),
-    Column("per_million_chars", "price", "{cur}/M chars"),
-    Column("cloud_per_audio_hour", "cloud", "{cur}/audio h", prov=True),
-    Column("local_per_audio_hour", "local", "{cur}/audio h", prov=True),
-    Column("cloud_vs_local", "cloud ÷ local"), Column("note", "note", kind="text"),
+    Column.of("per_million_chars"),
+    Column.of("cloud_per_audio_hour", prov=True),
+    Column.of("local_per_audio_hour", prov=True),
+    Column.of("cloud_vs_local"), Column("note", "note", kind="text"),
 ]
 LINES_PER_CHART = 12
 
@@ -49,7 +52,7 @@ def build(ctx: Any) -> Section | None:
         g["first_run_penalty_pct"] = first_run_penalty(runs.get(g["group_id"], []))
     unit = currency_unit(groups)
     blocks: list[Any] = [
-        Table("tts", "TTS per machine", _units(SUMMARY, unit), groups,
+        Table("tts", "TTS per machine", with_currency(SUMMARY, unit), groups,
               note="RTF = generation time ÷ audio length (below 1 is faster than real time). Average RTF is the "
                    "mean of the measured runs' RTFs, best the lowest. First-run penalty: the first run's RTF "
                    "against the median of the later runs of the same session (warmups included), averaged over "
@@ -59,15 +62,13 @@ def build(ctx: Any) -> Section | None:
     ]
     cloud = _cloud_rows(ctx)
     if cloud:
-        blocks.append(Table("tts_cloud", "Local TTS against cloud TTS", _units(CLOUD, currency_unit(cloud)), cloud,
+        blocks.append(Table("tts_cloud", "Local TTS against cloud TTS", with_currency(CLOUD, currency_unit(cloud)),
+                            cloud,
                             note="Cloud prices per million characters, turned into a price per audio hour with the "
                                  "characters per audio second measured here."))
     blocks += rtf_charts(ctx, groups, runs)
     return Section("tts", "TTS", blocks)
 
-
-def _units(cols: list[Column], unit: str) -> list[Column]:
-    return [Column(c.key, c.header, c.unit.replace("{cur}", unit), c.kind, c.prov) for c in cols]
 
 
 def per_run_rows(ctx: Any, groups: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -86,18 +87,9 @@ def per_run_rows(ctx: Any, groups: list[dict[str, Any]]) -> dict[str, list[dict[
         row = {"machine": g["machine"], "workload": g["workload"], "provenance": g["provenance"],
                "run": len(rows) + 1, "run_id": r["run_id"], "warmup": bool(r["warmup"]),
                "error": r["error"] if isinstance(r["error"], str) else None}
-        row.update({c: _num(r.get(c)) for c in cols})
+        row.update({c: finite(r.get(c)) for c in cols})
         rows.append(row)
     return out
-
-
-def _num(value: Any) -> float | None:
-    """A finite float, or None for missing, NaN or non-numeric values (a hand-edited record)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if number == number else None
 
 
 def first_run_penalty(rows: list[dict[str, Any]]) -> float | None:
@@ -118,7 +110,7 @@ def _cloud_rows(ctx: Any) -> list[dict[str, Any]]:
     prov = {g["group_id"]: g for g in ctx.groups("tts")}
     out = []
     for row in frame.to_dict("records"):
-        row = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
+        row = clean(row)
         g = prov.get(row["group_id"], {})
         # the cloud figure is a price × the characters per audio second (no power): their label
         cloud = g.get("_prov", {}).get("chars_per_audio_s") or row.get("provenance")
@@ -129,7 +121,6 @@ def _cloud_rows(ctx: Any) -> list[dict[str, Any]]:
 
 
 def rtf_charts(ctx: Any, groups: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]) -> list[Chart]:
-    from ..plots import Line
 
     lines = []
     per_series: dict[str, int] = {}
@@ -149,7 +140,6 @@ def rtf_charts(ctx: Any, groups: list[dict[str, Any]], runs: dict[str, list[dict
         suffix = f" ({i + 1})" if len(parts) > 1 else ""
 
         def draw(fig: Any, part: Any = part) -> None:
-            from ..plots import lines as draw_lines
 
             draw_lines(fig.subplots(), [ln for _, ln in part], "run (in order)", "RTF (lower is faster)",
                        logx=False, integer_x=True)

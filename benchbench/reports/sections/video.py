@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ... import metrics
+from ...analysis import formulas as f
 from ..model import Chart, Column, Section, Table
+from ..plots import stacked_hbars
 from ..sources import short_label
-from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption
+from . import ORIGIN, SOURCE, chunks, currency_unit, provenance_caption, with_currency
 
 STAGES = ("text_encode", "stage1", "upsample", "stage2", "decode")
 
@@ -23,18 +26,18 @@ def build(ctx: Any) -> Section | None:
     groups.sort(key=lambda g: (g["provenance"] != "measured", str(g["machine"]), g.get("video_s") or 0,
                                str(g["workload"])))
     stages = sorted(stage_names, key=lambda s: (STAGES.index(s) if s in STAGES else len(STAGES), s))
-    unit = currency_unit(groups)
-    cols = [Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
-            Column("resolution", "resolution", kind="text"), Column("frames", "frames", kind="int"),
-            Column("video_s", "clip", "s"), Column("gen_s", "generation", "s", kind="stat", prov=True),
-            Column("gen_min", "generation", "min", prov=True),
-            *(Column(f"stage:{s}", s, "s") for s in stages),
-            *(Column(f"mem:{d}", f"peak {d}", "GB") for d in devices),
-            Column("system_w", "system", "W", prov=True),
-            Column("wh_per_clip", "energy", "Wh/clip", prov=True),
-            Column("cost_per_clip", "cost", f"{unit}/clip", prov=True),
-            Column("cost_per_video_s", "cost", f"{unit}/video s", prov=True),
-            Column("warnings", "warnings", kind="list")]
+    cols = with_currency([
+            Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"), ORIGIN, SOURCE,
+            Column("resolution", "resolution", kind="text"), Column.of("frames"),
+            Column.of("video_s"), Column.of("gen_s", kind="stat", prov=True),
+            Column.of("gen_min", prov=True),
+            *(Column(f"stage:{s}", s, metrics.unit("stages_s")) for s in stages),
+            *(Column(f"mem:{d}", f"{metrics.label('peak_mem_gb')} {d}", metrics.unit("peak_mem_gb")) for d in devices),
+            Column.of("system_w", prov=True),
+            Column.of("wh_per_clip", prov=True),
+            Column.of("cost_per_clip", prov=True),
+            Column.of("cost_per_video_s", prov=True),
+            Column("warnings", "warnings", kind="list")], currency_unit(groups))
     table = Table("video", "Video generation per machine and clip length", cols, groups,
                   note="Generation time is the mean ± stdev over measured clips; stage times are means; peak memory "
                        "is the highest reading per device.")
@@ -50,7 +53,7 @@ def _fill(ctx: Any, g: dict[str, Any], stage_names: dict[str, None], devices: di
                                                                    "measured")
     if g["_prov"].get("j_per_clip"):
         g["_prov"]["wh_per_clip"] = g["_prov"]["j_per_clip"]
-    g["wh_per_clip"] = g["j_per_clip"] / 3600 if g.get("j_per_clip") is not None else None
+    g["wh_per_clip"] = f.wh_per_clip(g.get("system_w"), g.get("gen_s")) if g.get("j_per_clip") is not None else None
     params = g.get("params") or {}
     width, height = ctx.stat(gid, "width"), ctx.stat(gid, "height")
     g["resolution"] = params.get("resolution") or (
@@ -80,7 +83,6 @@ def stage_charts(ctx: Any, groups: list[dict[str, Any]], stages: list[str]) -> l
         suffix = f" ({i + 1})" if len(parts) > 1 else ""
 
         def draw(fig: Any, labels: list[str] = labels, values: list[dict[str, float]] = values) -> None:
-            from ..plots import stacked_hbars
 
             stacked_hbars(fig, labels, values, "generation time per clip (min)")
 

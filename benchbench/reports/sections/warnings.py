@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ...record_model import RunRecord
 from ..hints import hint
 from ..model import Column, Section, Table
 
@@ -30,9 +31,8 @@ def build(ctx: Any) -> Section | None:
         row["_runs"].add(run_id)
 
     for rec in ctx.records:
-        if rec.get("type", "run") != "run":
-            continue
-        _record_warnings(rec, add)
+        if isinstance(rec, RunRecord):
+            _record_warnings(rec, add)
     _analysis_warnings(ctx, add)
     for path, why in ctx.skipped:
         add("record_skipped", "", "", f"{path}: {why}", path)
@@ -58,28 +58,24 @@ def build(ctx: Any) -> Section | None:
     return Section("warnings", f"Warnings ({len(rows)})", [table])
 
 
-def _record_warnings(rec: dict[str, Any], add: Any) -> None:
-    machine = str((rec.get("machine") or {}).get("name") or "?")
-    workload = str((rec.get("workload") or {}).get("name") or "?")
-    run_id = str(rec.get("run_id"))
-    for w in rec.get("warnings") or []:
-        if isinstance(w, dict) and w.get("code"):
-            add(str(w["code"]), machine, workload, str(w.get("message") or w["code"]), run_id)
-    status = rec.get("status")
-    if status in ("interrupted", "failed"):
-        add(f"run_{status}", machine, workload, f"the run is {status}", run_id)
-    its = rec.get("iterations") or []
-    failed = [it for it in its if it.get("error")]
+def _record_warnings(rec: RunRecord, add: Any) -> None:
+    machine, workload, run_id = str(rec.machine.name or "?"), str(rec.workload.name), rec.run_id
+    for w in rec.warnings:
+        if w.code:
+            add(w.code, machine, workload, w.message or w.code, run_id)
+    if rec.status in ("interrupted", "failed"):
+        add(f"run_{rec.status}", machine, workload, f"the run is {rec.status}", run_id)
+    its = rec.iterations
+    failed = [it for it in its if it.error]
     if failed:
-        first = str(failed[0]["error"])[:300]
+        first = str(failed[0].error)[:300]
         add("iteration_failed", machine, workload, f"{len(failed)} of {len(its)} iterations failed; "
                                                    f"first error: {first}", run_id)
 
 
 def _analysis_warnings(ctx: Any, add: Any) -> None:
     """Warnings the analyzer adds to groups (e.g. far_below_roofline), not stored in any record."""
-    stored = {(r.get("run_id"), w.get("code")) for r in ctx.records for w in r.get("warnings") or []
-              if isinstance(w, dict)}
+    stored = {(r.run_id, w.code) for r in ctx.records for w in r.warnings}
     for g in ctx.groups():
         if g["published"]:
             continue

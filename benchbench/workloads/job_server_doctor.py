@@ -1,4 +1,5 @@
-"""`benchbench doctor --suite S`: can the video job servers the suite names (`ltx-jobs` `url:`) be reached?"""
+"""`benchbench doctor` for the `ltx-jobs` backend: can the video job servers a suite names be reached?
+(`LTXJobs.doctor` calls `doctor_of`; a job server is the backend's own concern, not the serve package's.)"""
 
 from __future__ import annotations
 
@@ -7,22 +8,14 @@ from typing import Any
 TIMEOUT_S = 3.0
 
 
-def doctor_section(suite_ref: str | None) -> dict[str, Any]:
-    """{"job_servers": [{url, workloads, reachable, ...}]}; {} when no suite names a job server."""
-    if not suite_ref:
-        return {}
-    from ..commands.run import find_suite
-    from ..suite import load_suite
-
-    suite = load_suite(find_suite(suite_ref))
+def doctor_of(specs: list[Any]) -> dict[str, Any]:
+    """{"job_servers": [{url, workloads, reachable, ...}]} for the ltx-jobs entries; {} when there is none."""
     urls: dict[str, list[str]] = {}
-    for spec in suite.workloads:
-        if (spec.kind, spec.backend) == ("video", "ltx-jobs"):
-            urls.setdefault(str(spec.params["url"]).rstrip("/"), []).append(spec.name)
+    for spec in specs:
+        urls.setdefault(str(spec.params["url"]).rstrip("/"), []).append(spec.name)
     if not urls:
         return {}
-    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url))
-                            for url, names in urls.items()]}
+    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url)) for url, names in urls.items()]}
 
 
 class JobServerStatus(dict):

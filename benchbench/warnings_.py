@@ -1,0 +1,24 @@
+"""Validity warnings: a stable code, a message saying what happened, and the iteration it concerns (if one).
+
+A low module: workloads, power checks and the runner all raise them; nothing here imports the rest of
+benchbench. `benchbench.workloads.base.RunWarning` is the same class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class RunWarning:
+    """A validity warning with a stable code; `iteration` is set when it concerns one iteration."""
+
+    code: str
+    message: str
+    iteration: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.iteration is not None:
+            out["iteration"] = self.iteration
+        return out
