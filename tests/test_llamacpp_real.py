@@ -23,9 +23,14 @@ GPU_W, OVERHEAD_W = 80.0, 20.0
 
 @pytest.fixture
 def fake_power(monkeypatch, write):
-    """Power from a fake 80 W GPU through the real NVML sampler, +20 W overhead: 100 W system (estimated)."""
+    """Power from a fake 80 W GPU through the real NVML sampler, +20 W overhead: 100 W system (estimated).
+    Power readings only (no energy counter): the decode windows here last tens of ms, and the fake's counter
+    counts whole mJ as NVML does, so reads a few µs apart at a window's edge repeat a value, which the
+    stepped-counter logic (power/energy.py) takes for a counter that steps; its rate over sub-ms spans then
+    reads tens of percent off on such short windows (measured: 98 W for 80). Constant power makes every
+    window's integral exact."""
     monkeypatch.setitem(registry.SAMPLERS, "nvml", "power_helpers:FakeNvml")
-    monkeypatch.setattr(FakeNvml, "library", FakePynvml([FakeGpu(GPU_W)]))
+    monkeypatch.setattr(FakeNvml, "library", FakePynvml([FakeGpu(GPU_W, counter=False)]))
     return write("machines/lab.yaml", f"name: lab\nnon_gpu_overhead_w: {OVERHEAD_W}\n")
 
 

@@ -54,6 +54,9 @@ class _Replay:
     def sample_now(self) -> None:
         return None
 
+    def sample_edge(self, which: str) -> None:   # recorded series: no source to read at a window's edge
+        return None
+
     def wait_past(self, t_s: float) -> None:
         return None
 

@@ -39,6 +39,7 @@ from .servers import (
     StreamingRequests,
     error_text,
     fan_out,
+    fixed_length,
     http_timeout,
     mark_chunks,
     merge_warnings,
@@ -301,9 +302,8 @@ class OpenAILLM(StreamingRequests, Workload):
     def _result(self, state: dict[str, Any], text: str, clock: StreamClock) -> dict[str, Any]:
         usage = state["usage"] or {}
         timings = state["timings"] or {}
-        options = self.params.get("options") or {}
-        fixed = options.get("ignore_eos") is True or options.get("min_tokens") == self.params["max_tokens"]
-        warnings = output_warnings(text, state["finish_reason"], self.params["max_tokens"], fixed_length=fixed)
+        warnings = output_warnings(text, state["finish_reason"], self.params["max_tokens"],
+                                   fixed_length(self.params.get("options"), self.params["max_tokens"]))
         gen_tokens = usage.get("completion_tokens")
         if gen_tokens is None:
             gen_tokens = state["chunks"]
