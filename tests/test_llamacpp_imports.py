@@ -117,6 +117,13 @@ def test_import_sweep_bench_jsonl(cli, tmp_path):
     assert [r["speed_tg"] for r in record["iterations"][0]["raw"]["rows"]] == pytest.approx(
         [r["speed_tg"] for r in rows])
     assert record["imported"]["power"].startswith("none")
+    # the machine's throughput over the sweep's own seconds (no times in the file: the tool's clock)
+    seconds = sum(r["t_pp"] + r["t_tg"] for r in rows)
+    assert metrics["output_tokens"] == 4 * 128 and metrics["input_tokens"] == 4 * 512
+    assert metrics["output_tok_s"] == pytest.approx(4 * 128 / seconds)
+    assert metrics["total_tok_s"] == pytest.approx(4 * (128 + 512) / seconds)
+    assert record["iterations"][0]["energy_window"]["duration_s"] == pytest.approx(seconds)
+    assert record["schema_version"] == 2
 
 
 def vllm_result(end_unix: float, duration_s: float = 1.0) -> dict:
@@ -155,6 +162,8 @@ def test_import_vllm_with_power_matched_by_time(cli, tmp_path, power_file):
     assert m["ttft_s"] == pytest.approx(0.120) and m["ttft_p99_s"] == pytest.approx(0.180)
     assert m["tpot_s"] == pytest.approx(0.025) and m["tg_tok_s"] == pytest.approx(40.0)
     assert m["prompt_tokens"] == 200 and m["gen_tokens"] == 100 and m["concurrency"] == 8
+    assert m["input_tokens"] == 40 * 200 and m["output_tokens"] == 40 * 100 and m["total_tokens"] == 40 * 300
+    assert m["total_tok_s"] == pytest.approx(12000.0) and m["requests"] == 40 and m["failed_requests"] == 0
     assert it["energy"]["gpu0"]["avg_w"] == pytest.approx(GPU_W, rel=0.02)
     assert it["energy"]["system"]["avg_w"] == pytest.approx(GPU_W + OVERHEAD_W, rel=0.02)
     assert it["energy"]["system"]["basis"] == "gpu+cpu+overhead"
@@ -201,6 +210,7 @@ def test_import_guidellm_with_power_matched_by_time(cli, tmp_path, power_file):
     assert m["output_tok_s"] == 512.0 and m["ttft_s"] == pytest.approx(0.050) and m["ttft_p99_s"] == 0.120
     assert m["tpot_s"] == pytest.approx(0.0035) and m["tg_tok_s"] == pytest.approx(1000 / 3.5)
     assert m["e2e_s"] == 0.5 and m["requests"] == 20 and m["failed_requests"] == 1 and m["concurrency"] == 2.0
+    assert m["output_tokens"] == 128 * 20 and m["input_tokens"] == 256 * 20 and m["total_tok_s"] == 1536.0
     assert m["window_s"] == pytest.approx(1.5)
     energy = record["iterations"][0]["energy"]
     assert energy["system"]["joules"] == pytest.approx((GPU_W + OVERHEAD_W) * 1.5, rel=0.03)
@@ -218,6 +228,14 @@ def test_imported_records_are_labelled_in_the_analysis(cli, tmp_path):
     assert group["provenance"] == "imported" and group["label"].endswith("(imported)")
     assert group["source"] == "vllm"
     assert group["tg_tok_s"] == pytest.approx(40.0)
+    # the machine's throughput: its output tokens over its window, as vLLM's output_throughput; J/token
+    # needs power, which this import has none of
+    assert group["output_tok_s"] == pytest.approx(4000.0)
+    from benchbench.record import load_typed
+
+    [path] = (tmp_path / "res").rglob("*.json")
+    typed = load_typed(path)
+    assert typed.imported.tool == "vllm" and typed.imported.source == "vllm" and typed.schema_version == 2
 
 
 def test_import_errors_are_one_line(cli, tmp_path):

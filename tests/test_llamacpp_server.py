@@ -94,37 +94,83 @@ def test_hit_token_limit_still_warns_when_the_length_is_not_fixed(cli, tmp_path,
         assert "hit_token_limit" in {w["code"] for w in record["warnings"]}
 
 
-NOISE_LIMIT = 0.05   # a 10% comparison needs an instrument steadier than this (llama-bench's own spread)
+NOISE_LIMIT = 0.05   # a 10% comparison needs instruments steadier than this (llama-bench's own spread)
+SHARE_LIMIT = 0.05   # ... and a machine that gives a streamed request the CPU share of a lone process
+# The same engine settings on both sides, stated rather than left to defaults: one thread for decode and
+# for batches (llama-server's -tb follows -t; llama-bench has one -t), the same batch / ubatch, flash
+# attention and KV cache types; the depth of the request's prompt.
+ENGINE = ("-t", "1", "-b", "2048", "-ub", "512", "-fa", "on", "-ctk", "f16", "-ctv", "f16")
+SERVER_ENGINE = (*ENGINE, "-tb", "1")
+DEPTH, N_GEN = 128, 128
 
 
-def test_decode_agrees_with_llama_bench_at_the_same_depth(tmp_path, timing_server, llamacpp_bin, timing_gguf):
+@pytest.fixture(scope="module")
+def engine_server(llama_server_factory, timing_gguf):
+    return llama_server_factory(model=timing_gguf, threads=None, extra=SERVER_ENGINE)
+
+
+def _lone_decode(server, ids: list[int]) -> float:
+    """llama-server's own decode speed for one non-streamed request at the same depth (the engine alone:
+    no tokens sent while it decodes)."""
+    import httpx
+
+    body = {"prompt": ids, "n_predict": N_GEN, "ignore_eos": True, "temperature": 0, "stream": False,
+            "cache_prompt": False}
+    timings = httpx.post(f"{server.root}/completion", json=body, timeout=600).json()["timings"]
+    assert timings["prompt_n"] == DEPTH and timings["predicted_n"] == N_GEN
+    return timings["predicted_per_second"]
+
+
+def test_decode_agrees_with_llama_bench_at_the_same_depth(tmp_path, engine_server, llamacpp_bin, timing_gguf):
     """benchbench's streamed tg_tok_s against llama-bench's tg at the depth of the request's prompt (128
-    tokens), both on one thread, in alternating rounds compared by their medians. A shared machine can
-    be too noisy for a 10% comparison: when llama-bench's own samples spread more than 5% (coefficient
-    of variation), the test says so and skips rather than judge."""
+    tokens), with the same engine settings on both sides (ENGINE: threads, batch, ubatch, flash attention,
+    KV types; checked in llama-bench's JSON), in alternating rounds compared by their medians.
+
+    Two things can make a 10% comparison meaningless on a shared machine, and the test skips (saying so,
+    with the numbers) rather than judge: llama-bench's own samples spreading more than 5%, and CPU
+    contention. Measured on the shared 2-vCPU development box (load 5-7): the same llama-server decoded
+    a streamed request about twice as fast as a non-streamed one (median 279 vs 136 tok/s, compute
+    pinned to one CPU, 8 rounds), while the non-streamed one agreed with llama-bench (123 tok/s): the
+    streamed request's per-token wake-ups win the scheduler a larger CPU share than a lone compute
+    process gets. So each round also asks the same server for the same decode without streaming; where
+    that differs from the streamed requests' own server timings by more than 5%, the machine is
+    contended and the comparison is not judged."""
+    import httpx
     from fakes_llm_servers import build, iterate
 
-    w = build(tmp_path, "openai", model=timing_server.model, base_url=timing_server.base_url, prompt_tokens=128,
-              max_tokens=128, options={"temperature": 0, "ignore_eos": True})
+    w = build(tmp_path, "openai", model=engine_server.model, base_url=engine_server.base_url,
+              prompt_tokens=DEPTH, max_tokens=N_GEN, options={"temperature": 0, "ignore_eos": True})
     w.facts = w.setup()
     iterate(w, 0, tmp_path)   # warm
-    server_tok_s, bench_tok_s = [], []
+    ids = httpx.post(f"{engine_server.root}/tokenize", json={"content": "the " * 400}).json()["tokens"][:DEPTH]
+    bench_argv = [llamacpp_bin["llama-bench"], "-m", str(timing_gguf), "-p", "0", "-n", str(N_GEN), "-d",
+                  str(DEPTH), *ENGINE, "-r", "1", "-o", "json"]
+    client, streamed, lone, bench = [], [], [], []
     for k in range(1, 7):
-        m = iterate(w, k, tmp_path).metrics
-        assert m["prompt_tokens"] == 128
-        server_tok_s.append(m["tg_tok_s"])
-        done = subprocess.run([llamacpp_bin["llama-bench"], "-m", str(timing_gguf), "-p", "0", "-n", "128", "-d",
-                               "128", "-t", "1", "-r", "1", "-o", "json"], capture_output=True, text=True,
-                              timeout=600)
+        it = iterate(w, k, tmp_path)
+        assert it.metrics["prompt_tokens"] == DEPTH and it.metrics["gen_tokens"] == N_GEN
+        client.append(it.metrics["tg_tok_s"])
+        streamed.append(it.raw["requests"][0]["timings"]["predicted_per_second"])
+        lone.append(_lone_decode(engine_server, ids))
+        done = subprocess.run(bench_argv, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-1000:]
-        bench_tok_s += json.loads(done.stdout)[0]["samples_ts"]
+        [row] = json.loads(done.stdout)
+        assert (row["n_threads"], row["n_batch"], row["n_ubatch"], row["flash_attn"], row["type_k"],
+                row["type_v"], row["n_depth"]) == (1, 2048, 512, 1, "f16", "f16", DEPTH)
+        bench += row["samples_ts"]
     w.teardown()
-    noise = statistics.stdev(bench_tok_s) / statistics.fmean(bench_tok_s)
+    numbers = (f"benchbench {[round(x) for x in client]}; the server's own timings of those streams "
+               f"{[round(x) for x in streamed]}; the same decode not streamed {[round(x) for x in lone]}; "
+               f"llama-bench {[round(x) for x in bench]} tok/s")
+    noise = statistics.stdev(bench) / statistics.fmean(bench)
     if noise > NOISE_LIMIT:
-        pytest.skip(f"machine too noisy for a 10% comparison: llama-bench's own tg varied {noise:.0%} "
-                    f"(samples {[round(x) for x in bench_tok_s]}; benchbench {[round(x) for x in server_tok_s]})")
-    ratio = statistics.median(server_tok_s) / statistics.median(bench_tok_s)
-    assert 0.9 <= ratio <= 1.1, (server_tok_s, bench_tok_s)
+        pytest.skip(f"machine too noisy for a 10% comparison: llama-bench's own tg varied {noise:.0%} ({numbers})")
+    share = statistics.median(streamed) / statistics.median(lone) - 1
+    if abs(share) > SHARE_LIMIT:
+        pytest.skip(f"CPU contention: the same server decoded streamed requests {share:+.0%} faster than a "
+                    f"lone one, so a 10% comparison with llama-bench can't be judged here ({numbers})")
+    ratio = statistics.median(client) / statistics.median(bench)
+    assert 0.9 <= ratio <= 1.1, numbers
 
 
 def test_concurrent_requests_on_parallel_slots(cli, tmp_path, write, llama_server_factory):

@@ -102,3 +102,25 @@ def test_fields_are_parsed_by_name_and_unknown_ones_kept():
     assert lb_test_name({"n_prompt": 512, "n_gen": 128}) == "pp512+tg128"
     with pytest.raises(ValueError):
         read_llama_bench("a,b\n1,2\n")
+
+
+def test_doctor_checks_each_entrys_binary_and_model(tmp_path, monkeypatch):
+    """`benchbench doctor`: the llama-bench binary each suite entry names (its version) and missing models;
+    without a suite, llama-bench on PATH."""
+    tool = tmp_path / "llama-bench"
+    tool.write_text("#!/bin/sh\necho 'version: 1234 (abcdef0)'\n")
+    tool.chmod(0o755)
+    (tmp_path / "here.gguf").write_bytes(b"GGUF")
+    specs = [WorkloadSpec(name=n, base_name=n, kind="llm", backend="llama-bench", suite_dir=tmp_path,
+                          params={"binary": str(tool), "model": m})
+             for n, m in (("a", "here.gguf"), ("b", "gone.gguf"))]
+    [status] = LlamaBench.doctor(specs)["llama.cpp tools"]
+    assert status["found"] and status["version"] == "1234 (abcdef0)"
+    assert status["models_missing"] == ["b: model gone.gguf not found"]
+    assert str(status) == f"llama-bench {tool}: version 1234 (abcdef0); b: model gone.gguf not found"
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    [missing] = LlamaBench.doctor(None)["llama.cpp tools"]
+    assert not missing["found"] and "`llama-bench` is not on PATH" in str(missing)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert LlamaBench.doctor(None)["llama.cpp tools"][0]["binary"] == str(tool)
+    assert LlamaBench.doctor([]) == {}   # a suite without llama-bench entries: nothing to check
