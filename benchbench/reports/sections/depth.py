@@ -15,27 +15,28 @@ from ...record_model import RunRecord
 from ..model import Chart, Column, Section, Table
 from ..plots import Line, lines
 
+# a row's sweep-bench field → the registry metric it is (labels and units from benchbench/metrics)
+FIELDS = {"speed_pp": "pp_tok_s", "speed_tg": "tg_tok_s", "prefill_w": "prefill_w", "decode_w": "decode_w",
+          "prefill_j_per_tok": "prefill_j_per_tok", "decode_j_per_tok": "decode_j_per_tok"}
 COLUMNS = [Column("machine", "machine", kind="text"), Column("workload", "workload", kind="text"),
-           Column("provenance", "data", kind="text"), Column("n_kv", "depth", "tokens", kind="int"),
-           Column("speed_pp", "prefill", "tok/s"), Column("speed_tg", "decode", "tok/s"),
-           Column("prefill_w", "prefill", "W"), Column("decode_w", "decode", "W"),
-           Column("prefill_j_per_tok", "prefill", "J/token"), Column("decode_j_per_tok", "decode", "J/token")]
-FIELDS = ("speed_pp", "speed_tg", "prefill_w", "decode_w", "prefill_j_per_tok", "decode_j_per_tok")
+           Column("provenance", "data", kind="text"), Column.of("depth_tokens"),
+           *(Column.of(name) for name in FIELDS.values())]
 MAX_CHARTS = 8
 
 
 def curves(record: RunRecord) -> list[dict[str, Any]]:
-    """Per depth, the mean of each figure over the run's measured iterations."""
+    """Per depth (`depth_tokens` = the row's n_kv), the mean of each figure over the run's measured iterations,
+    under its registry name."""
     by_depth: dict[int, dict[str, list[float]]] = {}
     for it in record.measured:
         for row in (it.raw or {}).get("rows") or []:
             if not isinstance(row, dict) or row.get("n_kv") is None:
                 continue
             slot = by_depth.setdefault(int(row["n_kv"]), {})
-            for key in FIELDS:
+            for key, name in FIELDS.items():
                 if isinstance(row.get(key), (int, float)):
-                    slot.setdefault(key, []).append(float(row[key]))
-    return [{"n_kv": depth, **{k: statistics.fmean(v) for k, v in values.items()}}
+                    slot.setdefault(name, []).append(float(row[key]))
+    return [{"depth_tokens": depth, **{k: statistics.fmean(v) for k, v in values.items()}}
             for depth, values in sorted(by_depth.items())]
 
 
@@ -60,13 +61,13 @@ def build(ctx: Any) -> Section | None:
 
 
 def _chart(label: dict[str, Any], points: list[dict[str, Any]]) -> Chart:
-    xs = [float(p["n_kv"]) for p in points]
+    xs = [float(p["depth_tokens"]) for p in points]
 
     def series(key: str, name: str, color: str) -> Line:
         have = [(x, p[key]) for x, p in zip(xs, points) if p.get(key) is not None]
         return Line(name, [x for x, _ in have], [y for _, y in have], color=color)
 
-    prefill, decode = series("speed_pp", "prefill", "#1f77b4"), series("speed_tg", "decode", "#d62728")
+    prefill, decode = series("pp_tok_s", "prefill", "#1f77b4"), series("tg_tok_s", "decode", "#d62728")
     energy = [ln for ln in (series("prefill_j_per_tok", "prefill", "#1f77b4"),
                             series("decode_j_per_tok", "decode", "#d62728")) if ln.xs]
 
