@@ -163,7 +163,7 @@ def test_import_vllm_with_power_matched_by_time(cli, tmp_path, power_file):
     assert m["tpot_s"] == pytest.approx(0.025) and m["tg_tok_s"] == pytest.approx(40.0)
     assert m["prompt_tokens"] == 200 and m["gen_tokens"] == 100 and m["concurrency"] == 8
     assert m["input_tokens"] == 40 * 200 and m["output_tokens"] == 40 * 100 and m["total_tokens"] == 40 * 300
-    assert m["total_tok_s"] == pytest.approx(12000.0) and m["requests"] == 40 and m["failed_requests"] == 0
+    assert m["total_tok_s"] == pytest.approx(12000.0) and m["completed_requests"] == 40 and m["failed_requests"] == 0
     assert it["energy"]["gpu0"]["avg_w"] == pytest.approx(GPU_W, rel=0.02)
     assert it["energy"]["system"]["avg_w"] == pytest.approx(GPU_W + OVERHEAD_W, rel=0.02)
     assert it["energy"]["system"]["basis"] == "gpu+cpu+overhead"
@@ -209,7 +209,7 @@ def test_import_guidellm_with_power_matched_by_time(cli, tmp_path, power_file):
     m = record["iterations"][0]["metrics"]
     assert m["output_tok_s"] == 512.0 and m["ttft_s"] == pytest.approx(0.050) and m["ttft_p99_s"] == 0.120
     assert m["tpot_s"] == pytest.approx(0.0035) and m["tg_tok_s"] == pytest.approx(1000 / 3.5)
-    assert m["e2e_s"] == 0.5 and m["requests"] == 20 and m["failed_requests"] == 1 and m["concurrency"] == 2.0
+    assert m["e2e_s"] == 0.5 and m["completed_requests"] == 20 and m["failed_requests"] == 1 and m["concurrency"] == 2.0
     assert m["output_tokens"] == 128 * 20 and m["input_tokens"] == 256 * 20 and m["total_tok_s"] == 1536.0
     assert m["window_s"] == pytest.approx(1.5)
     energy = record["iterations"][0]["energy"]

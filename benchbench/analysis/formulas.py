@@ -9,6 +9,7 @@ positive): a figure that cannot be computed is left out, never invented.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 HOURS_PER_YEAR = 8760.0
@@ -235,6 +236,44 @@ def wh_per_clip(p_w: float | None, gen_s: float | None) -> float | None:
     """Energy per clip in watt-hours: `P · gen_s / 3600`."""
     j = j_per_clip(p_w, gen_s)
     return j / 3600 if j is not None else None
+
+
+# --- realized: a recorded period of real use (the usage ledger) ---------------------------------
+
+def energy_cost(joules: float | None, price_kwh: float | None) -> float | None:
+    """Electricity of an energy: `E / 3.6e6 · c`."""
+    return joules / J_PER_KWH * price_kwh if _known(joules, price_kwh) else None
+
+
+def amortization_for_hours(hardware_cost: float | None, years: float | None, hours: float | None) -> float | None:
+    """The hardware's share of some hours: `H / (Y · 8760) · hours`."""
+    per_hour = amortization_per_hour(hardware_cost, years)
+    return per_hour * hours if per_hour is not None and hours is not None else None
+
+
+def realized_total(electricity: float | None, amortization: float | None) -> float | None:
+    """Electricity + amortization of a period, whichever are known (None when neither is)."""
+    known = [v for v in (electricity, amortization) if v is not None]
+    return sum(known) if known else None
+
+
+def realized_per_mtok(cost: float | None, output_tokens: float | None) -> float | None:
+    """A period's cost per million output tokens actually served: `cost / (tokens / 1e6)`."""
+    return cost / output_tokens * TOKENS_PER_MTOK if cost is not None and output_tokens else None
+
+
+def realized_all_in_per_mtok(electricity: float | None, amortization: float | None,
+                             output_tokens: float | None) -> float | None:
+    """`(electricity + amortization) / (tokens / 1e6)`; None unless both costs are known."""
+    if not _known(electricity, amortization):
+        return None
+    return realized_per_mtok(electricity + amortization, output_tokens)
+
+
+def summed_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of some costs (e.g. every model's requests at an API); None when one is unknown or none given."""
+    costs = list(costs)
+    return None if not costs or any(c is None for c in costs) else sum(costs)
 
 
 # --- roofline ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..profile import resolve_profile
 from ..record import new_session_id, utc_now
 from ..runner import interrupt_signals, signals_deferred
 from ..suite import PowerConfig
-from .idle import _check, _plug_options
+from .idle import _check, plug_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     profile = resolve_profile(args.machine) if args.machine else None
     config = PowerConfig(samplers=list(args.samplers), interval_ms=args.interval_ms,
-                         options=_plug_options(args.url, args.samplers))
+                         options=plug_options(args.url, args.samplers))
     monitor = build_monitor(config, profile)
     fingerprint = fp.collect()
     meta = {"run_id": new_session_id(), "status": "recording", "started_at": utc_now(), "finished_at": None,

@@ -64,7 +64,7 @@ register(
            "The 99th percentile of time to first token over the requests of a serving benchmark (imported).",
            direction="lower", requests=None, kinds=LLM,
            peers={"vllm": "p99_ttft_ms ÷ 1000", "guidellm": "time_to_first_token_ms p99 ÷ 1000"}),
-    Metric("requests", "requests", "iteration", "completed",
+    Metric("completed_requests", "requests", "iteration", "completed",
            "Requests completed in the iteration (an imported serving benchmark's successful requests).",
            requests="sum", fmt="int", kinds=LLM, peers={"vllm": "completed", "guidellm": "request_totals.successful"}),
     Metric("failed_requests", "requests", "iteration", "failed",
@@ -72,8 +72,8 @@ register(
            direction="lower", requests="sum", fmt="int", kinds=LLM,
            peers={"vllm": "failed", "guidellm": "request_totals.errored"}),
     Metric("requests_per_s", "req/s", "throughput", "request rate",
-           "Completed requests ÷ the iteration's window (the machine's request throughput); across iterations "
+           "completed_requests ÷ the iteration's window (the machine's request throughput); across iterations "
            "Σ requests ÷ Σ seconds.",
-           direction="higher", requests=None, iterations="ratio", count="requests", kinds=LLM,
+           direction="higher", requests=None, iterations="ratio", count="completed_requests", kinds=LLM,
            peers={"vllm": "request_throughput", "guidellm": "requests_per_second"}),
     section="Serving benchmarks (imported)")
