@@ -311,10 +311,7 @@ class Runner:
                               "metrics": {}, "energy": monitor.energy(t0, t1)}
         if result is not None:
             check_declared(result.metrics, workload.emits, workload.backend)
-            # throughput over the window the energy covers: the iteration, or the workload's narrower one
-            window = result.energy_window
-            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics),
-                                                           window[2] - window[1] if window else t1 - t0))
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), result.measured_s(t1 - t0)))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:

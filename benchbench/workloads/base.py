@@ -48,6 +48,10 @@ class IterationResult:
     # iteration's energy goes to `energy_iteration`
     energy_window: tuple[str, float, float] | None = None
 
+    def measured_s(self, iteration_s: float) -> float:
+        """The seconds the energy and the throughput cover: the energy window's, else the iteration's."""
+        return self.energy_window[2] - self.energy_window[1] if self.energy_window else iteration_s
+
     def __post_init__(self) -> None:
         check_names(self.metrics)     # an unregistered name fails in strict mode (the test suite)
 
