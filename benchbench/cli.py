@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("watch", "record what this machine serves and draws, interval by interval (the usage ledger)"),
     "proxy": ("proxy", "count the tokens an Ollama or OpenAI-compatible server serves (for the ledger)"),
     "ledger": ("ledger", "inspect, copy and merge usage ledgers"),
+    "env": ("env", "environments for backends whose libraries conflict: list, create, remove"),
     "import": ("import_", "import results of llama-bench, llama-sweep-bench, vllm bench serve, GuideLLM"),
     "sample": ("sample", "record power to a file until stopped (for results of other tools)"),
 }

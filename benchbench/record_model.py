@@ -104,6 +104,7 @@ class Iteration(_Model):
     duration_s: float | None = None
     mono_start_s: float | None = None
     mono_end_s: float | None = None
+    wall_s: float | None = None     # a worker's iteration: the runner's time around it (protocol included)
     metrics: dict[str, Any] = Field(default_factory=dict)
     energy: dict[str, EnergyEntry] = Field(default_factory=dict)
     energy_window: EnergyWindow | None = None

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import __version__, signals
 from . import fingerprint as fp
+from .envs import describe_choice, open_workload
 from .errors import BenchError, Interrupted, UserError
 from .metrics import check_declared, derive_throughput, strict
 from .power import build_monitor
@@ -95,9 +96,10 @@ class Runner:
         rows = []
         for spec in self.suite.select(self.options.only):
             cls = get_backend(spec.kind, spec.backend)
+            where = describe_choice(spec.params, cls)
             row = {"name": spec.name, "kind": spec.kind, "backend": spec.backend,
                    "warmups": spec.warmups, "repetitions": spec.repetitions, "params": spec.params,
-                   "available": cls.availability() or "yes"}
+                   "available": where or cls.availability() or "yes"}
             row["plan"] = cls(spec).plan()
             rows.append(row)
         return rows
@@ -211,11 +213,7 @@ class Runner:
         self._samples = path.with_name(f"{record['run_id']}.power{len(record['resumes']) or ''}.csv")
         self.progress.start_workload(spec.name, total, total - len(todo))
         try:
-            cls = get_backend(spec.kind, spec.backend)
-            why = cls.availability()
-            if why:
-                raise BenchError(f"backend `{spec.backend}` unavailable: {why}")
-            workload = cls(spec)
+            workload = open_workload(spec, self.progress.line)   # in-process, or a worker in its env
             monitor = build_monitor(self.suite.power, self.profile)
             with monitor:
                 self._setup(workload, record)
@@ -293,7 +291,7 @@ class Runner:
     def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
              index: int, warmup: bool) -> dict[str, Any]:
         ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}",
-                               energy=monitor.energy)
+                               energy=monitor.energy, mark=getattr(monitor, "mark", None))
         if hasattr(monitor, "mark"):
             monitor.mark()
         started = utc_now()
@@ -306,12 +304,15 @@ class Runner:
         except BenchError as exc:
             result, error = None, str(exc)
         t1 = time.monotonic()
+        w0, w1 = result.window_s if result is not None and result.window_s else (t0, t1)
         it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
-                              "duration_s": t1 - t0, "mono_start_s": t0, "mono_end_s": t1,
-                              "metrics": {}, "energy": monitor.energy(t0, t1)}
+                              "duration_s": w1 - w0, "mono_start_s": w0, "mono_end_s": w1,
+                              "metrics": {}, "energy": monitor.energy(w0, w1)}
+        if (w0, w1) != (t0, t1):   # timed in a worker: wall_s - duration_s is the protocol's overhead
+            it["wall_s"] = t1 - t0
         if result is not None:
             check_declared(result.metrics, workload.emits, workload.backend)
-            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), result.measured_s(t1 - t0)))
+            it["metrics"] = clean_floats(derive_throughput(dict(result.metrics), result.measured_s(w1 - w0)))
             if result.raw:
                 it["raw"] = clean_floats(result.raw)
             if result.artifacts:

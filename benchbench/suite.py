@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import limits, redact
+from .envs.spec import check_env_name, parse_env_mapping
 from .errors import UserError
 from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
 from .prices import parse_prices
@@ -43,6 +44,8 @@ COMMON_FIELDS: dict[str, Field] = {
     "timeout_s": Field((float,), check=positive),
     "options": Field((dict,), default={}),
     "matrix": Field((dict,)),
+    "env": Field((str, dict), check=check_env_name,
+                 doc="auto, none, an environment name, or {requirements: [...], python: ...}"),
 }
 
 
@@ -208,6 +211,10 @@ def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
                         field=where.field("backend"), hint=exc.hint) from None
     fields = {**COMMON_FIELDS, **cls.keys}
     params = validate(entry, fields, where, "a workload")
+    if params.get("env") is None:
+        params.pop("env", None)
+    elif isinstance(params["env"], dict):
+        params["env"] = parse_env_mapping(entry["env"], where.nested("env"))
     _resolve_paths(params, entry, fields, suite_dir, where)
     matrix = params.pop("matrix", None)
     for key in ("name", "kind", "backend"):

@@ -24,7 +24,9 @@ def _record(results: Path) -> dict:
 
 
 def _entry(model: str, extra: str = "") -> str:
-    return f"    backend: qwen3-tts\n    model: {model}\n    text: \"{TEXT}\"\n    language: English\n{extra}"
+    """In this process (`env: none`): the fake qwen_tts lives here, not in the backend's environment."""
+    return (f"    backend: qwen3-tts\n    env: none\n    model: {model}\n    text: \"{TEXT}\"\n"
+            f"    language: English\n{extra}")
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import __version__, fingerprint
 from .. import torch_util as tu
+from ..envs.doctor import doctor_section as envs_doctor
 from ..power.doctor import doctor_section as power_doctor
 from ..remote.doctor import section as remote_doctor
 from ..suite import find_suite, load_suite, suite_of
@@ -24,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def collect(suite_ref: Any = None) -> dict[str, Any]:
     """Every check as data: each backend and each sampler answers for itself (`Workload.doctor`,
-    `Sampler.doctor`), then the remote settings. With a suite, its servers, samplers and hosts."""
+    `Sampler.doctor`), then the backends' own environments and the remote settings. With a suite, its
+    servers, samplers and hosts."""
     fp = fingerprint.collect()
     suite = suite_of(suite_ref)
     report: dict[str, Any] = {"benchbench": __version__, "machine": fp, "backends": [], "problems": []}
@@ -32,7 +34,7 @@ def collect(suite_ref: Any = None) -> dict[str, Any]:
     for kind, name in backends():
         try:
             cls = get_backend(kind, name)
-            why = cls.availability()
+            why = None if cls.env_requirements else cls.availability()   # else: see `environments`
         except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
             cls, why = None, f"not loadable: {exc}"
         report["backends"].append({"kind": kind, "backend": name, "available": why is None, "why": why})
@@ -40,6 +42,7 @@ def collect(suite_ref: Any = None) -> dict[str, Any]:
             # None without a suite (a backend's default checks); with one, only its entries ([] when none)
             specs = [s for s in suite.workloads if (s.kind, s.backend) == (kind, name)] if suite else None
             _merge(report, name, lambda cls=cls, specs=specs: cls.doctor(specs))
+    _merge(report, "environments", lambda: envs_doctor(suite))
     _merge(report, "remote", lambda: remote_doctor(suite))
     report["problems"] += _problems(fp)
     return report

@@ -9,8 +9,13 @@ RUN = dict(requests=None, iterations=None)
 
 register(
     Metric("duration_s", "s", "iteration", "iteration",
-           "Wall time of one iteration (time.monotonic around run_once): the window energy is integrated over "
-           "and throughput is counted over.", direction="lower", **ITER),
+           "Wall time of one iteration (time.monotonic around run_once; for a backend in its own environment, "
+           "taken in the worker around the backend's run_once with the device synchronized): the window energy "
+           "is integrated over and throughput is counted over.", direction="lower", **ITER),
+    Metric("wall_s", "s", "iteration", "wall time",
+           "For a backend in its own environment (docs/envs.md) only: the runner's time around the worker's "
+           "run_once, protocol included; wall_s − duration_s is the worker protocol's overhead.",
+           direction="lower", **ITER),
     Metric("gpu_w", "W", "iteration", "GPU",
            "Mean power of the GPUs over the measured iterations (Σ J ÷ Σ s), the cards the run loaded summed.",
            direction="lower", inputs=("=gpu",), **ITER),

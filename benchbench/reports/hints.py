@@ -27,6 +27,8 @@ HINTS: dict[str, str] = {
     "artifact_not_saved": "Check disk space and the video encoder (ffmpeg); the timing is still valid.",
     "far_below_roofline": "Decode runs at under 25% of the memory-bandwidth bound: check for CPU offload, a "
                           "wrong memory_bandwidth_gbs in the profile, or a compute-bound backend.",
+    "worker_restarted": "The backend's worker process died and a new one loaded the model again: read the failed "
+                        "iteration's error; the iteration after the restart ran on a freshly loaded model.",
     "run_interrupted": "Resume it with `benchbench run SUITE --resume latest`; finished iterations are kept.",
     "run_failed": "Read the errors below, fix the cause and run again.",
     "iteration_failed": "Read the error; failed iterations are left out of every figure.",

@@ -45,8 +45,8 @@ def get_backend(kind: str, backend: str) -> type[Workload]:
         raise UserError(f"unknown backend `{backend}` for kind `{kind}`",
                         hint="one of: " + ", ".join(REGISTRY.get(kind, {}))) from None
     module_name, class_name = target.split(":")
-    try:
-        module = importlib.import_module(f"{__name__}.{module_name}")
+    try:   # a dotted module path is absolute (a plugin or a test backend); else a module of this package
+        module = importlib.import_module(module_name if "." in module_name else f"{__name__}.{module_name}")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith(__name__):
             raise UserError(f"backend `{backend}` is not built yet", hint="see the issues") from None

@@ -29,6 +29,7 @@ class IterationContext:
     # energy(t0_s, t1_s) → {channel: {joules, avg_w, source}} over a time.monotonic() window inside the
     # iteration (None when nothing samples power): for backends that know their sub-windows (llama-bench)
     energy: Callable[[float, float], dict[str, Any]] | None = None
+    mark: Callable[[], None] | None = None   # read the power counters now: a worker calls it when it starts
 
     def artifact_path(self, suffix: str) -> Path:
         self.artifact_dir.mkdir(parents=True, exist_ok=True)   # a new run's folder exists only after its first save
@@ -43,6 +44,9 @@ class IterationResult:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
+    # time.monotonic() instants at which the work began and ended, when taken elsewhere than around
+    # run_once() (a worker process): the iteration's duration and energy window
+    window_s: tuple[float, float] | None = None
     # (name, t0_s, t1_s): the measured part when narrower than the iteration (llama-bench's decode test,
     # without model loads): the iteration's `energy` and its throughput (output_tok_s) cover it; the whole
     # iteration's energy goes to `energy_iteration`
@@ -71,6 +75,9 @@ class Workload(ABC):
     primary_metrics: ClassVar[tuple[str, ...]] = ()   # checked for high variance
     summary_metrics: ClassVar[tuple[str, ...]] = ()   # shown in the summary table
     emits: ClassVar[tuple[str, ...]] = ()   # metric names run_once records, each in benchbench.metrics
+    # pip requirements that conflict with benchbench's own (e.g. a pinned transformers): the backend
+    # then runs in its own environment (`env: auto`, benchbench/envs/)
+    env_requirements: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: WorkloadSpec) -> None:
         self.spec = spec

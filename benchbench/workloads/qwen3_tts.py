@@ -31,10 +31,20 @@ ATTENTION = ("auto", "sdpa", "flash_attention_2", "eager")
 REQUIRED_FILES = ("config.json", "generation_config.json", "speech_tokenizer/config.json")
 
 # Shapes of the released checkpoints' config.json (talker; the code predictor and the 12 Hz codec
-# decoder are the same for both sizes). Used only with `weights: dummy`.
-TALKER_SHAPES = {
-    "1.7b": {"hidden_size": 2048, "intermediate_size": 6144, "size_tag": "1b7"},
-    "0.6b": {"hidden_size": 1024, "intermediate_size": 3072, "size_tag": "0b6"},
+# decoder are the same for both sizes), and `tiny` for tests on a CPU (about 14 M parameters, 9.7 M of
+# them the text embedding). Used only with `weights: dummy`.
+SHAPES: dict[str, dict[str, Any]] = {
+    "1.7b": {"size_tag": "1b7", "talker": {"hidden_size": 2048, "intermediate_size": 6144}},
+    "0.6b": {"size_tag": "0b6", "talker": {"hidden_size": 1024, "intermediate_size": 3072}},
+    "tiny": {"size_tag": "0b6",
+             "talker": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+                        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "text_hidden_size": 64,
+                        "rope_scaling": {"interleaved": True, "mrope_section": [4, 2, 2], "rope_type": "default"}},
+             "code_predictor": {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 1,
+                                "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16},
+             "codec": {"hidden_size": 64, "intermediate_size": 128, "latent_dim": 64, "decoder_dim": 64,
+                       "codebook_dim": 64, "head_dim": 16, "num_attention_heads": 4, "num_key_value_heads": 4,
+                       "num_hidden_layers": 1}},
 }
 SPEAKERS = {"vivian": 3065, "serena": 3066, "uncle_fu": 3010, "dylan": 2878, "eric": 2875,
             "ryan": 3061, "aiden": 2861, "ono_anna": 2873, "sohee": 2864}
@@ -53,8 +63,8 @@ PROMPT_IDS = ([151644, 77091, 198], [151645, 198, 151644, 77091, 198])  # chat t
 def dummy_config(architecture: str) -> dict[str, Any]:
     """Qwen3TTSConfig kwargs for a CustomVoice model of `architecture` with random weights. The codec
     end-of-speech id is moved past the vocabulary so every run emits exactly max_new_tokens frames."""
-    shape = TALKER_SHAPES[architecture]
-    talker = {"hidden_size": shape["hidden_size"], "intermediate_size": shape["intermediate_size"],
+    shape = SHAPES[architecture]
+    talker = {"hidden_size": 2048, "intermediate_size": 6144,
               "num_hidden_layers": 28, "num_attention_heads": 16, "num_key_value_heads": 8,
               "head_dim": 128, "vocab_size": 3072, "text_vocab_size": 151936, "text_hidden_size": 2048,
               "num_code_groups": 16, "max_position_embeddings": 32768, "rope_theta": 1e6,
@@ -63,15 +73,21 @@ def dummy_config(architecture: str) -> dict[str, Any]:
               "codec_think_id": 2154, "codec_nothink_id": 2155, "codec_think_bos_id": 2156,
               "codec_think_eos_id": 2157, "codec_language_id": dict(LANGUAGES), "spk_id": dict(SPEAKERS),
               "spk_is_dialect": {s: DIALECTS.get(s, False) for s in SPEAKERS},
-              "code_predictor_config": {"hidden_size": 1024, "intermediate_size": 3072,
-                                        "num_hidden_layers": 5, "num_attention_heads": 16,
-                                        "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 2048,
-                                        "num_code_groups": 16, "max_position_embeddings": 65536,
-                                        "rope_theta": 1e6}}
+              **shape["talker"]}
+    talker["code_predictor_config"] = {"hidden_size": 1024, "intermediate_size": 3072,
+                                       "num_hidden_layers": 5, "num_attention_heads": 16,
+                                       "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 2048,
+                                       "num_code_groups": 16, "max_position_embeddings": 65536,
+                                       "rope_theta": 1e6, **shape.get("code_predictor", {})}
     return {"talker_config": talker, "tts_model_type": "custom_voice", "tts_model_size": shape["size_tag"],
             "tokenizer_type": "qwen3_tts_tokenizer_12hz", "im_start_token_id": 151644,
             "im_end_token_id": 151645, "tts_pad_token_id": 151671, "tts_bos_token_id": 151672,
             "tts_eos_token_id": 151673, "assistant_token_id": 77091}
+
+
+def codec_config(architecture: str) -> dict[str, Any]:
+    """The 12 Hz codec decoder's config for `architecture` (1,920 samples per frame in every shape)."""
+    return {**CODEC_DECODER, **SHAPES[architecture].get("codec", {})}
 
 
 def pin_conflict(dist: str, dep: str) -> str | None:
@@ -85,7 +101,7 @@ def pin_conflict(dist: str, dep: str) -> str | None:
                 have = importlib.metadata.version(dep)
                 if req.specifier and have not in req.specifier:
                     return (f"{dist} {importlib.metadata.version(dist)} requires {dep}{req.specifier}, "
-                            f"found {have}: install it in its own environment (pip install qwen-tts)")
+                            f"found {have}: leave `env` at `auto` to run it in its own environment")
     except (ImportError, importlib.metadata.PackageNotFoundError, ValueError):
         return None
     return None
@@ -96,12 +112,13 @@ class Qwen3TTS(TTSWorkload):
 
     backend = "qwen3-tts"
     requires = ("torch", "qwen_tts")
+    env_requirements = ("qwen-tts==0.1.1", "transformers==4.57.3", "accelerate==1.12.0")
     keys = {
         **TTSWorkload.keys,
         **voice_keys(speaker="Eric", language="Auto"),
         "instruct": Field((str,), doc="optional style instruction (CustomVoice)"),
         "weights": Field((str,), default="pretrained", choices=("pretrained", "dummy")),
-        "architecture": Field((str,), default="1.7b", choices=tuple(TALKER_SHAPES),
+        "architecture": Field((str,), default="1.7b", choices=tuple(SHAPES),
                               doc="with weights: dummy"),
         "device": Field((str,), default="auto"),
         "dtype": Field((str,), default="auto", choices=DTYPES),
@@ -145,6 +162,7 @@ class Qwen3TTS(TTSWorkload):
         attn, attn_why = choose_attention(self.params["attn_implementation"], kind, cap, dtype,
                                           _installed("flash_attn"))
         with stdout_to_stderr():
+            torchaudio_why = torchaudio_stand_in()
             qwen_tts = _import_qwen_tts()
             self.engine, load_s = timed(self._load, qwen_tts, folder, tu.torch_dtype(dtype), attn,
                                      sync=lambda: tu.synchronize(self.device))
@@ -162,6 +180,7 @@ class Qwen3TTS(TTSWorkload):
                 "parameters": n_params,
                 "model_size_bytes": sum(p.numel() * p.element_size() for p in model.parameters()),
                 "qwen_tts": _version("qwen-tts"), "transformers": _version("transformers"),
+                "torchaudio": f"stand-in ({torchaudio_why})" if torchaudio_why else _version("torchaudio"),
                 **tu.device_facts(self.device)}
 
     def _load(self, qwen_tts: Any, folder: Path | None, dtype: Any, attn: str) -> Any:
@@ -210,6 +229,43 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def torchaudio_stand_in() -> str | None:
+    """qwen-tts imports `torchaudio.compliance.kaldi` when it is imported, for its 25 Hz tokenizer only
+    (never used by CustomVoice generation with the 12 Hz codec). PyPI's torchaudio (2.11, its last
+    release) is built against one torch release with CUDA, and its compiled extension does not load
+    beside another torch (e.g. the 2.13 CPU build). Then a stand-in that fails when used is put in its
+    place; returns why, or None when the real torchaudio imports."""
+    import importlib.machinery
+    import importlib.util
+    import sys
+    import types
+
+    if importlib.util.find_spec("torchaudio") is None:   # not installed: qwen_tts's import says so
+        return None
+    try:
+        import torchaudio.compliance.kaldi  # noqa: F401
+        return None
+    except (OSError, ImportError) as exc:
+        why = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+    for name in [m for m in sys.modules if m == "torchaudio" or m.startswith("torchaudio.")]:
+        del sys.modules[name]
+
+    def unavailable(attr: str) -> Any:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        raise BackendUnavailable(f"torchaudio.{attr} is unavailable here ({why}); the 25 Hz tokenizer needs it")
+
+    names = ("torchaudio", "torchaudio.compliance", "torchaudio.compliance.kaldi")
+    for name in names:
+        module = types.ModuleType(name)
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=name != names[-1])
+        module.__getattr__ = unavailable  # type: ignore[method-assign]
+        sys.modules[name] = module
+    sys.modules["torchaudio"].compliance = sys.modules["torchaudio.compliance"]  # type: ignore[attr-defined]
+    sys.modules["torchaudio.compliance"].kaldi = sys.modules["torchaudio.compliance.kaldi"]  # type: ignore[attr-defined]
+    return why
+
+
 def _import_qwen_tts() -> Any:
     """The qwen_tts package, or BackendUnavailable saying why it does not import."""
     try:
@@ -244,7 +300,7 @@ def _build_dummy(qwen_tts: Any, architecture: str, device: str, dtype: Any, attn
             Qwen3TTSConfig(**dummy_config(architecture)), dtype=dtype, attn_implementation=attn)
         codec = Qwen3TTSTokenizer()
         codec.model = Qwen3TTSTokenizerV2Model._from_config(
-            Qwen3TTSTokenizerV2Config(decoder_config=dict(CODEC_DECODER)), dtype=dtype)
+            Qwen3TTSTokenizerV2Config(decoder_config=codec_config(architecture)), dtype=dtype)
     codec.model.eval()
     codec.config, codec.device = codec.model.config, torch.device(device)
     model.eval().load_speech_tokenizer(codec)
