@@ -43,6 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS_GLOBS = ("suites/texts/*.txt",)   # stable text: docs change often, and each change is a new GGUF
 # a bigger model for timing checks: its per-token work (~26 M parameters) dwarfs per-token overheads
 TIMING_SHAPE = {"n_embd": 512, "n_layer": 8, "n_head": 8, "n_head_kv": 4, "n_ff": 1536}
+# ~100 M parameters (204 MB, ~3 s to write): a decode step of ~9 ms on one core, so the server's own
+# per-token work (sampling, detokenizing, queueing: tenths of a ms) stays a small share of it
+DECODE_SHAPE = {"n_embd": 1024, "n_layer": 8, "n_head": 16, "n_head_kv": 8, "n_ff": 3072}
 TINY_SHAPE = {"n_embd": 256, "n_layer": 4, "n_head": 4, "n_head_kv": 2, "n_ff": 768, "vocab": 1024,
               "n_ctx_train": 8192, "seed": 0}
 SPECIAL = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
@@ -285,5 +288,5 @@ def suite_text(server: LlamaServer, name: str = "llamacpp", **keys: Any) -> str:
                            "power": {"samplers": ["none"]}, "workloads": [workload]}, sort_keys=False)
 
 
-__all__ = ["TIMING_SHAPE", "LlamaServer", "binaries", "make_tiny_gguf", "missing_tools", "suite_text", "tiny_gguf_path",
-           "train_tokenizer"]
+__all__ = ["DECODE_SHAPE", "TIMING_SHAPE", "LlamaServer", "binaries", "make_tiny_gguf",
+           "missing_tools", "suite_text", "tiny_gguf_path", "train_tokenizer"]
