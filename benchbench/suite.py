@@ -12,9 +12,11 @@ from typing import Any
 from .errors import UserError
 from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
 from .prices import parse_prices
+from .profile import check_names
 from .schema import Field, Where, check_value, line_of, non_negative, positive, suggest, unknown_key, validate
+from .shapes import parse_mix
 from .workloads import REGISTRY, get_backend
-from .yamlio import load_yaml
+from .yamlio import load_yaml, plain
 
 KINDS = ("llm", "tts", "video")
 
@@ -28,6 +30,8 @@ SUITE_FIELDS: dict[str, Field] = {
     "workloads": Field((list,), required=True, doc="a list of workloads to run"),
     "hosts": Field((list,)),
     "prices": Field((dict,)),
+    "mix": Field((dict, str), doc="the request shape of the work (docs/costs.md)"),
+    "api_models": Field((list,), doc="API models to compare against (genai-prices names)"),
 }
 
 COMMON_FIELDS: dict[str, Field] = {
@@ -95,6 +99,8 @@ class Suite:
     hosts: list[str] = field(default_factory=list)
     prices: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    mix: dict[str, Any] | str | None = None
+    api_models: list[str] = field(default_factory=list)
 
     def select(self, only: str | None) -> list[WorkloadSpec]:
         """The workloads to run; `only` matches a base name or an expanded name."""
@@ -109,7 +115,8 @@ class Suite:
 
     def to_record(self) -> dict[str, Any]:
         out = {"name": self.name, "path": str(self.path), "sha256": self.sha256}
-        return out | ({"prices": self.prices} if self.prices else {})  # the analyzer reads them
+        extra = {"prices": self.prices, "mix": self.mix, "api_models": self.api_models}
+        return out | {k: v for k, v in extra.items() if v}   # the analyzer reads them
 
 
 def find_suite(ref: str) -> Path:
@@ -153,10 +160,14 @@ def load_suite(path: Path | str) -> Suite:
     hosts = top["hosts"] or []
     if top["prices"]:
         parse_prices(top["prices"], source="suite", file=str(path))
+    if top["mix"] is not None:
+        parse_mix(data["mix"], file=str(path))
+    api_models = check_names(data, "api_models", str(path))
     return Suite(name=top["name"], path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                  machine=top["machine"], warmups=top["warmups"], repetitions=top["repetitions"],
                  power=power, workloads=specs, hosts=[str(h) for h in hosts],
-                 prices=dict(top["prices"] or {}), description=top["description"] or "")
+                 prices=dict(top["prices"] or {}), description=top["description"] or "",
+                 mix=plain(top["mix"]), api_models=api_models)
 
 
 def _power(data: Any, where: Where) -> PowerConfig:

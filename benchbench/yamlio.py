@@ -54,6 +54,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
+def plain(value: Any) -> Any:
+    """LineDicts and LineLists as plain dicts and lists, all the way down (for records)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def load_yaml(path: Path | str, *, what: str = "file") -> Any:
     """Parse a YAML file into LineDict/LineList; every failure is a one-line UserError."""
     path = Path(path)

@@ -8,7 +8,7 @@ The catalogue is split by domain (LLM, TTS and video, power and energy, money); 
 registers all of it. `python -m benchbench.metrics --write` regenerates docs/metrics.md.
 """
 
-from . import catalog_llm, catalog_media, catalog_money, catalog_power  # noqa: F401  (they register)
+from . import catalog_llm, catalog_media, catalog_money, catalog_power, catalog_shape  # noqa: F401  (they register)
 from .model import (
     REGISTRY,
     SCOPES,
