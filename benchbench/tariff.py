@@ -135,11 +135,11 @@ def _days(value: Any, rule: Mapping, file: str | None, field: str) -> set[int]:
     items = value if isinstance(value, list) else [value]
     out: set[int] = set()
     for item in items:
-        text = str(item).strip().lower()[:3] if str(item).lower() not in GROUPS else str(item).lower()
+        text = str(item).strip().lower()
         if text in GROUPS:
             out |= {DAYS.index(d) for d in GROUPS[text]}
-        elif "-" in str(item):
-            first, _, last = str(item).lower().partition("-")
+        elif "-" in text:
+            first, _, last = text.partition("-")
             a, b = _day(first, rule, file, field), _day(last, rule, file, field)
             out |= set(range(a, b + 1)) if a <= b else set(range(a, 7)) | set(range(0, b + 1))
         else:
@@ -148,11 +148,13 @@ def _days(value: Any, rule: Mapping, file: str | None, field: str) -> set[int]:
 
 
 def _day(text: str, rule: Mapping, file: str | None, field: str) -> int:
-    key = text.strip()[:3]
-    if key not in DAYS:
+    """`mon`, `monday`, `Mon` ... (a day's name or its first three letters)."""
+    key = text.strip().lower()
+    match = next((i for i, name in enumerate(DAY_NAMES) if len(key) >= 3 and name.lower().startswith(key)), None)
+    if match is None:
         raise UserError(f"unknown day `{text}`", file=file, line=line_of(rule, "days") or line_of(rule), field=field,
                         hint="mon ... sun, a range such as mon-fri, weekdays, weekend or all")
-    return DAYS.index(key)
+    return match
 
 
 def _hours(value: Any, rule: Mapping, file: str | None, field: str) -> set[int]:

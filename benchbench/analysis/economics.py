@@ -43,7 +43,8 @@ def economics(records: list[Record], groups: Any, opts: Options) -> dict[str, An
     llm = [clean(g) for g in groups.to_dict("records") if g["kind"] == "llm"]
     fam_recs: dict[str, list[RunRecord]] = {}
     sizes: dict[str, float | None] = {}
-    measured = {family(g.get("model") or g["workload"]) for g in llm if g["provenance"] != "published"}
+    measured = {family(g.get("model") or g["workload"]) for g in llm if g["provenance"] != "published"} or \
+        {family(g.get("model") or g["workload"]) for g in llm}      # nothing measured: the published machines
     for g in llm:     # families measured here; published machines of those families beside them
         fam = family(g.get("model") or g["workload"])
         if fam in measured:
@@ -68,7 +69,7 @@ def economics(records: list[Record], groups: Any, opts: Options) -> dict[str, An
         names, rule = api_names(fam, fam_recs[fam], opts.api_models, sizes.get(fam))
         apis[fam] = api_rows(fam, shape, names, rule, entries)
         chosen = [r for r in rows if r["family"] == fam and r["chosen"]]
-        own = [r for r in chosen if r["provenance"] != "published"]
+        own = [r for r in chosen if r["provenance"] != "published"] or chosen
         clouds = _clouds(entries, rows, fam, shape)
         for row in chosen:
             breakeven += breakeven_rows(row, shape, apis[fam])

@@ -101,7 +101,8 @@ def record_points(rec: RunRecord) -> list[Point]:
                 _add_load(points, rec, it, entry)
         else:
             _add_iteration(_get(points, rec, _stream_label(it), "iterations"), rec, it)
-    facts_slo = ((rec.workload.facts or {}).get("load") or {}).get("slo")
+    facts = (rec.workload.facts or {}).get("load")
+    facts_slo = facts.get("slo") if isinstance(facts, dict) else None
     for p in points.values():
         p.slo = facts_slo or p.slo
     return [p for p in points.values() if p.iterations]

@@ -24,9 +24,9 @@ FEW_REPETITIONS = 3
 API_COLUMNS = ["family", "api", "currency", "api_input_per_mtok", "api_cached_per_mtok", "api_output_per_mtok",
                "api_per_request", "api_per_1k_requests", "api_shape_per_mtok", "source", "provenance", "note",
                "chosen_by"]
-BREAKEVEN_COLUMNS = ["family", "machine", "label", "api", "currency", "api_per_request", "marginal_per_request",
-                     "monthly_fixed", "breakeven_requests_per_month", "breakeven_tokens_per_month",
-                     "capacity_requests_per_month", "note", "provenance"]
+BREAKEVEN_COLUMNS = ["family", "group_id", "machine", "label", "api", "currency", "api_per_request",
+                     "marginal_per_request", "monthly_fixed", "breakeven_requests_per_month",
+                     "breakeven_tokens_per_month", "capacity_requests_per_month", "note", "provenance"]
 PAYBACK_COLUMNS = ["family", "machine", "label", "instance", "currency", "cloud_hourly", "volume_requests_per_month",
                    "cloud_hours_per_month", "cloud_speed", "payback_months", "note", "provenance"]
 VERDICT_COLUMNS = ["family", "models", "shape", "shape_source", "volume", "machine", "label", "chosen_why",
@@ -162,7 +162,8 @@ def breakeven_rows(row: dict[str, Any], shape: Shape, apis: list[dict[str, Any]]
             note = (f"never {within}: needs {volume:,.0f} requests a month, the machine carries {cap:,.0f} "
                     f"({row['label']})")
             volume = None
-        out.append({"family": row["family"], "machine": row["machine"], "label": row["label"], "api": api["api"],
+        out.append({"family": row["family"], "group_id": row["group_id"], "machine": row["machine"],
+                    "label": row["label"], "api": api["api"],
                     "currency": row["currency"], "api_per_request": price, "marginal_per_request": marginal,
                     "monthly_fixed": fixed, "breakeven_requests_per_month": volume,
                     "breakeven_tokens_per_month": volume * shape.tokens if volume is not None else None,
