@@ -43,8 +43,8 @@ def economics(records: list[Record], groups: Any, opts: Options) -> dict[str, An
     llm = [clean(g) for g in groups.to_dict("records") if g["kind"] == "llm"]
     fam_recs: dict[str, list[RunRecord]] = {}
     sizes: dict[str, float | None] = {}
-    measured = {family(g.get("model") or g["workload"]) for g in llm if g["provenance"] != "published"} or \
-        {family(g.get("model") or g["workload"]) for g in llm}      # nothing measured: the published machines
+    own = {family(g.get("model") or g["workload"]) for g in llm if g["provenance"] != "published"}
+    measured = own or {family(g.get("model") or g["workload"]) for g in llm}   # nothing measured: the published
     for g in llm:     # families measured here; published machines of those families beside them
         fam = family(g.get("model") or g["workload"])
         if fam in measured:
@@ -69,13 +69,14 @@ def economics(records: list[Record], groups: Any, opts: Options) -> dict[str, An
         names, rule = api_names(fam, fam_recs[fam], opts.api_models, sizes.get(fam))
         apis[fam] = api_rows(fam, shape, names, rule, entries)
         chosen = [r for r in rows if r["family"] == fam and r["chosen"]]
-        own = [r for r in chosen if r["provenance"] != "published"] or chosen
         clouds = _clouds(entries, rows, fam, shape)
         for row in chosen:
             breakeven += breakeven_rows(row, shape, apis[fam])
             payback += payback_rows(row, shape, [c for c in clouds if c[0] != row["machine"]])
         groups_recs = {g["group_id"]: [runs[rid] for rid in g["run_ids"] if rid in runs] for g in llm}
-        verdict.append(verdict_row(fam, shape, why, own, apis[fam], breakeven, groups_recs))
+        if fam in own:   # the verdict is for the families measured here
+            mine = [r for r in chosen if r["provenance"] != "published"]
+            verdict.append(verdict_row(fam, shape, why, mine, apis[fam], breakeven, groups_recs))
     return {
         "shape_points": pd.DataFrame([{k: r[k] for k in POINT_COLUMNS} for r in rows], columns=POINT_COLUMNS),
         "shape_apis": pd.DataFrame([{k: a[k] for k in API_COLUMNS} for v in apis.values() for a in v],

@@ -149,10 +149,11 @@ def breakeven_rows(row: dict[str, Any], shape: Shape, apis: list[dict[str, Any]]
     out = []
     cap, fixed, marginal = row["capacity_requests_per_month"], row["monthly_fixed"], row["marginal_per_request"]
     for api in apis:
-        price, note = in_currency(api["_quote"], api["api_per_request"], row["currency"], row["exchange_rates"])
+        price, converted = in_currency(api["_quote"], api["api_per_request"], row["currency"], row["exchange_rates"])
         volume = f.breakeven_requests_per_month(fixed, price, marginal)
+        note = None
         if price is None:
-            note = note or api["note"] or "no price"
+            note = converted or api["note"] or "no price"
         elif fixed is None or marginal is None:
             note = "hardware cost, amortization years or idle power unknown"
         elif volume is None:
@@ -162,6 +163,8 @@ def breakeven_rows(row: dict[str, Any], shape: Shape, apis: list[dict[str, Any]]
             note = (f"never {within}: needs {volume:,.0f} requests a month, the machine carries {cap:,.0f} "
                     f"({row['label']})")
             volume = None
+        if converted and price is not None:
+            note = f"{note}; {converted}" if note else converted
         out.append({"family": row["family"], "group_id": row["group_id"], "machine": row["machine"],
                     "label": row["label"], "api": api["api"],
                     "currency": row["currency"], "api_per_request": price, "marginal_per_request": marginal,

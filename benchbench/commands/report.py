@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..analysis.reference import reference_records
 from ..errors import UserError
@@ -12,6 +13,7 @@ from ..record import load_records
 from ..reports.build import build_report
 from ..reports.formats import format_for, get_format
 from ..reports.summary import render_text, summary_rows
+from ..shapes import PRESETS, parse_mix
 
 FORMATS = ("html", "md", "csv", "json", "text")
 
@@ -32,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hours-per-day", type=float, metavar="H", help="hours a day the work runs, for cloud payback")
     p.add_argument("--api", action="append", default=[], metavar="MODEL",
                    help="also compute break-even against this API model's price (genai-prices name); repeatable")
+    p.add_argument("--mix", metavar="PRESET", help="the request shape the verdict prices: " + ", ".join(PRESETS)
+                   + " or load (the load runs' own requests); default: the suites' or profiles' mix:, else chat")
+    p.add_argument("--requests-per-day", type=float, metavar="N", help="the volume of the work (with --mix)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -83,11 +88,22 @@ def _summary(args: argparse.Namespace, paths: list[Path]) -> int:
     return 0
 
 
+def _mix(args: argparse.Namespace) -> Any:
+    """--mix and --requests-per-day as a `mix:` mapping (validated by parse_mix), or None."""
+    if args.mix is None:
+        if args.requests_per_day is not None:
+            raise UserError("--requests-per-day needs --mix", field="--requests-per-day", hint="e.g. --mix rag")
+        return None
+    key = "from" if args.mix == "load" else "preset"
+    mix = {key: args.mix} | ({"requests_per_day": args.requests_per_day} if args.requests_per_day else {})
+    return parse_mix(mix, prefix="--mix ")
+
+
 def _report(args: argparse.Namespace, paths: list[Path], fmt: str) -> int:
 
     reference = True if args.reference is None else args.reference
     report = build_report(paths, reference=reference, utilization=args.utilization,
-                          hours_per_day=args.hours_per_day, api_models=args.api)
+                          hours_per_day=args.hours_per_day, api_models=args.api, mix=_mix(args))
     for path, why in report.skipped:
         _skip(path, why)
     if not report.n_records and not reference:

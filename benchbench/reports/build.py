@@ -16,7 +16,7 @@ from ..record import load_typed_records
 from ..record_model import Record
 from .model import Report
 from .plots import colors
-from .sections import economics, llm, machines, power, sweeps, tts, video
+from .sections import economics, llm, machines, power, sweeps, tts, verdict, video, workload
 from .sections import warnings as warn
 from .sources import series_label, source
 
@@ -79,7 +79,7 @@ def load(paths: Iterable[Path | str] | None) -> tuple[list[Record], list[tuple[s
 def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Record | dict[str, Any]] | None = None,
                  reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
                  api_models: Iterable[str] = (), title: str = "benchbench report",
-                 max_power_runs: int = 12) -> Report:
+                 max_power_runs: int = 12, mix: Any = None, usage: Any = None) -> Report:
     """The report of the records under `paths` (plus `records`), with the published reference
     figures unless `reference=False`. Bad arguments raise UserError."""
     import datetime as dt
@@ -90,7 +90,7 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
-                           hours_per_day=hours_per_day, api_models=tuple(api_models))
+                           hours_per_day=hours_per_day, api_models=tuple(api_models), mix=mix, usage=usage)
     ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
@@ -101,13 +101,18 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
     return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
                   published_machines=published,
-                  options={"utilization": utilization, "hours_per_day": hours_per_day,
-                           "api_models": list(api_models)}, skipped=skipped)
+                  options={"utilization": utilization, "hours_per_day": hours_per_day, "api_models": list(api_models)}
+                  | ({"mix": _mix_option(mix)} if mix is not None else {}), skipped=skipped)
+
+
+def _mix_option(mix: Any) -> Any:
+    return mix.to_dict() if hasattr(mix, "to_dict") else mix
 
 
 def _builders() -> list[Any]:
 
-    return [warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, economics.build, power.build]
+    return [verdict.build, warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, workload.build,
+            economics.build, power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:
