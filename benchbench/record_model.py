@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import BenchError
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+from .warning_levels import NOTE, stored_level
 
 STATUSES = ("complete", "interrupted", "failed")
 
@@ -36,11 +37,28 @@ class _Model(BaseModel):
 
 
 class RunWarningEntry(_Model):
-    """A validity warning: a stable code, a message, and the iteration it concerns (if one)."""
+    """A validity warning: a stable code, its level (`warning` | `note`, benchbench/warning_levels.py; records
+    before Part 15 carry none: the code's level applies), a message, and the iteration it concerns (if one)."""
 
     code: str
+    level: str | None = None
     message: str = ""
     iteration: int | None = None
+
+    @property
+    def is_note(self) -> bool:
+        """A note (said beside the figures, once per machine), not a warning (top of reports)."""
+        return stored_level(self.code, self.level) == NOTE
+
+
+class LibraryWarningEntry(_Model):
+    """A Python warning a library raised during a workload (kept off the terminal, runner.library_warnings):
+    one entry per category and message, `where` it was first raised (file:line), how many times."""
+
+    category: str
+    message: str = ""
+    where: str | None = None
+    count: int = 1
 
 
 class EnergyEntry(_Model):
@@ -139,10 +157,11 @@ class RunRecord(_Model):
     machine: MachineInfo
     workload: WorkloadInfo
     iterations: list[Iteration]
-    power: dict[str, Any] | None = None
+    power: dict[str, Any] | None = None          # samplers, channels, sampler_stats (nvml: counter_steps)...
     idle: dict[str, Any] | None = None           # {channel: watts}
     idle_source: IdleSource | None = None
     warnings: list[RunWarningEntry] = Field(default_factory=list)
+    library_warnings: list[LibraryWarningEntry] | None = None
     errors: list[dict[str, Any]] = Field(default_factory=list)
     resumes: list[dict[str, Any]] = Field(default_factory=list)
     reference: dict[str, Any] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 import traceback
+import warnings as pywarnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, 
 from .record_model import from_json
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
+from .warning_levels import WARNING
 from .warnings_ import RunWarning
 from .workloads import get_backend
 from .workloads.base import IterationContext, Workload
 
 MAX_CONSECUTIVE_ERRORS = 2
+MAX_LIBRARY_WARNINGS = 20
 
 
 @dataclass
@@ -190,7 +193,18 @@ class Runner:
         return [i for i in range(spec.warmups + spec.repetitions) if i not in done]
 
     def _run_spec(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
+        """One suite entry; the Python warnings its libraries raise (deprecations...) go to the record's
+        `library_warnings`, not to the terminal."""
+        with pywarnings.catch_warnings(record=True) as caught:
+            pywarnings.simplefilter("default")
+            try:
+                self._run_spec_inner(spec, record, path)
+            finally:
+                if caught:
+                    record["library_warnings"] = library_warnings(caught)
+                    self._save(record, path)
 
+    def _run_spec_inner(self, spec: WorkloadSpec, record: dict[str, Any], path: Path) -> None:
         todo = self._missing(record, spec)
         total = spec.warmups + spec.repetitions
         record["iterations"] = [it for it in record["iterations"] if not it.get("error")]
@@ -245,6 +259,9 @@ class Runner:
         record["idle"], record["idle_source"] = idle_fields(self.options.results, self.machine, self.profile)
         self._save(record, path)
         self.progress.end_workload(spec.name, f"{record['status']}: {path}")
+        for w in record["warnings"]:
+            if w.get("level") == WARNING:
+                self.progress.line(f"[{spec.name}] warning: {w['code']}: {w['message']}")
 
     def _setup(self, workload: Workload, record: dict[str, Any]) -> None:
         t0 = time.perf_counter()
@@ -309,7 +326,7 @@ class Runner:
         for it in iterations:
             warnings.extend(it.get("warnings", []))
         checks = workload.check_run(iterations) + variance_warnings(workload, iterations)
-        checks += monitor.run_warnings(iterations, workload.devices())
+        checks += monitor.run_warnings(iterations, workload.devices(), workload.compute_device())
         warnings.extend(w.to_dict() for w in checks)
         record["warnings"] = warnings
         failed = [it for it in iterations if it.get("error")]
@@ -336,7 +353,7 @@ class Runner:
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:
-    """high_variance on the primary metrics, first_run_slow on iteration durations."""
+    """high_variance on the primary metrics; first_run_slow when the first MEASURED iteration is slow."""
     out = []
     kept = measured(iterations)
     for metric in workload.primary_metrics:
@@ -345,12 +362,25 @@ def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> l
             out.append(RunWarning("high_variance",
                                   f"{metric} varies {ratio:.0%} (stdev/mean) across {len(kept)} runs: "
                                   "add repetitions, close other programs, check for throttling"))
-    ordered = [it for it in sorted(iterations, key=lambda x: x["index"]) if not it.get("error")]
+    ordered = sorted(kept, key=lambda x: x["index"])
     ratio = first_run_ratio([it["duration_s"] for it in ordered])
-    if ratio is not None and ratio > FIRST_RUN_SLOW_RATIO:
+    if ratio is not None and ratio > FIRST_RUN_SLOW_RATIO:   # a slow warmup is what warmups are for
         first = ordered[0]
-        what = "a warmup" if first.get("warmup") else "a measured run: add warmups"
+        warmups = sum(1 for it in iterations if it.get("warmup") and not it.get("error"))
+        advice = "add warmups (suite `warmups:`)" if not warmups else f"add warmups (it had {warmups})"
         out.append(RunWarning("first_run_slow",
-                              f"the first iteration took {ratio:.2f}x the median of the rest ({what}); "
+                              f"the first measured iteration took {ratio:.2f}x the median of the rest: {advice}; "
                               "kernel compilation and caches make first runs slow", first["index"]))
     return out
+
+
+def library_warnings(caught: list[Any]) -> list[dict[str, Any]]:
+    """Python warnings raised while a workload ran, one entry per distinct message, with a count."""
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for w in caught:
+        message = str(w.message).strip().splitlines()[0][:300] if str(w.message).strip() else ""
+        key = (w.category.__name__, message)
+        entry = seen.setdefault(key, {"category": key[0], "message": message,
+                                      "where": f"{Path(str(w.filename)).name}:{w.lineno}", "count": 0})
+        entry["count"] += 1
+    return list(seen.values())[:MAX_LIBRARY_WARNINGS]

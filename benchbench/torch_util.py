@@ -106,3 +106,43 @@ def gpu_channels(devices: list[str], env: dict[str, str] | None = None) -> list[
         if channel not in out:
             out.append(channel)
     return out
+
+
+def torch_build() -> str:
+    """`cuda <version>`, `rocm <version>` or `cpu` (a build without GPU support; MPS is in every macOS build)."""
+    import torch
+
+    if getattr(torch.version, "hip", None):
+        return f"rocm {torch.version.hip}"
+    if torch.version.cuda:
+        return f"cuda {torch.version.cuda}"
+    return "cpu"
+
+
+def usable_accelerator() -> str | None:
+    """The accelerator this PyTorch can use (`cuda` or `mps`), or None."""
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else None
+
+
+def gpu_access_problem(gpus: list[dict[str, Any]]) -> str | None:
+    """One line when this machine has NVIDIA/AMD GPUs (as NVML/amdsmi list them) that this PyTorch
+    cannot use: a CPU build (the quiet trap: everything runs, on the CPU), or a GPU build that finds none."""
+    discrete = [g for g in gpus if g.get("vendor") in ("nvidia", "amd")]
+    if not discrete or usable_accelerator() is not None:
+        return None
+    import torch
+
+    names = ", ".join(sorted({str(g.get("name")) for g in discrete}))
+    build = torch_build()
+    if build == "cpu":
+        vendor = "ROCm" if all(g.get("vendor") == "amd" for g in discrete) else "CUDA"
+        return (f"this PyTorch ({torch.__version__}) is a CPU build, but {names} is present: in-process "
+                f"backends (transformers, TTS, video) run on the CPU; install a {vendor} build of PyTorch "
+                "(https://pytorch.org/get-started/locally/)")
+    return (f"this PyTorch ({torch.__version__}, {build}) sees no usable GPU although {names} is present: "
+            "check the driver, CUDA_VISIBLE_DEVICES / HIP_VISIBLE_DEVICES, and that the build matches the driver")

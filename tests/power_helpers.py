@@ -28,15 +28,21 @@ def load_trace(name: str = "nvml-20ms-idle-burst-idle.csv") -> dict[str, list[fl
 
 
 class FakeGpu:
-    """A GPU drawing `watts` (a number, or a function of seconds since creation)."""
+    """A GPU drawing `watts` (a number, or a function of seconds since creation). Its energy counter is
+    the left Riemann sum of that power at a 1 ms step; with `step_s` it advances only every `step_s`
+    (at `phase_s` past creation), each step adding the energy up to it, as NVML's counter does on
+    the H100 (every 100 ms)."""
 
     def __init__(self, watts: Any = 100.0, counter: bool = True, util: float = 50.0,
-                 throttle: int = 0, name: str = "Fake GPU") -> None:
+                 throttle: int = 0, name: str = "Fake GPU", step_s: float | None = None,
+                 phase_s: float = 0.0) -> None:
         self.watts = watts if callable(watts) else (lambda t, w=float(watts): w)
         self.counter = counter
         self.util = util
         self.throttle = throttle
         self.name = name
+        self.step_s = step_s
+        self.phase_s = phase_s
         self.t0 = time.monotonic()
         self._energy_j = 0.0
         self._last = self.t0
@@ -45,7 +51,10 @@ class FakeGpu:
         return self.watts(time.monotonic() - self.t0)
 
     def energy_j(self) -> float:
-        now = time.monotonic()  # left Riemann sum at a fine step: exact for constant power
+        now = time.monotonic()
+        if self.step_s:
+            k = int((now - self.t0 - self.phase_s) // self.step_s)
+            now = max(self.t0 + self.phase_s + k * self.step_s, self._last)
         step = 0.001
         while self._last + step <= now:
             self._energy_j += self.watts(self._last - self.t0) * step
@@ -57,6 +66,7 @@ class FakePynvml:
     """The subset of pynvml that NvmlSampler uses, with pynvml's names and units."""
 
     NVML_CLOCK_SM = 1
+    NVML_CLOCK_MEM = 2
     NVML_TEMPERATURE_GPU = 0
 
     class NVMLError(Exception):
@@ -157,6 +167,23 @@ class FakeAmdsmiLib:
     def amdsmi_get_gpu_activity(self, h: FakeGpu) -> dict[str, Any]:
         return {"gfx_activity": h.util, "umc_activity": 0, "mm_activity": "N/A"}
 
+    AmdSmiClkType = SimpleNamespace(GFX=0, MEM=1)
+    AmdSmiTemperatureType = SimpleNamespace(EDGE=0)
+    AmdSmiTemperatureMetric = SimpleNamespace(CURRENT=0)
+
+    def amdsmi_get_gpu_vram_usage(self, h: FakeGpu) -> dict[str, Any]:
+        return {"vram_total": 98304, "vram_used": 4096}          # MiB
+
+    def amdsmi_get_clock_info(self, h: FakeGpu, clk: int) -> dict[str, Any]:
+        mhz = 2900 if clk == self.AmdSmiClkType.GFX else 1000
+        return {"cur_clk": mhz, "min_clk": 600} if self.old_keys else {"clk": mhz, "min_clk": 600, "max_clk": 2900}
+
+    def amdsmi_get_temp_metric(self, h: FakeGpu, sensor: int, metric: int) -> int:
+        return 48
+
+    def amdsmi_get_gpu_metrics_info(self, h: FakeGpu) -> dict[str, Any]:
+        return {"throttle_status": h.throttle} if self.old_keys else {"indep_throttle_status": h.throttle}
+
 
 class FakeAmdSmi(AmdSmiSampler):
     """The real amdsmi sampler over FakeAmdsmiLib."""
@@ -196,7 +223,7 @@ query = next(a.split("=", 1)[1] for a in args if a.startswith("--query-gpu="))
 fields = query.split(",")
 ms = int(args[args.index("-lms") + 1]) if "-lms" in args else None
 values = {{"index": "0", "name": "NVIDIA Fake", "power.draw": "{watts}", "utilization.gpu": "97",
-          "memory.used": "1024", "clocks.sm": "1410", "temperature.gpu": "51",
+          "memory.used": "1024", "clocks.sm": "1410", "clocks.mem": "2619", "temperature.gpu": "51",
           "clocks_event_reasons.active": "0x0000000000000000"}}
 def line():
     now = datetime.datetime.now().strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]

@@ -1,5 +1,6 @@
 """The end-to-end report of records written before Part 10, built again today: the same document except new
-fields and the figures Part 10 corrected, each of which is checked against its definition (e2e_compat.py)."""
+fields, the figures Part 10 corrected, each of which is checked against its definition (e2e_compat.py), and
+Part 15's notes, said once per machine instead of in the Warnings table."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from e2e_compat import FIXTURE_RECORDS, FIXTURE_REPORT, compare, report
 
 from benchbench.analysis import formulas as f
 from benchbench.record import load_records
+from benchbench.warning_levels import NOTE, level
 
 # figures that were computed from one stream's speed (tg_tok_s) and now use the machine's throughput
 THROUGHPUT_FIGURES = {"j_per_token", "tok_s_per_w", "tok_s_per_gpu_w", "electricity_per_mtok",
@@ -59,10 +61,23 @@ def test_only_corrected_figures_changed(diff):
             assert field in THROUGHPUT_FIGURES | DEFINITIONS, line
 
 
+def _note_row(line: str) -> bool:
+    """A Warnings-table row of a note (Part 15: notes are said once per machine, not as warnings)."""
+    return line.startswith("report_tables.warnings[") and line.endswith(": row") and \
+        level(json.loads(line[line.index("["):line.rindex("]") + 1])[2]) == NOTE
+
+
 def test_nothing_else_is_gone(diff):
-    # the sweeps table shows the machine's throughput (output_tok_s) where it showed agg_output_tok_s
-    assert all(line.startswith("report_tables.sweeps[") and line.endswith(".agg_output_tok_s")
+    # the sweeps table shows the machine's throughput (output_tok_s) where it showed agg_output_tok_s;
+    # notes (power_estimated, hit_token_limit) left the Warnings table for the Machines table's notes
+    assert all((line.startswith("report_tables.sweeps[") and line.endswith(".agg_output_tok_s")) or _note_row(line)
                for line in diff["lines"]["gone"]), diff["lines"]["gone"]
+    gone_notes = {json.loads(line[line.index("["):line.rindex("]") + 1])[2]
+                  for line in diff["lines"]["gone"] if _note_row(line)}
+    assert gone_notes == {"power_estimated", "hit_token_limit"}
+    notes = [m for m in diff["new"]["report_tables"]["machines"] if m.get("notes")]
+    assert [m["machine"] for m in notes] == ["e2e-box"]
+    assert {n.split(":")[0] for n in notes[0]["notes"]} == gone_notes      # each said once, on its machine
     added = {"output_tok_s", "total_tok_s", "total_tokens", "concurrency", "input_tokens", "output_tokens"}
     part13 = {f"report_tables.{name}: table" for name in ("verdict", "workload_machines", "workload_apis",
                                                           "workload_breakeven", "workload_payback")}
@@ -71,6 +86,8 @@ def test_nothing_else_is_gone(diff):
             continue
         if line.endswith(": row"):        # a new figure or statistic: the new metrics'
             assert json.loads(line[line.index("["):line.rindex("]") + 1])[1] in added, line
+        elif line.startswith("report_tables.machines["):
+            assert _field(line)[2] == "notes", line
         else:
             assert _field(line)[2] in added, line
 

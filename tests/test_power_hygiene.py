@@ -106,7 +106,8 @@ def test_nvidia_smi_sampler_streams_the_documented_format(smi):
     assert [c.device for c in sampler.channels] == ["NVIDIA Fake"]
     assert len(p) >= 4 and set(p) == {200.0}
     assert all(abs(t - time.monotonic()) < 2 for t in tp)   # nvidia-smi's wall clock mapped to monotonic
-    assert extras[0] == {"util_pct": 97.0, "mem_used_gb": 1.074, "sm_clock_mhz": 1410.0, "temp_c": 51.0,
+    assert extras[0] == {"util_pct": 97.0, "mem_used_gb": 1.074, "sm_clock_mhz": 1410.0, "mem_clock_mhz": 2619.0,
+                         "temp_c": 51.0,
                          "throttle": 0}
     assert sampler.proc.poll() is not None and not sampler.alive
 

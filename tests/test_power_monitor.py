@@ -113,7 +113,7 @@ def test_samples_csv_long_format(monkeypatch, tmp_path):
         name = mon.save_samples(tmp_path / "run.power.csv")
     df = pd.read_csv(tmp_path / name)
     assert list(df.columns) == ["t_s", "channel", "power_w", "energy_j", "util_pct", "mem_used_gb",
-                                "sm_clock_mhz", "temp_c", "throttle"]
+                                "sm_clock_mhz", "mem_clock_mhz", "temp_c", "throttle"]
     assert set(df["channel"]) == {"gpu0", "gpu1"}
     assert df["t_s"].is_monotonic_increasing
     gpu1 = df[df["channel"] == "gpu1"]
@@ -192,7 +192,9 @@ def test_counter_read_sparsely_but_always_at_iteration_edges(monkeypatch):
         t1 = time.monotonic()
         e = mon.energy(t0, t1)
     _, _, te, _ = sampler.series["gpu0"].snapshot()
-    assert len(te) == 3                   # first poll + two edges, not one per 10 ms poll
+    # first poll + two edges (a read, then reads until two steps: this fake's counter moves at nearly every
+    # read), not one per 10 ms poll
+    assert 1 + 2 * 3 <= len(te) <= 1 + 2 * 5
     assert e["gpu0"]["source"] == "counter"
     assert e["gpu0"]["joules"] == pytest.approx(100 * (t1 - t0), rel=0.03)
 

@@ -21,8 +21,8 @@ def test_nvidia_smi_full_query_with_header_and_units():
     assert parse_line(header, fields, 0.0) is None
     r = parse_line(line, fields, 0.0)
     assert r.channel == "gpu0" and r.power_w == pytest.approx(128.93)
-    assert r.extra == {"util_pct": 0.0, "mem_used_gb": 0.0, "sm_clock_mhz": 1980.0, "temp_c": 38.0,
-                       "throttle": 0}
+    assert r.extra == {"util_pct": 0.0, "mem_used_gb": 0.0, "sm_clock_mhz": 1980.0, "mem_clock_mhz": 3201.0,
+                       "temp_c": 38.0, "throttle": 0}
 
 
 def test_nvidia_smi_values():
@@ -60,8 +60,9 @@ def test_rocm_smi_json_documented_formats():
                 "card1": {"Current Socket Graphics Package Power (W)": "133.0", "GPU use (%)": "0"},
                 "system": {"Driver version": "6.2.4"}}))
     cards = rocm_smi.parse_json(text)
-    assert cards[0] == {"power_w": 35.0, "energy_j": pytest.approx(52583.06828732), "util_pct": 99.0}
-    assert cards[1] == {"power_w": 133.0, "energy_j": None, "util_pct": 0.0}
+    assert cards[0] == {"power_w": 35.0, "energy_j": pytest.approx(52583.06828732), "util_pct": 99.0,
+                        "extra": {"util_pct": 99.0}}
+    assert cards[1] == {"power_w": 133.0, "energy_j": None, "util_pct": 0.0, "extra": {"util_pct": 0.0}}
     with pytest.raises(PowerError, match="no JSON"):
         rocm_smi.parse_json("ERROR: no GPU")
 

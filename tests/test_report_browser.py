@@ -64,7 +64,8 @@ def test_report_opens_offline_clean_and_complete(browser, tmp_path):
     assert seen["requests"] == [path.as_uri()]
     assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []
     assert len(images) == len(report.charts()) > 10 and all(ok and w > 300 and h > 100 for ok, w, h in images)
-    assert headings == ["Verdict", "Warnings (4)", "Machines", "LLM", "Context and concurrency sweeps", "TTS", "Video",
+    # power_estimated is a note now: shown under Machines, not counted among the warnings
+    assert headings == ["Verdict", "Warnings (3)", "Machines", "LLM", "Context and concurrency sweeps", "TTS", "Video",
                         "The work's economics", "Economics", "Power", "Sources"]
     assert scripts == 0 and shot[:8] == b"\x89PNG\r\n\x1a\n"
 

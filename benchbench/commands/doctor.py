@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from .. import __version__, fingerprint
+from .. import torch_util as tu
 from ..power.doctor import doctor_section as power_doctor
 from ..remote.doctor import section as remote_doctor
 from ..suite import find_suite, load_suite, suite_of
@@ -63,7 +65,20 @@ def _problems(fp: dict[str, Any]) -> list[str]:
         out.append("AMD gfx115x GPU without HSA_OVERRIDE_GFX_VERSION: Ollama/ROCm may silently run on CPU")
     if not fp["gpus"]:
         out.append("no GPU found (NVML, amdsmi, system_profiler): GPU workloads will run on the CPU")
+    problem = _torch_problem(fp["gpus"])
+    if problem:
+        out.append(problem)
     return out
+
+
+def _torch_problem(gpus: list[dict[str, Any]]) -> str | None:
+    """A PyTorch that cannot use this machine's GPU (a CPU build, above all), where PyTorch is installed."""
+    if not gpus or importlib.util.find_spec("torch") is None:
+        return None
+    try:
+        return tu.gpu_access_problem(gpus)
+    except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
+        return f"PyTorch could not be checked: {exc}"
 
 
 def main(args: argparse.Namespace) -> int:

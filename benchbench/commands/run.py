@@ -14,7 +14,7 @@ from ..progress import Progress
 from ..record import load_records
 from ..remote import run_remote
 from ..remote.run import exit_code, host_line, record_paths
-from ..reports.summary import render_text, summary_rows
+from ..reports.summary import render_text, summary_notes, summary_rows
 from ..runner import Runner, RunOptions
 from ..suite import Suite, find_suite, load_suite
 from ..yamlio import load_yaml
@@ -46,6 +46,9 @@ def main(args: argparse.Namespace) -> int:
     profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
 
     progress = Progress(quiet=args.quiet or args.json)
+    # libraries' own log lines (transformers' deprecation notices...) stay off the terminal; Python
+    # warnings are kept in each record's `library_warnings` by the runner
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     if not progress.bars:  # nor the model libraries' own (transformers' "Loading weights", hub downloads)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     runner = Runner(suite, profile, RunOptions(results=args.results, resume=args.resume,
@@ -97,7 +100,6 @@ def _dry_run(runner, as_json: bool) -> int:
 
 
 def _report(outcome, as_json: bool) -> None:
-
     records = load_records([p for p in outcome.paths if p.exists()])
     for rec in records:  # bad input found while running (e.g. a model that is not here): one line each
         for err in rec.get("errors", []):
@@ -111,6 +113,8 @@ def _report(outcome, as_json: bool) -> None:
         return
     print()
     print(render_text(summary_rows(records)), end="")
+    for note in summary_notes(records):
+        print(note)
     if outcome.failed:
         print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
     if outcome.interrupted:
@@ -122,7 +126,8 @@ def _remote(suite: Suite, args: argparse.Namespace) -> int:
 
     outcomes = run_remote(suite, args)
     paths = record_paths(outcomes)
-    rows = summary_rows(load_records(paths)) if paths else []
+    records = load_records(paths) if paths else []
+    rows = summary_rows(records) if records else []
     if args.json:
         json.dump({"hosts": [o.to_dict() for o in outcomes], "summary": rows, "exit_code": exit_code(outcomes)},
                   sys.stdout, indent=1, default=str)
@@ -133,4 +138,6 @@ def _remote(suite: Suite, args: argparse.Namespace) -> int:
         if rows:
             print()
             print(render_text(rows), end="")
+            for note in summary_notes(records):
+                print(note)
     return exit_code(outcomes)

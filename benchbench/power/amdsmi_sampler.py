@@ -1,7 +1,9 @@
 """`amdsmi`: AMD GPUs and APUs (Strix Halo) in-process through the amdsmi Python API.
 
 Power from `amdsmi_get_power_info` (socket power; the field's name changed across ROCm versions)
-and the energy accumulator from `amdsmi_get_energy_count` × its `counter_resolution` (µJ).
+and the energy accumulator from `amdsmi_get_energy_count` × its `counter_resolution` (µJ); every
+second and at iteration edges, GFX activity, VRAM used, GFX and memory clocks, edge temperature and the
+GPU metrics' throttle status (each dropped for good on a GPU or VM guest that does not support it).
 On an APU the socket power includes the CPU cores, so RAPL's package channel is left out of
 the system estimate (`covers: [cpu]`).
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import time
 from typing import Any
 
 from ..fingerprint import cpu_model
@@ -17,6 +20,8 @@ from .base import Channel, PollingSampler, Reading, SamplerUnavailable
 
 POWER_KEYS = ("socket_power", "current_socket_power", "average_socket_power")
 INSTALL_HINT = "install ROCm's amdsmi Python package (pip install 'benchbench[amd]')"
+EXTRAS_EVERY_S = 0.95
+MIB_TO_GB = 1.048576e-3
 APU_CPU = re.compile(r"w(ith|/) Radeon|Ryzen AI", re.I)
 
 
@@ -50,6 +55,20 @@ def energy_from_count(count: dict[str, Any]) -> tuple[float, float] | None:
     return ticks * resolution / 1e6, resolution / 1e6
 
 
+def clock_mhz(info: dict[str, Any]) -> float | None:
+    """amdsmi_get_clock_info's current clock: `clk` (ROCm 6.x) or `cur_clk` (5.x)."""
+    return _number(info.get("clk", info.get("cur_clk")))
+
+
+def throttle_status(metrics: dict[str, Any]) -> int | None:
+    """amdsmi_get_gpu_metrics_info's throttle bits: `indep_throttle_status`, else `throttle_status`."""
+    for key in ("indep_throttle_status", "throttle_status"):
+        value = metrics.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
 def is_apu(cpu_model: str) -> bool:
     """AMD APUs name their iGPU in the CPU model ('... w/ Radeon 8060S')."""
     return bool(APU_CPU.search(cpu_model or ""))
@@ -66,6 +85,8 @@ class AmdSmiSampler(PollingSampler):
         self.lib: Any = None
         self.handles: list[tuple[int, Any]] = []
         self.has_counter: dict[int, bool] = {}
+        self.fields: dict[int, set[str]] = {}
+        self._last_extras = 0.0
         self._inited = False
 
     def load_library(self) -> Any:
@@ -109,6 +130,7 @@ class AmdSmiSampler(PollingSampler):
         except lib.AmdSmiException:
             counted = None
         self.has_counter[index] = counted is not None
+        self.fields[index] = {"util_pct", "mem_used_gb", "sm_clock_mhz", "mem_clock_mhz", "temp_c", "throttle"}
         note = "APU socket power: includes the CPU cores" if apu else ""
         return Channel(f"gpu{index}", "gpu", self.name, str(name), counter=counted is not None,
                        counter_resolution_j=counted[1] if counted else 0.0,
@@ -128,6 +150,10 @@ class AmdSmiSampler(PollingSampler):
 
     def read(self) -> list[Reading]:
         lib = self.lib
+        now = time.monotonic()
+        extras_due = self.forced or now - self._last_extras >= EXTRAS_EVERY_S
+        if extras_due:
+            self._last_extras = now
         out = []
         for index, handle in self.handles:
             try:
@@ -136,11 +162,28 @@ class AmdSmiSampler(PollingSampler):
                     if self.has_counter[index] else None
             except lib.AmdSmiException as exc:
                 raise SamplerUnavailable(f"amdsmi read of GPU {index} failed: {exc}") from None
-            extra = {}
+            extra = self._extras(index, handle) if extras_due else {}
+            out.append(Reading(f"gpu{index}", power, counted[0] if counted else None, extra))
+        return out
+
+    def _extras(self, index: int, handle: Any) -> dict[str, Any]:
+        lib = self.lib
+        getters = {
+            "util_pct": lambda: _number(lib.amdsmi_get_gpu_activity(handle).get("gfx_activity")),
+            "mem_used_gb": lambda: round(_number(lib.amdsmi_get_gpu_vram_usage(handle)["vram_used"]) * MIB_TO_GB, 3),
+            "sm_clock_mhz": lambda: clock_mhz(lib.amdsmi_get_clock_info(handle, lib.AmdSmiClkType.GFX)),
+            "mem_clock_mhz": lambda: clock_mhz(lib.amdsmi_get_clock_info(handle, lib.AmdSmiClkType.MEM)),
+            "temp_c": lambda: _number(lib.amdsmi_get_temp_metric(handle, lib.AmdSmiTemperatureType.EDGE,
+                                                                 lib.AmdSmiTemperatureMetric.CURRENT)),
+            "throttle": lambda: throttle_status(lib.amdsmi_get_gpu_metrics_info(handle)),
+        }
+        out: dict[str, Any] = {}
+        for key in sorted(self.fields[index]):
             try:
-                extra["util_pct"] = _number(lib.amdsmi_get_gpu_activity(handle).get("gfx_activity"))
-            except (lib.AmdSmiException, AttributeError):
-                pass
-            out.append(Reading(f"gpu{index}", power, counted[0] if counted else None,
-                               {k: v for k, v in extra.items() if v is not None}))
+                value = getters[key]()
+            except (lib.AmdSmiException, AttributeError, KeyError, TypeError):  # unsupported here: stop asking
+                self.fields[index].discard(key)
+                continue
+            if value is not None:
+                out[key] = value
         return out

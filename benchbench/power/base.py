@@ -212,6 +212,10 @@ class Sampler(ABC):
     def sample_now(self) -> None:
         """Take a reading at once, from the calling thread (sharpens iteration edges)."""
 
+    def sample_edge(self, side: str) -> None:
+        """Read at an iteration edge (`start` or `end`); samplers with stepped counters poll longer."""
+        self.sample_now()
+
     def wait_past(self, t_s: float) -> None:
         """Block briefly until every channel has a sample at or after t_s (streams)."""
 

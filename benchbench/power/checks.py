@@ -12,7 +12,8 @@ from ..warnings_ import RunWarning
 if TYPE_CHECKING:
     from .monitor import PowerMonitor
 
-IDLE_UTIL_PCT = 5.0        # a "working" GPU averages more than this
+IDLE_UTIL_PCT = 5.0        # a reading at or under this is "near 0% busy"
+MOSTLY_IDLE_SHARE = 0.6    # gpu_idle_during_run when at least this share of the readings is near 0%
 NO_WORK_UTIL_PCT = 2.0     # a GPU that "did no work" averages less than this
 IDLE_POWER_MARGIN = 1.15   # without utilization: within 15% (+5 W) of the lowest reading is idle
 DRAW_THRESHOLD_W = 1.0
@@ -36,15 +37,19 @@ def physical(channel: str, sampler: str, env: dict[str, str] | None = None) -> s
 
 
 def run_warnings(monitor: PowerMonitor, iterations: list[dict[str, Any]],
-                 devices: list[str]) -> list[RunWarning]:
+                 devices: list[str], compute_device: str | None = None) -> list[RunWarning]:
+    """`compute_device`: where an in-process backend computed (`cpu`: every GPU is then expected to sit
+    idle, and one that does is the CPU-fallback trap, whatever it draws)."""
     out = _availability(monitor) + _estimated(monitor)
     windows = [(it["mono_start_s"], it["mono_end_s"]) for it in iterations
                if not it.get("warmup") and not it.get("error") and "mono_start_s" in it]
     gpus = [(p, s, ch) for p, s, ch in monitor.channels if ch.kind == "gpu" and "@" not in p]
     if windows and gpus:
-        stats = {p: _gpu_stats(s.series[ch.name], windows) for p, s, ch in gpus}
-        targets = {physical(d, s.name) for d in devices for _, s, _ in gpus[:1]}
-        out += _idle_during_run(stats, targets) + _idle_drawing(stats, targets) + _throttled(stats)
+        stats = {p: {**_gpu_stats(s.series[ch.name], windows), "sampler": s.name} for p, s, ch in gpus}
+        on_cpu = bool(compute_device and compute_device.startswith("cpu"))
+        targets = set(stats) if on_cpu else {physical(d, s.name) for d in devices for _, s, _ in gpus[:1]}
+        out += _idle_during_run(stats, targets, compute_device if on_cpu else None)
+        out += _idle_drawing(stats, set() if on_cpu else targets) + _throttled(stats)
     return out
 
 
@@ -96,25 +101,38 @@ def _gpu_stats(series: Any, windows: list[tuple[float, float]]) -> dict[str, Any
     utils = [x["util_pct"] for x in extras if x.get("util_pct") is not None]
     throttles = [int(x["throttle"]) for x in extras if x.get("throttle") is not None]
     return {"avg_w": fmean(inside) if inside else None, "floor_w": min(p) if p else None,
-            "util_pct": fmean(utils) if utils else None, "throttles": throttles}
+            "util_pct": fmean(utils) if utils else None, "throttles": throttles,
+            "idle_share": sum(u <= IDLE_UTIL_PCT for u in utils) / len(utils) if utils else None,
+            "util_readings": len(utils)}
 
 
-def _idle_during_run(stats: dict[str, dict[str, Any]], targets: set[str]) -> list[RunWarning]:
+def _idle_during_run(stats: dict[str, dict[str, Any]], targets: set[str],
+                     cpu_device: str | None = None) -> list[RunWarning]:
+    """From utilization, never from power alone where utilization is read: a GPU left warm by earlier
+    work draws well above its idle power at 0% busy (130 W on the H100 measured)."""
     out = []
     for name in sorted(targets & set(stats)):
         st = stats[name]
-        util, avg, floor = st["util_pct"], st["avg_w"], st["floor_w"]
-        if util is not None:
-            idle = util < IDLE_UTIL_PCT
-            why = f"mean utilization {util:.1f}%"
-        elif avg is not None and floor is not None:
+        share, avg, floor = st["idle_share"], st["avg_w"], st["floor_w"]
+        drawing = f", drawing {avg:.0f} W on average" if avg is not None else ""
+        if share is not None:
+            idle = share >= MOSTLY_IDLE_SHARE
+            why = (f"utilization at most {IDLE_UTIL_PCT:g}% in {round(share * st['util_readings'])} of "
+                   f"{st['util_readings']} readings{drawing}")
+        elif avg is not None and floor is not None and cpu_device is None:
             idle = avg <= floor * IDLE_POWER_MARGIN + 5
-            why = f"{avg:.1f} W, near its lowest reading {floor:.1f} W"
+            why = f"{avg:.1f} W, near its lowest reading {floor:.1f} W; no utilization readings"
         else:
             continue
-        if idle:
-            out.append(RunWarning("gpu_idle_during_run", f"{name} stayed near idle while the workload ran "
-                                  f"({why}): it may be running on the CPU; check the device and the model's placement"))
+        if not idle:
+            continue
+        if cpu_device:
+            message = (f"{name} sat idle while the model ran in-process on the CPU (device: {cpu_device}; {why}): "
+                       "these are CPU figures although a GPU is there; check the device setting and PyTorch's build")
+        else:
+            message = (f"{name} stayed near idle while the workload ran ({why}): it may be running on the CPU; "
+                       "check the device and the model's placement")
+        out.append(RunWarning("gpu_idle_during_run", message))
     return out
 
 
@@ -137,13 +155,22 @@ def _idle_drawing(stats: dict[str, dict[str, Any]], targets: set[str]) -> list[R
                        "them down, or accept them as part of the cost")]
 
 
+def throttle_labels(value: int, sampler: str) -> list[str]:
+    """What a throttle reading means: NVML's clock-event bits (nvml, nvidia-smi), or for AMD (amdsmi's
+    throttle status, whose bits vary by ASIC) any non-zero value."""
+    if sampler in ("nvml", "nvidia-smi"):
+        return [label for bit, label in THROTTLE_BITS.items() if value & bit]
+    return [f"throttle status {value:#x}"] if value else []
+
+
 def _throttled(stats: dict[str, dict[str, Any]]) -> list[RunWarning]:
     out = []
     for name, st in sorted(stats.items()):
-        seen = [t for t in st["throttles"] if t & sum(THROTTLE_BITS)]
+        sampler = st.get("sampler", "nvml")
+        seen = [t for t in st["throttles"] if throttle_labels(t, sampler)]
         if not seen:
             continue
-        reasons = sorted({label for t in seen for bit, label in THROTTLE_BITS.items() if t & bit})
+        reasons = sorted({label for t in seen for label in throttle_labels(t, sampler)})
         share = len(seen) / len(st["throttles"])
         out.append(RunWarning("throttled", f"{name} clocks were held down in {share:.0%} of readings during "
                               f"the measured runs: {', '.join(reasons)}; results may not be repeatable"))

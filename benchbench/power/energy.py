@@ -1,21 +1,79 @@
 """Energy over a time window: counter deltas cross-checked against the power integral.
 
-Counter first (NVML total energy, amdsmi, RAPL, plug totals), linearly interpolated at the window's
-edges between close readings (an edge far from any counter reading is bridged from the nearest
-one with the power integral); it is rejected, as Zeus does for windows shorter than the counter's update period, when it
-did not move while power was drawn, went backwards (reset), is coarser than the window, or
-disagrees wildly (over 3x) with power × time. Otherwise the trapezoid integral of power,
+Counter first (NVML total energy, amdsmi, RAPL, plug totals). A counter that advances in steps (NVML:
+every 100 ms) is placed at an edge from the nearest step seen precisely (between two reads a few ms
+apart, see counter_ticks.py), bridged to the edge with the counter's own rate over the neighbouring
+step on the same side of the edge; otherwise it is linearly interpolated between close readings (an
+edge far from any counter reading is bridged from the nearest one with the power integral). It is
+rejected, as Zeus does for windows shorter than the counter's update period, when it did not move
+while power was drawn, went backwards (reset), is coarser than the window, or disagrees wildly
+(over 3x) with power × time. Otherwise the trapezoid integral of power,
 interpolated at the edges, is used.
 """
 
 from __future__ import annotations
 
 import bisect
-from typing import Any
+from typing import Any, NamedTuple
+
+from .counter_ticks import CORNER_GAP_S
 
 EDGE_EPS_S = 0.002         # a counter reading this close to an edge counts as on it
 MIN_COUNTER_STEPS = 20     # the delta must span this many counter steps (quantization <= 5%)
 COUNTER_RATIO_LIMIT = 3.0  # counter vs power × time beyond this: the counter is not trusted
+MIN_READINGS_TO_COMPARE = 2   # fewer power readings inside a window: too few to judge a counter's size
+STEP_WINDOW_S = 1.5        # steps looked for this far either side of an edge
+MAX_BRIDGE_S = 0.25        # a step is carried to an edge at most this far
+MAX_RATE_SPAN_S = 0.5      # a rate is taken between precise steps at most this far apart
+
+
+class Step:
+    """A change of the counter between the read at `before_s` (value `old`) and the one at `after_s`
+    (`new`); `flat`: the counter holds its value between steps (reads close together showed the same
+    value nearby), unlike RAPL or amdsmi's accumulators, which move at every read."""
+
+    __slots__ = ("before_s", "after_s", "old", "new", "flat")
+
+    def __init__(self, before_s: float, after_s: float, old: float, new: float, flat: bool = True) -> None:
+        self.before_s, self.after_s, self.old, self.new, self.flat = before_s, after_s, old, new, flat
+
+    @property
+    def t_s(self) -> float:
+        return (self.before_s + self.after_s) / 2
+
+    @property
+    def precise(self) -> bool:
+        return self.flat and self.after_s - self.before_s <= CORNER_GAP_S
+
+
+class Bridge(NamedTuple):
+    span_s: float
+    value: float
+
+
+def steps_near(te: list[float], es: list[float], t: float) -> list[Step]:
+    """Every change of the counter read within STEP_WINDOW_S of t, in order."""
+    i = max(bisect.bisect_left(te, t - STEP_WINDOW_S), 1)
+    j = bisect.bisect_right(te, t + STEP_WINDOW_S)
+    flat = any(es[k] == es[k - 1] and te[k] - te[k - 1] <= CORNER_GAP_S for k in range(i, j))
+    return [Step(te[k - 1], te[k], es[k - 1], es[k], flat) for k in range(i, j) if es[k] != es[k - 1]]
+
+
+def stepped_at(te: list[float], es: list[float], t: float) -> float | None:
+    """The counter at t bridged from the nearest precise step (a step's value is the energy up to its
+    own instant) at the counter's rate between that step and the next precise one on the far side from
+    t (a stretch wholly on that side of the edge); None when no step within MAX_BRIDGE_S has such a rate."""
+    precise = [s for s in steps_near(te, es, t) if s.precise]
+    bridges = []
+    for k, step in enumerate(precise):
+        other = precise[k - 1] if step.t_s <= t and k >= 1 else precise[k + 1] if step.t_s > t and \
+            k + 1 < len(precise) else None
+        if other is None or not 0 < abs(step.t_s - other.t_s) <= MAX_RATE_SPAN_S or \
+                abs(t - step.t_s) > MAX_BRIDGE_S:
+            continue
+        rate_w = (step.new - other.new) / (step.t_s - other.t_s)
+        bridges.append(Bridge(abs(t - step.t_s), step.new + rate_w * (t - step.t_s)))
+    return min(bridges).value if bridges else None
 
 
 def value_at(ts: list[float], ys: list[float], t: float, max_gap_s: float) -> float | None:
@@ -53,6 +111,9 @@ def counter_at(te: list[float], es: list[float], t: float, max_gap_s: float,
     less energy to bridge (an integral's error grows with it); None if none applies."""
     if not te:
         return None
+    stepped = stepped_at(te, es, t)
+    if stepped is not None:
+        return stepped
     i = bisect.bisect_left(te, t)
     for j in (i - 1, i):
         if 0 <= j < len(te) and abs(te[j] - t) <= EDGE_EPS_S:
@@ -84,8 +145,10 @@ def counter_delta(te: list[float], es: list[float], t0: float, t1: float, max_ga
     return e1 - e0
 
 
-def counter_ok(counter_j: float, integrated_j: float | None, resolution_j: float = 0.0) -> bool:
-    """Is a counter delta trustworthy next to power × time?"""
+def counter_ok(counter_j: float, integrated_j: float | None, resolution_j: float = 0.0,
+               compare: bool = True) -> bool:
+    """Is a counter delta trustworthy next to power × time? (`compare`: whether the power readings
+    inside the window are enough to judge its size; a stuck counter is caught either way)."""
     if counter_j < 0:
         return False
     if resolution_j and counter_j < MIN_COUNTER_STEPS * resolution_j:
@@ -94,16 +157,16 @@ def counter_ok(counter_j: float, integrated_j: float | None, resolution_j: float
         return True
     if counter_j == 0:
         return integrated_j <= 0
-    if integrated_j > 0:
+    if integrated_j > 0 and compare:
         ratio = counter_j / integrated_j
         return 1 / COUNTER_RATIO_LIMIT <= ratio <= COUNTER_RATIO_LIMIT
     return True
 
 
 def choose(counter_j: float | None, integrated_j: float | None,
-           resolution_j: float = 0.0) -> tuple[float, str] | None:
+           resolution_j: float = 0.0, compare: bool = True) -> tuple[float, str] | None:
     """(joules, source) with source `counter` or `integrated`; None when neither is known."""
-    if counter_j is not None and counter_ok(counter_j, integrated_j, resolution_j):
+    if counter_j is not None and counter_ok(counter_j, integrated_j, resolution_j, compare):
         return counter_j, "counter"
     if integrated_j is not None:
         return integrated_j, "integrated"
@@ -118,7 +181,8 @@ def window(series: Any, t0: float, t1: float, max_gap_s: float, counter: bool,
     tp, p, te, e = series.snapshot()
     integrated = trapezoid(tp, p, t0, t1, max_gap_s)
     delta = counter_delta(te, e, t0, t1, max_gap_s, tp, p) if counter else None
-    picked = choose(delta, integrated, resolution_j)
+    inside = bisect.bisect_left(tp, t1) - bisect.bisect_right(tp, t0)   # power readings within the window
+    picked = choose(delta, integrated, resolution_j, compare=inside >= MIN_READINGS_TO_COMPARE)
     if picked is None:
         return None
     joules, source = picked

@@ -25,7 +25,7 @@ from .checks import run_warnings
 from .registry import check_options, check_samplers, plan, sampler_class
 
 SYSTEM_PARTS = ("gpu", "cpu", "dram", "ane")
-EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "temp_c", "throttle")
+EXTRA_COLUMNS = ("util_pct", "mem_used_gb", "sm_clock_mhz", "mem_clock_mhz", "temp_c", "throttle")
 
 
 class PowerMonitor:
@@ -120,16 +120,17 @@ class PowerMonitor:
         return out
 
     def mark(self) -> None:
-        """Read every in-process source now, without waiting: called just before an iteration starts,
-        so its start edge sits next to a counter reading even after a long model load."""
+        """Read every in-process source now: called just before an iteration starts, so its start edge
+        sits next to a counter reading even after a long model load (stepped counters are polled until
+        their next steps, at most a few hundred ms, before the iteration starts)."""
         for sampler in self.active:
-            sampler.sample_now()
+            sampler.sample_edge("start")
 
     def read_edge(self, t_s: float) -> None:
-        """Read every in-process source now (counters included) and wait for streams to pass t_s:
-        an iteration's edge then sits within milliseconds of a reading."""
+        """Read every in-process source now (counters included, stepped ones until their next steps)
+        and wait for streams to pass t_s: an iteration's edge then sits within milliseconds of a reading."""
         for sampler in self.active:
-            sampler.sample_now()
+            sampler.sample_edge("end")
             sampler.wait_past(t_s)
 
     @property
@@ -205,9 +206,9 @@ class PowerMonitor:
         os.replace(tmp, path)
         return path.name
 
-    def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str]) -> list[RunWarning]:
-
-        return run_warnings(self, iterations, devices)
+    def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str],
+                     compute_device: str | None = None) -> list[RunWarning]:
+        return run_warnings(self, iterations, devices, compute_device)
 
 
 def max_gap(sampler: Sampler) -> float:

@@ -19,11 +19,12 @@ from ..errors import PowerError
 from .base import Channel, Reading, SamplerUnavailable
 from .stream import StreamSampler
 
-FULL_FIELDS = ("timestamp", "index", "power.draw", "utilization.gpu", "memory.used", "clocks.sm",
+FULL_FIELDS = ("timestamp", "index", "power.draw", "utilization.gpu", "memory.used", "clocks.sm", "clocks.mem",
                "temperature.gpu", "clocks_event_reasons.active")
 BASIC_FIELDS = ("timestamp", "index", "power.draw")
 EXTRA_KEYS = {"utilization.gpu": "util_pct", "memory.used": "mem_used_gb", "clocks.sm": "sm_clock_mhz",
-              "clocks.current.sm": "sm_clock_mhz",
+              "clocks.current.sm": "sm_clock_mhz", "clocks.mem": "mem_clock_mhz",
+              "clocks.current.memory": "mem_clock_mhz",
               "temperature.gpu": "temp_c", "clocks_event_reasons.active": "throttle",
               "clocks_throttle_reasons.active": "throttle"}
 _NUMBER = re.compile(r"^\s*(0x[0-9a-fA-F]+|[-+]?\d+(?:\.\d+)?)")

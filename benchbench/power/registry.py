@@ -62,6 +62,9 @@ def check_options(name: str, options: dict[str, Any]) -> str | None:
             return f"unknown option `{key}` for sampler {name} ({hint})"
     if options.get("interval_ms") is not None and check_interval_ms(options["interval_ms"]):
         return f"{name}.interval_ms {check_interval_ms(options['interval_ms'])}"
+    steps = options.get("edge_steps")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= 5):
+        return f"{name}.edge_steps must be a whole number from 0 to 5, found {steps!r}"
     urls = options.get("url")
     urls = [urls] if isinstance(urls, str) else urls
     if urls is not None and not (isinstance(urls, list) and urls and all(

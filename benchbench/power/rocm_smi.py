@@ -1,4 +1,6 @@
-"""`rocm-smi`: AMD GPUs through `rocm-smi --showpower --showenergycounter --showuse --json`.
+"""`rocm-smi`: AMD GPUs through `rocm-smi --showpower --showenergycounter --showuse --showtemp
+--showclocks --showmeminfo vram --json` (power, energy, GPU use, edge temperature, sclk/mclk, VRAM used;
+rocm-smi reports no throttle reasons).
 
 rocm-smi has no streaming mode, so each reading is one short process (tens of ms of CPU):
 prefer `amdsmi`, and keep `interval_ms` at 1000 or more with this sampler.
@@ -18,6 +20,11 @@ from .base import Channel, PollingSampler, Reading, SamplerUnavailable
 POWER_KEYS = ("Current Socket Graphics Package Power (W)", "Average Graphics Package Power (W)")
 ENERGY_KEY = "Accumulated Energy (uJ)"
 UTIL_KEY = "GPU use (%)"
+TEMP_KEYS = ("Temperature (Sensor edge) (C)", "Temperature (Sensor junction) (C)")
+CLOCK_KEYS = {"sm_clock_mhz": "sclk clock speed:", "mem_clock_mhz": "mclk clock speed:"}
+VRAM_USED_KEY = "VRAM Total Used Memory (B)"
+COMMAND_FLAGS = ("--showpower", "--showenergycounter", "--showuse", "--showtemp", "--showclocks",
+                 "--showmeminfo", "vram", "--json")
 DEFAULT_INTERVAL_S = 1.0
 
 
@@ -28,8 +35,24 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def parse_json(text: str) -> dict[int, dict[str, float | None]]:
-    """rocm-smi --json output → {card index: {power_w, energy_j, util_pct}}; warnings before the
+def _mhz(value: Any) -> float | None:
+    """'(1900Mhz)' → 1900.0."""
+    match = re.search(r"(\d+(?:\.\d+)?)\s*mhz", str(value or ""), re.I)
+    return float(match.group(1)) if match else None
+
+
+def extras(values: dict[str, Any]) -> dict[str, float]:
+    """The optional columns from one card's rocm-smi JSON."""
+    out = {"util_pct": _float(values.get(UTIL_KEY)),
+           "temp_c": next((_float(values[k]) for k in TEMP_KEYS if _float(values.get(k)) is not None), None),
+           **{col: _mhz(values.get(key)) for col, key in CLOCK_KEYS.items()}}
+    used = _float(values.get(VRAM_USED_KEY))
+    out["mem_used_gb"] = round(used / 1e9, 3) if used is not None else None
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def parse_json(text: str) -> dict[int, dict[str, Any]]:
+    """rocm-smi --json output → {card index: {power_w, energy_j, util_pct, extra}}; warnings before the
     JSON object are skipped."""
     start = text.find("{")
     if start < 0:
@@ -44,7 +67,7 @@ def parse_json(text: str) -> dict[int, dict[str, float | None]]:
         energy_uj = _float(values.get(ENERGY_KEY))
         out[int(match.group(1))] = {"power_w": power,
                                     "energy_j": energy_uj / 1e6 if energy_uj is not None else None,
-                                    "util_pct": _float(values.get(UTIL_KEY))}
+                                    "util_pct": _float(values.get(UTIL_KEY)), "extra": extras(values)}
     return out
 
 
@@ -66,8 +89,8 @@ class RocmSmiSampler(PollingSampler):
 
     def _run(self) -> str:
         try:
-            done = subprocess.run([self.binary, "--showpower", "--showenergycounter", "--showuse",
-                                   "--json"], capture_output=True, text=True, timeout=10, check=False)
+            done = subprocess.run([self.binary, *COMMAND_FLAGS], capture_output=True, text=True, timeout=10,
+                                  check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise PowerError(f"cannot run {self.binary}: {exc}") from None
         if done.returncode != 0 and "{" not in done.stdout:
@@ -88,6 +111,4 @@ class RocmSmiSampler(PollingSampler):
 
     def read(self) -> list[Reading]:
         cards = parse_json(self._run())
-        return [Reading(f"gpu{i}", v["power_w"], v["energy_j"],
-                        {"util_pct": v["util_pct"]} if v["util_pct"] is not None else {})
-                for i, v in sorted(cards.items())]
+        return [Reading(f"gpu{i}", v["power_w"], v["energy_j"], v["extra"]) for i, v in sorted(cards.items())]

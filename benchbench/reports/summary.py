@@ -8,6 +8,7 @@ from typing import Any
 from .. import metrics
 from ..fmt import number
 from ..stats import measured, metric_values, summarize
+from ..warning_levels import is_note
 
 KEY_METRICS = {
     "llm": ("pp_tok_s", "tg_tok_s", "output_tok_s", "ttft_s", "e2e_s"),
@@ -31,7 +32,7 @@ def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if st["n"]:
                 m = metrics.get(metric)
                 cells.append(f"{m.label} {format_stat(st)} {m.unit}".rstrip())
-        codes = sorted({w["code"] for w in rec.get("warnings", [])})
+        codes = sorted({w["code"] for w in rec.get("warnings", []) if not is_note(w)})   # notes: below
         params = wl.get("params", {})
         rows.append({
             "machine": rec["machine"].get("name", "?"), "workload": wl.get("name", "?"),
@@ -41,6 +42,17 @@ def summary_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "warnings": ", ".join(codes) or "-",
         })
     return rows
+
+
+def summary_notes(records: list[dict[str, Any]]) -> list[str]:
+    """Notes (warning_levels.NOTE), each code said once per machine: `note: <machine>: <code>: <message>`."""
+    seen: dict[tuple[str, str], str] = {}
+    for rec in records:
+        machine = str((rec.get("machine") or {}).get("name", "?"))
+        for w in rec.get("warnings", []):
+            if is_note(w):
+                seen.setdefault((machine, str(w["code"])), str(w.get("message", "")))
+    return [f"note: {machine}: {code}: {message}" for (machine, code), message in seen.items()]
 
 
 def format_number(x: float | None) -> str:

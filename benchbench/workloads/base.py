@@ -111,5 +111,10 @@ class Workload(ABC):
         """Power channels this workload is expected to load (e.g. ["gpu0"]); [] when unknown."""
         return []
 
+    def compute_device(self) -> str | None:
+        """The PyTorch device an in-process backend computes on (`cpu`, `cuda:0`, `mps`) once set up;
+        None for backends that drive a server or a program (its placement is theirs to say)."""
+        return None
+
     def teardown(self) -> None:
         """Free what setup took. Called once, also after errors."""

@@ -11,8 +11,10 @@ from ..errors import UserError, WorkloadError
 from ..schema import Field
 from ..torch_util import DTYPES
 from .architectures import ARCHITECTURES, resolve
-from .base import IterationContext, IterationResult, Workload
+from .base import IterationContext, IterationResult, RunWarning, Workload
+from .dummy_weights import build_on_device, dtype_kwargs
 from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, decode_rate, prompt_text, rate
+from .placement_check import model_on_cpu
 
 
 def _arch_ok(value: Any) -> str | None:
@@ -21,6 +23,12 @@ def _arch_ok(value: Any) -> str | None:
     if isinstance(value, dict) and "model_type" not in value:
         return "an inline architecture needs `model_type` (e.g. llama, qwen2)"
     return None
+
+
+def _cache_of(out: Any) -> Any:
+    """The KV cache a forward returned (`cache` on transformers ≥ 5.2x, `past_key_values` before)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
 
 
 def looks_like_hub_id(ref: str) -> bool:
@@ -98,7 +106,6 @@ class TransformersLLM(Workload):
         from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
         if self.params.get("weights") == "dummy":
-
             cfg = resolve(self.params["architecture"])
             MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
 
@@ -106,14 +113,13 @@ class TransformersLLM(Workload):
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         if self.params.get("weights") == "dummy":
-
             cfg = resolve(self.params["architecture"])
             config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-            model = AutoModelForCausalLM.from_config(config, dtype=dtype)
-            return model, None, "random initialization (weights: dummy)"
+            model = build_on_device(config, dtype, self.device, int(self.params.get("seed") or 0))
+            return model, None, f"random weights built on {self.device} (weights: dummy)"
         ref = self.params["model"]
         try:
-            model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, local_files_only=True)
+            model = AutoModelForCausalLM.from_pretrained(ref, **dtype_kwargs(dtype), local_files_only=True)
             tokenizer = AutoTokenizer.from_pretrained(ref, local_files_only=True)
         except OSError:
             if Path(ref).exists():
@@ -154,10 +160,8 @@ class TransformersLLM(Workload):
                 token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
                 tu.synchronize(self.device)
                 t1 = time.perf_counter()
-                past = out.past_key_values
                 for _ in range(n_new - 1):
-                    out = self.model(input_ids=token, past_key_values=past, use_cache=True)
-                    past = out.past_key_values
+                    out = self.model(input_ids=token, use_cache=True, **{self._cache_kw: _cache_of(out)})
                     token = out.logits[:, -1, :].argmax(dim=-1, keepdim=True)
                 tu.synchronize(self.device)
                 t2 = time.perf_counter()
@@ -172,8 +176,26 @@ class TransformersLLM(Workload):
                    "total_tokens": prompt_tokens + n_new, "done_reason": "length"}
         return IterationResult(metrics)
 
-    def devices(self) -> list[str]:
+    @property
+    def _cache_kw(self) -> str:
+        """The KV-cache argument of this model's forward: `cache` (transformers ≥ 5.2x), else
+        `past_key_values` (passing the old name to a new version warns on every step)."""
+        kw = getattr(self, "_cache_kw_name", None)
+        if kw is None:
+            import inspect
 
+            params = inspect.signature(self.model.forward).parameters
+            kw = self._cache_kw_name = "cache" if "cache" in params else "past_key_values"
+        return kw
+
+    def compute_device(self) -> str | None:
+        return getattr(self, "device", None)
+
+    def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
+        found = model_on_cpu(self.device) if hasattr(self, "device") else None
+        return [found] if found else []
+
+    def devices(self) -> list[str]:
         return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:

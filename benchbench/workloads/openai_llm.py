@@ -29,6 +29,7 @@ from .servers import (
     StreamingRequests,
     error_text,
     fan_out,
+    fixed_length,
     http_timeout,
     merge_warnings,
     output_warnings,
@@ -266,7 +267,8 @@ class OpenAILLM(StreamingRequests, Workload):
     def _result(self, state: dict[str, Any], text: str, clock: StreamClock) -> dict[str, Any]:
         usage = state["usage"] or {}
         timings = state["timings"] or {}
-        warnings = output_warnings(text, state["finish_reason"], self.params["max_tokens"])
+        warnings = output_warnings(text, state["finish_reason"], self.params["max_tokens"],
+                                   fixed_length(self.params.get("options"), self.params["max_tokens"]))
         gen_tokens = usage.get("completion_tokens")
         if gen_tokens is None:
             gen_tokens = state["chunks"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import Any
 
 from ..warnings_ import RunWarning
 
@@ -33,10 +34,20 @@ def degenerate(text: str) -> str | None:
     return None
 
 
-def output_warnings(text: str, done_reason: str | None, max_tokens: int | None) -> list[RunWarning]:
-    """hit_token_limit and degenerate_output for one request."""
+def fixed_length(options: dict[str, Any] | None, max_tokens: int | None) -> bool:
+    """Whether the request asks for exactly max_tokens: `ignore_eos: true` (vLLM, llama.cpp's server,
+    SGLang) or `min_tokens` at least max_tokens (vLLM)."""
+    opts = options or {}
+    min_tokens = opts.get("min_tokens")
+    return bool(opts.get("ignore_eos")) or (isinstance(min_tokens, int) and max_tokens is not None
+                                           and min_tokens >= max_tokens)
+
+
+def output_warnings(text: str, done_reason: str | None, max_tokens: int | None,
+                    fixed: bool = False) -> list[RunWarning]:
+    """hit_token_limit (not when a fixed length was asked for) and degenerate_output for one request."""
     out = []
-    if done_reason == "length":
+    if done_reason == "length" and not fixed:
         out.append(RunWarning("hit_token_limit",
                               f"generation stopped at the token limit ({max_tokens}): expected for a "
                               "fixed-length run; otherwise raise max_tokens to see whether the model rambles"))

@@ -13,6 +13,7 @@ from .output_checks import (
     DEGENERATE_MIN_CHARS,
     REPEAT_SHARE_LIMIT,
     degenerate,
+    fixed_length,
     output_warnings,
     repetition,
 )
@@ -35,10 +36,10 @@ from .server_http import (
 )
 
 __all__ = ["COMPRESSION_LIMIT", "DEFAULT_OLLAMA", "DEFAULT_TIMEOUT_S", "DEGENERATE_MIN_CHARS", "DOCTOR_TIMEOUT_S",
-           "REPEAT_SHARE_LIMIT", "SERVER_KEYS", "RetryableError", "StreamClock", "StreamingRequests", "aggregate",
-           "check_failures", "degenerate", "error_text", "fan_out", "gpu_fraction", "http_timeout", "merge_warnings",
-           "ollama_url", "one_line", "output_warnings", "public_url", "repetition", "retried_request",
-           "run_parallel", "same_ollama_model", "scrub", "transport_errors", "with_retries"]
+           "REPEAT_SHARE_LIMIT", "RetryableError", "SERVER_KEYS", "StreamClock", "StreamingRequests", "aggregate",
+           "check_failures", "degenerate", "error_text", "fan_out", "fixed_length", "gpu_fraction", "http_timeout",
+           "merge_warnings", "ollama_url", "one_line", "output_warnings", "public_url", "repetition",
+           "retried_request", "run_parallel", "same_ollama_model", "scrub", "transport_errors", "with_retries"]
 
 SERVER_KEYS: dict[str, Field] = {
     "concurrency": Field((int,), default=1, check=positive, doc="requests in flight per iteration"),

@@ -18,6 +18,7 @@ from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
+from .placement_check import model_on_cpu
 
 TTS_METRICS = ("chars", "gen_s", "audio_s", "rtf", "sample_rate")
 SHORT_TEXT_CHARS = 1000      # below this a benchmark is dominated by first-run compilation
@@ -333,11 +334,16 @@ class TTSWorkload(Workload):
         return IterationResult(metrics, raw=out.raw, warnings=warnings, artifacts=[wav_path.name])
 
     def check_run(self, iterations: list[dict[str, Any]]) -> list[RunWarning]:
-        warning = short_benchmark_warning(iterations)
-        return [warning] if warning else []
+        found = [short_benchmark_warning(iterations)]
+        device = self.compute_device()
+        if device is not None:   # in-process PyTorch backends (espeak-ng is a program: no device)
+            found.append(model_on_cpu(device))
+        return [w for w in found if w]
+
+    def compute_device(self) -> str | None:
+        return getattr(self, "device", None)
 
     def devices(self) -> list[str]:
-
         return tu.gpu_channels([getattr(self, "device", "cpu")])
 
     def teardown(self) -> None:

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from ...analysis.reference import published_data
+from ...record_model import RunRecord
 from ..model import Column, Section, Table
 from . import ORIGIN, SOURCE, currency_unit, with_currency
 
@@ -21,6 +22,7 @@ PROFILE_COLUMNS = [
     Column.of("non_gpu_overhead_w", prov=True),
     Column.of("memory_bandwidth_gbs", prov=True),
     Column.of("cloud_hourly", prov=True),
+    Column("notes", "notes", kind="list"),
 ]
 HARDWARE_COLUMNS = [
     Column("machine", "machine", kind="text"), ORIGIN, SOURCE, Column("hostname", "hostname", kind="text"),
@@ -80,7 +82,25 @@ def _machines(ctx: Any) -> list[dict[str, Any]]:
             if value is not None and value == value:
                 row[k] = float(value)
                 row["_prov"][k] = "published" if key[1] == "published" else "declared"
+    notes = machine_notes(ctx.records)
+    for (machine, provenance, _), row in out.items():
+        if provenance == "measured" and notes.get(machine):
+            row["notes"] = notes[machine]
     return sorted(out.values(), key=lambda r: (r["provenance"] != "measured", str(r["machine"]), str(r["source"])))
+
+
+def machine_notes(records: list[Any]) -> dict[str, list[str]]:
+    """Each machine's notes (warning_levels.NOTE, e.g. power_estimated), one per code: said once here
+    rather than on every run's warning list."""
+    out: dict[str, dict[str, str]] = {}
+    for rec in records:
+        if not isinstance(rec, RunRecord):
+            continue
+        machine = str(rec.machine.name or "?")
+        for w in rec.warnings:
+            if w.code and w.is_note:
+                out.setdefault(machine, {}).setdefault(w.code, f"{w.code}: {w.message}")
+    return {m: list(codes.values()) for m, codes in out.items()}
 
 
 def _better_idle(new: str | None, old: str | None) -> bool:

@@ -1,4 +1,6 @@
-"""Warnings: every validity warning of the records (and of the analysis), with what to do."""
+"""Warnings: every validity warning of the records (and of the analysis) that can change a decision, with
+what to do. Notes (warning_levels.NOTE: system power estimated, generation stopped at the asked length...)
+are not listed here: they stay beside the figures they concern (the tables' warnings column)."""
 
 from __future__ import annotations
 
@@ -6,12 +8,13 @@ import re
 from typing import Any
 
 from ...record_model import RunRecord
+from ...warning_levels import NOTE, level
 from ..hints import hint
 from ..model import Column, Section, Table
 
 FIRST = ("record_skipped", "run_failed", "model_on_cpu", "model_partially_on_cpu", "gpu_idle_during_run",
          "iteration_failed", "run_interrupted", "throttled", "prompt_cached", "degenerate_output",
-         "power_unavailable", "power_estimated", "far_below_roofline", "high_variance", "first_run_slow")
+         "power_unavailable", "far_below_roofline", "high_variance", "first_run_slow")
 COLUMNS = [Column("code", "warning", kind="text"), Column("machine", "machine", kind="text"),
            Column("workloads", "workloads", kind="list"), Column("runs", "runs", kind="int"),
            Column("message", "what happened", kind="text"), Column("todo", "what to do", kind="text")]
@@ -54,14 +57,15 @@ def build(ctx: Any) -> Section | None:
     rows.sort(key=lambda r: (rank.get(r["code"], len(rank)), r["code"], r["machine"], r["message"]))
     table = Table("warnings", "Validity warnings", COLUMNS, rows,
                   note="Each warning says what happened and what to do; figures of the runs concerned are "
-                       "shown below but may not mean what they seem.")
+                       "shown below but may not mean what they seem. Notes (estimated system power, "
+                       "fixed-length generation...) are shown beside the figures instead.")
     return Section("warnings", f"Warnings ({len(rows)})", [table])
 
 
 def _record_warnings(rec: RunRecord, add: Any) -> None:
     machine, workload, run_id = str(rec.machine.name or "?"), str(rec.workload.name), rec.run_id
     for w in rec.warnings:
-        if w.code:
+        if w.code and not w.is_note:
             add(w.code, machine, workload, w.message or w.code, run_id)
     if rec.status in ("interrupted", "failed"):
         add(f"run_{rec.status}", machine, workload, f"the run is {rec.status}", run_id)
@@ -80,7 +84,7 @@ def _analysis_warnings(ctx: Any, add: Any) -> None:
         if g["published"]:
             continue
         for code in g.get("warnings") or []:
-            if any((rid, code) in stored for rid in g.get("run_ids") or []):
+            if level(code) == NOTE or any((rid, code) in stored for rid in g.get("run_ids") or []):
                 continue
             add(code, str(g["machine"]), str(g["workload"]), _message(code, g), ",".join(g.get("run_ids") or []))
 
