@@ -11,15 +11,13 @@ from typing import Any
 from ..prices import Price
 from ..record_model import RunRecord
 from ..shapes import PRESETS, Shape, measured_shape, parse_mix
+from ..warning_levels import WARNING, level
 from . import formulas as f
 from .families import default_apis, family, params_b
 from .prices import ApiQuote, quote
 from .shape_points import Usage
 
 DEFAULT_SHAPE = "chat"
-DECISION_CODES = {"model_on_cpu", "model_partially_on_cpu", "gpu_idle_during_run", "prompt_cached", "throttled",
-                  "high_variance", "client_saturated", "requests_failed", "first_run_slow", "far_below_roofline",
-                  "throughput_unknown"}
 FEW_REPETITIONS = 3
 API_COLUMNS = ["family", "api", "currency", "api_input_per_mtok", "api_cached_per_mtok", "api_output_per_mtok",
                "api_per_request", "api_per_1k_requests", "api_shape_per_mtok", "source", "provenance", "note",
@@ -259,7 +257,7 @@ def caveats_of(row: dict[str, Any], shape: Shape, recs: list[RunRecord]) -> list
     power = row["_prov"].get("request_j")
     if power in ("estimated", "declared"):
         out.append(f"system power {power}" + (" (GPU + profile overhead)" if power == "estimated" else ""))
-    codes = decision_codes(recs) | (set(row["warnings"] or []) & DECISION_CODES)
+    codes = decision_codes(recs) | {c for c in row["warnings"] or [] if level(c) == WARNING}
     out += sorted(codes)
     if (row["n_iterations"] or 0) < FEW_REPETITIONS and row["provenance"] != "published":
         out.append(f"few repetitions ({row['n_iterations'] or 0})")
@@ -285,12 +283,6 @@ def _close(a: float, b: float) -> bool:
 
 
 def decision_codes(recs: list[RunRecord]) -> set[str]:
-    """Warning codes that can change a decision: those a record marks `level: warning` (part 15), else the known
-    decision codes; notes (power_estimated, hit_token_limit, ...) are left out."""
-    out = set()
-    for rec in recs:
-        for w in rec.warnings:
-            level = (w.model_extra or {}).get("level")
-            if (level is not None and level != "note") or (level is None and w.code in DECISION_CODES):
-                out.add(w.code)
-    return out
+    """Warning codes that can change a decision (part 15's level `warning`: CPU fallback, an idle GPU, cached
+    prompts, throttling, few or failed iterations...); notes (power_estimated, hit_token_limit, ...) are left out."""
+    return {w.code for rec in recs for w in rec.warnings if w.code and not w.is_note}
