@@ -32,6 +32,7 @@ from .verdict import (
     verdict_row,
 )
 
+FRAME_COLUMNS = [c for c in POINT_COLUMNS if c != "_point"]
 FRAMES = ("shape_points", "shape_apis", "shape_breakeven", "shape_payback", "verdict")
 
 
@@ -74,11 +75,11 @@ def economics(records: list[Record], groups: Any, opts: Options) -> dict[str, An
             breakeven += breakeven_rows(row, shape, apis[fam])
             payback += payback_rows(row, shape, [c for c in clouds if c[0] != row["machine"]])
         groups_recs = {g["group_id"]: [runs[rid] for rid in g["run_ids"] if rid in runs] for g in llm}
-        if fam in own:   # the verdict is for the families measured here
-            mine = [r for r in chosen if r["provenance"] != "published"]
+        mine = [r for r in chosen if r["provenance"] != "published"]
+        if fam in own and any(r["request_s"] is not None for r in mine):   # families measured here and priced
             verdict.append(verdict_row(fam, shape, why, mine, apis[fam], breakeven, groups_recs))
     return {
-        "shape_points": pd.DataFrame([{k: r[k] for k in POINT_COLUMNS} for r in rows], columns=POINT_COLUMNS),
+        "shape_points": pd.DataFrame([{k: r[k] for k in FRAME_COLUMNS} for r in rows], columns=FRAME_COLUMNS),
         "shape_apis": pd.DataFrame([{k: a[k] for k in API_COLUMNS} for v in apis.values() for a in v],
                                    columns=API_COLUMNS),
         "shape_breakeven": pd.DataFrame(breakeven, columns=BREAKEVEN_COLUMNS),

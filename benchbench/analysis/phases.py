@@ -164,16 +164,16 @@ def _add_phases(p: Point, prefill: float | None, decode: float | None, basis: st
 
 def _add_iteration(p: Point, rec: RunRecord, it: Iteration) -> None:
     m = it.metrics
+    if _num(m.get("output_tokens")) is None or "throughput_unknown" in rec.warning_codes:
+        return        # output tokens of the window unknown (a record from before Part 10): not guessed
     if not _add_energy(p, _system_j(it.energy), _window_s(it)):
         return
     c = _num(m.get("concurrency")) or 1.0
     p.concurrency, p.sequential = c, c == 1
-    gen, prompt = _num(m.get("gen_tokens")), _num(m.get("prompt_tokens"))
+    prompt = _num(m.get("prompt_tokens"))
     inputs = _num(m.get("input_tokens")) if m.get("input_tokens") is not None else (
         prompt * c if prompt is not None else None)
-    outputs = _num(m.get("output_tokens")) if m.get("output_tokens") is not None else (
-        gen * c if gen is not None else None)
-    _add_tokens(p, c, inputs, _num(m.get("cache_read_tokens")), outputs)
+    _add_tokens(p, c, inputs, _num(m.get("cache_read_tokens")), _num(m.get("output_tokens")))
     prompt_s, ttft, gen_s = _num(m.get("prompt_s")), _num(m.get("ttft_s")), _num(m.get("gen_s"))
     if prompt_s is not None:
         basis = BASIS_IN_PROCESS if rec.workload.backend == "transformers" else BASIS_SERVER
