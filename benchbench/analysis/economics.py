@@ -51,13 +51,12 @@ def economics(records: list[Record], groups: Any, opts: Options) -> dict[str, An
         if fam in measured:
             fam_recs.setdefault(fam, []).extend(runs[rid] for rid in g["run_ids"] if rid in runs)
             sizes[fam] = sizes.get(fam) or finite(g.get("model_size_bytes"))
-    load_points: dict[str, list[Any]] = {}
-    for fam, recs in fam_recs.items():
-        load_points[fam] = [p for pts in points_of(recs).values() for p in pts]
+    by_run = points_of(runs.values())
+    load_points = {fam: [p for r in recs for p in by_run.get(r.run_id, [])] for fam, recs in fam_recs.items()}
     shapes = shapes_for({k: v for k, v in fam_recs.items() if v}, opts.mix, opts.usage or {}, load_points)
     shape_of = {fam: s for fam, (s, _) in shapes.items()}
-    rows = point_rows(llm, list(runs.values()), shape_of, {fam: s.requests_per_month for fam, s in shape_of.items()},
-                      ledger_usage(opts.usage or {}))
+    rows = point_rows(llm, list(runs.values()), by_run, shape_of,
+                      {fam: s.requests_per_month for fam, s in shape_of.items()}, ledger_usage(opts.usage or {}))
     for row in rows:
         if row["hosted"]:
             for key in POINT_COLUMNS[POINT_COLUMNS.index("request_s"):POINT_COLUMNS.index("price_work")]:

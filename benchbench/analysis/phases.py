@@ -89,8 +89,8 @@ def percentile(values: list[float], p: float) -> float:
 
 def record_points(rec: RunRecord) -> list[Point]:
     """The points of one LLM run record, summed over its measured iterations."""
-    if rec.workload.kind != "llm":
-        return []
+    if rec.workload.kind != "llm" or any(w.code == "throughput_unknown" for w in rec.warnings):
+        return []         # output tokens of the windows unknown (a record from before Part 10): not guessed
     load = rec.workload.params.get("load")
     points: dict[str, Point] = {}
     for it in rec.measured:
@@ -164,8 +164,8 @@ def _add_phases(p: Point, prefill: float | None, decode: float | None, basis: st
 
 def _add_iteration(p: Point, rec: RunRecord, it: Iteration) -> None:
     m = it.metrics
-    if _num(m.get("output_tokens")) is None or "throughput_unknown" in rec.warning_codes:
-        return        # output tokens of the window unknown (a record from before Part 10): not guessed
+    if _num(m.get("output_tokens")) is None:
+        return        # output tokens of the window unknown: not guessed
     if not _add_energy(p, _system_j(it.energy), _window_s(it)):
         return
     c = _num(m.get("concurrency")) or 1.0

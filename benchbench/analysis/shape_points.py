@@ -16,7 +16,7 @@ from ..record_model import RunRecord
 from ..shapes import Shape
 from . import formulas as f
 from .families import family
-from .phases import SLO_KEYS, Point, points_of
+from .phases import SLO_KEYS, Point
 from .prices import is_hosted
 from .shape_cost import WHOLE, Machine, local_figures, rates
 
@@ -67,10 +67,11 @@ def machine_of(g: Mapping[str, Any], profile: Mapping[str, Any]) -> tuple[Machin
                    price_work, price_week, hours), note
 
 
-def point_rows(groups: list[dict[str, Any]], records: list[RunRecord], shapes: Mapping[str, Shape],
-               volume: Mapping[str, float | None], usage: Mapping[str, Usage]) -> list[dict[str, Any]]:
-    """One row per point of every LLM group (hosted APIs included, marked), priced for its family's shape."""
-    by_run = points_of(records)
+def point_rows(groups: list[dict[str, Any]], records: list[RunRecord], by_run: Mapping[str, list[Point]],
+               shapes: Mapping[str, Shape], volume: Mapping[str, float | None],
+               usage: Mapping[str, Usage]) -> list[dict[str, Any]]:
+    """One row per point of every LLM group (hosted APIs included, marked), priced for its family's shape;
+    `by_run`: phases.points_of(records)."""
     profiles = {r.run_id: (r.machine.profile or {}) for r in records}
     out = []
     for g in groups:
