@@ -19,7 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "idle": ("idle", "measure this machine's idle power and store it"),
     "doctor": ("doctor", "what this machine has and what looks wrong"),
     "serve-video": ("serve_video", "serve a queue of video generation jobs over HTTP"),
-    "gather": ("gather", "copy records from other hosts over SSH"),
+    "gather": ("gather", "copy records (and usage ledgers) from other hosts over SSH"),
+    "watch": ("watch", "record what this machine serves and draws, interval by interval (the usage ledger)"),
+    "proxy": ("proxy", "count the tokens an Ollama or OpenAI-compatible server serves (for the ledger)"),
+    "ledger": ("ledger", "inspect, copy and merge usage ledgers"),
 }
 
 

@@ -28,7 +28,7 @@ def test_request_seconds_and_energy():
 
 
 def test_electricity_marginal_capacity():
-    assert f.electricity_per_request(3600.0, C) == pytest.approx(0.0003)          # 0.001 kWh · 0.30
+    assert f.energy_cost(3600.0, C) == pytest.approx(0.0003)          # 0.001 kWh · 0.30
     # (3600 − 50 · 18) J = 2700 J = 0.00075 kWh → 0.000225
     assert f.marginal_per_request(3600.0, 18.0, I, C) == pytest.approx(0.000225)
     assert f.capacity_requests_per_month(18.0) == pytest.approx(146_000.0)         # 730 · 3600 / 18
@@ -121,7 +121,7 @@ def test_zero_input_shape_is_todays_per_token_economics():
     e = f.request_energy_j(0, None, 256, 300 / 40)
     assert (t, e / 256) == pytest.approx((6.4, f.j_per_token(300, 40)))
     # electricity per million output tokens: today's electricity_per_mtok (0.41667)
-    assert f.electricity_per_request(e, 0.20) / 256 * 1e6 == pytest.approx(f.electricity_per_mtok(300, 40, 0.20))
+    assert f.energy_cost(e, 0.20) / 256 * 1e6 == pytest.approx(f.electricity_per_mtok(300, 40, 0.20))
     # at full use the all-in per request, per million tokens, is today's all_in_per_mtok at u = 1 (1.209411) ...
     fixed = f.monthly_fixed_cost(3000, 3, 100, 0.20)
     marginal = f.marginal_per_request(e, t, 100, 0.20)

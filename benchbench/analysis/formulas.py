@@ -9,7 +9,7 @@ positive): a figure that cannot be computed is left out, never invented.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 HOURS_PER_YEAR = 8760.0
@@ -260,11 +260,6 @@ def request_energy_j(prefill_tokens: float, j_per_prefill_token: float | None, d
     return prefill_tokens * (j_per_prefill_token or 0.0) + decode_steps * j_per_decode_step + other_j
 
 
-def electricity_per_request(energy_j: float | None, price_kwh: float | None) -> float | None:
-    """`E / 3.6e6 · c`: the electricity of one request at load."""
-    return energy_j / J_PER_KWH * price_kwh if _known(energy_j, price_kwh) else None
-
-
 def marginal_per_request(energy_j: float | None, seconds: float | None, idle_w: float | None,
                          price_kwh: float | None) -> float | None:
     """`(E − I · t) / 3.6e6 · c`: what one request adds to the bill of a machine left on."""
@@ -327,6 +322,44 @@ def weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float | 
 def convert(amount: float | None, rate: float | None) -> float | None:
     """An amount in another currency at a declared rate (1 unit of it = `rate` units of ours)."""
     return amount * rate if _known(amount, rate) else None
+
+
+# --- realized: a recorded period of real use (the usage ledger) ---------------------------------
+
+def energy_cost(joules: float | None, price_kwh: float | None) -> float | None:
+    """Electricity of an energy: `E / 3.6e6 · c`."""
+    return joules / J_PER_KWH * price_kwh if _known(joules, price_kwh) else None
+
+
+def amortization_for_hours(hardware_cost: float | None, years: float | None, hours: float | None) -> float | None:
+    """The hardware's share of some hours: `H / (Y · 8760) · hours`."""
+    per_hour = amortization_per_hour(hardware_cost, years)
+    return per_hour * hours if per_hour is not None and hours is not None else None
+
+
+def realized_total(electricity: float | None, amortization: float | None) -> float | None:
+    """Electricity + amortization of a period, whichever are known (None when neither is)."""
+    known = [v for v in (electricity, amortization) if v is not None]
+    return sum(known) if known else None
+
+
+def realized_per_mtok(cost: float | None, output_tokens: float | None) -> float | None:
+    """A period's cost per million output tokens actually served: `cost / (tokens / 1e6)`."""
+    return cost / output_tokens * TOKENS_PER_MTOK if cost is not None and output_tokens else None
+
+
+def realized_all_in_per_mtok(electricity: float | None, amortization: float | None,
+                             output_tokens: float | None) -> float | None:
+    """`(electricity + amortization) / (tokens / 1e6)`; None unless both costs are known."""
+    if not _known(electricity, amortization):
+        return None
+    return realized_per_mtok(electricity + amortization, output_tokens)
+
+
+def summed_cost(costs: Iterable[float | None]) -> float | None:
+    """The sum of some costs (e.g. every model's requests at an API); None when one is unknown or none given."""
+    costs = list(costs)
+    return None if not costs or any(c is None for c in costs) else sum(costs)
 
 
 # --- roofline ---------------------------------------------------------------------------------

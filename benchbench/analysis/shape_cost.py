@@ -125,7 +125,7 @@ def local_figures(r: Rates, shape: Shape, m: Machine, volume: float | None) -> d
     t, e = r.seconds(shape), r.energy_j(shape)
     cap = f.capacity_requests_per_month(t, m.work_hours_month)
     out: dict[str, Any] = {"request_s": t, "request_j": e, "capacity_requests_per_month": cap,
-                           "electricity_per_request": f.electricity_per_request(e, m.price_work)}
+                           "electricity_per_request": f.energy_cost(e, m.price_work)}
     full = volume is None
     v = cap if full else volume
     idle = m.idle_w if m.idle_w is not None or not full else 0.0   # at full use the idle terms cancel
@@ -149,9 +149,9 @@ def _by_phase(r: Rates, shape: Shape, t: float | None, per_request: float | None
     per token) and the all-in cost split by machine time (the rest shared in proportion)."""
     mtok = f.TOKENS_PER_MTOK
     out = {"prefill_j_per_token": r.j_per_prefill_token, "decode_j_per_token": r.j_per_decode_step,
-           "electricity_input_per_mtok": f.electricity_per_request(r.j_per_prefill_token * mtok, m.price_work)
+           "electricity_input_per_mtok": f.energy_cost(r.j_per_prefill_token * mtok, m.price_work)
            if r.j_per_prefill_token is not None else None,
-           "electricity_output_per_mtok": f.electricity_per_request(r.j_per_decode_step * mtok, m.price_work)
+           "electricity_output_per_mtok": f.energy_cost(r.j_per_decode_step * mtok, m.price_work)
            if r.j_per_decode_step is not None else None,
            "local_input_per_mtok": None, "local_output_per_mtok": None}
     if per_request is None or not t:

@@ -47,7 +47,7 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(bad[1], field="--samplers", hint=bad[2])
 
 
-def _plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict[str, Any]]:
+def plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict[str, Any]]:
     options: dict[str, dict[str, Any]] = {}
     for item in urls or []:
         name, sep, url = item.partition("=")
@@ -67,7 +67,7 @@ def main(args: argparse.Namespace) -> int:
     ensure_folder(args.results)  # before a minute of measuring, not after
     profile = resolve_profile(args.machine) if args.machine else None
     config = PowerConfig(samplers=list(args.samplers), interval_ms=args.interval_ms,
-                         options=_plug_options(args.url, args.samplers))
+                         options=plug_options(args.url, args.samplers))
     monitor = build_monitor(config, profile, under_load=False)
     fingerprint = fp.collect()
     machine = fp.machine_name(profile.name if profile else None, fingerprint)

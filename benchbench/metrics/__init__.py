@@ -4,11 +4,18 @@
     metrics.get("tg_tok_s").header()        # 'generation (tok/s)'
     metrics.get("output_tok_s").scope       # 'throughput'
 
-The catalogue is split by domain (LLM, TTS and video, power and energy, money); importing this package
-registers all of it. `python -m benchbench.metrics --write` regenerates docs/metrics.md.
+The catalogue is split by domain (LLM, TTS and video, power and energy, money, the usage ledger); importing
+this package registers all of it. `python -m benchbench.metrics --write` regenerates docs/metrics.md.
 """
 
-from . import catalog_llm, catalog_media, catalog_money, catalog_power, catalog_shape  # noqa: F401  (they register)
+from . import (  # noqa: F401  (they register)
+    catalog_llm,
+    catalog_media,
+    catalog_money,
+    catalog_power,
+    catalog_shape,
+    catalog_usage,
+)
 from .model import (
     REGISTRY,
     SCOPES,

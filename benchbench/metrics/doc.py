@@ -14,7 +14,8 @@ value comes from its requests, how a group of iterations is summarized, and its 
 
 **Scopes.** `request`: one stream (one generation) as its user feels it. `iteration`: a fact of one
 iteration as a whole. `throughput`: the machine's rate over an iteration's measured window, all concurrent
-requests together. `run`: a figure of a whole run or machine.
+requests together. `run`: a figure of a whole run or machine. `period`: realized over a recorded day,
+week or month of a machine's real use (the usage ledger), never a benchmark's window.
 
 **Two speeds, never confused.** `tg_tok_s` is how fast *one stream* decodes; `output_tok_s` is how many
 tokens *the machine* makes a second, all streams together, over the iteration's `duration_s` (the window

@@ -13,6 +13,8 @@ Scopes:
 - `throughput`: the machine's rate over an iteration's measured window, all concurrent requests together
   (`output_tok_s`); energy per token, tok/s per W and every money figure use these, never a stream's speed;
 - `run`: a figure of a whole run or machine (profile inputs, derived costs).
+- `period`: realized over a recorded day, week or month of a machine's real use (the usage ledger of
+  `benchbench watch`): sums and ratios of what was served and drawn, never a benchmark's window.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from ..fmt import format_value
 from ..stats import numbers as finite_numbers
 
-SCOPES = ("request", "iteration", "throughput", "run")
+SCOPES = ("request", "iteration", "throughput", "run", "period")
 DIRECTIONS = ("higher", "lower", None)
 REQUEST_AGGREGATIONS = ("mean", "sum", "max", "mode", "any", None)
 ITERATION_AGGREGATIONS = ("mean", "ratio", "min", "max", "sum", "last", None)

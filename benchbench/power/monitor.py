@@ -114,7 +114,7 @@ class PowerMonitor:
                           ch.counter_resolution_j)
             if w is not None:
                 out[public] = w
-        system = self._system(out, t1_s - t0_s)
+        system = self.system_energy(out, t1_s - t0_s)
         if system is not None:
             out["system"] = system
         return out
@@ -157,9 +157,22 @@ class PowerMonitor:
         walls, parts = self.system_parts()
         return system.basis(bool(walls), bool(parts), self.declared_w)
 
-    def _system(self, per: dict[str, dict[str, Any]], duration: float) -> dict[str, Any] | None:
+    def system_energy(self, per: dict[str, dict[str, Any]], duration: float) -> dict[str, Any] | None:
+        """The derived `system` entry from per-channel energy over `duration` seconds (None: unknown), by
+        power/system.py's rule: the run's iterations and the usage ledger's intervals alike."""
         walls, parts = self.system_parts()
         return system.entry(per, duration, walls, parts, self.overhead_w, self.declared_w)
+
+    def system_section(self) -> dict[str, Any]:
+        """How `system` is made on this host (power/system.py's rule): system_basis, system_channels, and
+        overhead_w (gpu+cpu+overhead) or declared_w when they apply."""
+        walls, parts = self.system_parts()
+        out: dict[str, Any] = {"system_basis": self.system_basis(), "system_channels": walls or parts}
+        if out["system_basis"] == "gpu+cpu+overhead":
+            out["overhead_w"] = self.overhead_w
+        if self.declared_w is not None:
+            out["declared_w"] = self.declared_w
+        return out
 
     # --- record -------------------------------------------------------------------------------
     def record_section(self) -> dict[str, Any]:
@@ -169,18 +182,13 @@ class PowerMonitor:
                 found = en.cross_check(sampler.series[ch.name], max_gap(sampler))
                 if found:
                     checks[public] = found
-        walls, parts = self.system_parts()
         out: dict[str, Any] = {
             "samplers": [s.name for s in self.active], "requested": self.requested,
             "interval_s": self.interval_s,
             "channels": [{**ch.to_record(), "name": public} for public, _, ch in self.channels],
-            "samples": None, "unavailable": self.unavailable, "system_basis": self.system_basis(),
-            "system_channels": walls or parts, "sampler_stats": [s.summary() for s in self.active],
+            "samples": None, "unavailable": self.unavailable, **self.system_section(),
+            "sampler_stats": [s.summary() for s in self.active],
         }
-        if out["system_basis"] == "gpu+cpu+overhead":
-            out["overhead_w"] = self.overhead_w
-        if self.declared_w is not None:
-            out["declared_w"] = self.declared_w
         if self.skipped:
             out["skipped"] = self.skipped
         if checks:

@@ -3,7 +3,8 @@
 Per GPU: board power (W) every interval; the total-energy counter (J, Volta and newer) every 10 s
 (`counter_interval_ms`; 0: every poll), since one counter read costs ~3 ms of CPU on an H100 (a power
 read ~1-20 µs); and, every second and at iteration edges, utilization, memory used, SM and memory
-clocks, temperature and clock-event (throttle) reasons.
+clocks, temperature and clock-event (throttle) reasons (`extras: false`: none, as `benchbench watch`
+wants).
 
 At iteration edges the counter gets more care (see `counter_ticks.py`): it advances in steps (every
 100 ms on the H100 measured), so one read can be up to a step stale. The edge read polls the counter
@@ -37,7 +38,7 @@ class NvmlSampler(PollingSampler):
     """NVIDIA GPUs through NVML."""
 
     name = "nvml"
-    option_keys = ("interval_ms", "devices", "counter_interval_ms", "edge_steps")
+    option_keys = ("interval_ms", "devices", "counter_interval_ms", "edge_steps", "extras")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,7 +97,7 @@ class NvmlSampler(PollingSampler):
             self.ticks[index] = TickClock(self.edge_steps)
         except nv.NVMLError:
             self.has_counter[index] = False
-        self.fields[index] = set(EXTRA_FIELDS)
+        self.fields[index] = set(EXTRA_FIELDS) if self.options.get("extras", True) else set()
         if not self.has_counter[index] and self.options.get("interval_ms") is None:
             self.interval_s = min(self.interval_s, COUNTERLESS_INTERVAL_S)
         note = "" if self.has_counter[index] else \

@@ -48,6 +48,16 @@ class Series:
         with self._lock:
             return [x for t, x in zip(self.t, self.extra, strict=True) if t0 <= t <= t1 and x]
 
+    def drop_before(self, t_s: float) -> None:
+        """Forget readings older than t_s but the last power and counter readings before it (a window
+        starting at t_s can still be placed): keeps a long-running recorder's memory flat."""
+        with self._lock:
+            k = bisect.bisect_left(self.t, t_s)
+            del self.t[:k], self.power[:k], self.energy[:k], self.extra[:k]
+            for ts, ys in ((self.tp, self.p), (self.te, self.e)):
+                k = max(0, bisect.bisect_right(ts, t_s) - 1)
+                del ts[:k], ys[:k]
+
     def __len__(self) -> int:
         return len(self.t)
 

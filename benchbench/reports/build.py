@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -12,11 +13,13 @@ from .. import __version__
 from ..analysis import analyze
 from ..analysis.load import typed
 from ..fmt import clean
+from ..ledger import machine_usage
 from ..record import load_typed_records
 from ..record_model import Record
 from .model import Report
 from .plots import colors
 from .sections import economics, llm, machines, power, sweeps, tts, verdict, video, workload
+from .sections import usage as usage_section
 from .sections import warnings as warn
 from .sources import series_label, source
 
@@ -35,6 +38,7 @@ class Context:
     prov: dict[str, dict[str, str]] = field(default_factory=dict)
     stats: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     palette: dict[str, str] = field(default_factory=dict)
+    ledger: Any = None                   # sections.usage.LedgerView, when ledgers were given
     _groups: list[dict[str, Any]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -79,13 +83,18 @@ def load(paths: Iterable[Path | str] | None) -> tuple[list[Record], list[tuple[s
 def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Record | dict[str, Any]] | None = None,
                  reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
                  api_models: Iterable[str] = (), title: str = "benchbench report",
-                 max_power_runs: int = 12, mix: Any = None, usage: Any = None) -> Report:
+                 max_power_runs: int = 12, ledgers: Iterable[Path | str] = (), period: str = "day",
+                 since: float | None = None, until: float | None = None, mix: Any = None,
+                 usage: Any = None) -> Report:
     """The report of the records under `paths` (plus `records`), with the published reference
-    figures unless `reference=False`. Bad arguments raise UserError."""
-    import datetime as dt
-
-
+    figures unless `reference=False`, and the usage of `ledgers` per `period` (day, week, month)
+    between `since` and `until` (UNIX seconds). `mix`: the request shape the verdict prices; `usage`: part 16's
+    machine_usage() (read from `ledgers` when not given): the verdict's real token mix and utilization. Bad
+    arguments raise UserError."""
     loaded, skipped = load(paths)
+    ledgers = list(ledgers)
+    if usage is None and ledgers:
+        usage = machine_usage(ledgers, start=since, end=until) or None
     loaded += typed(records or [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -93,16 +102,22 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
                            hours_per_day=hours_per_day, api_models=tuple(api_models), mix=mix, usage=usage)
     ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
+    if ledgers:
+        ctx.ledger = usage_section.view(ledgers, period, list(api_models), since, until)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
     runs = analysis.runs
     machines = sorted({str(m) for m in runs.loc[runs["provenance"] != "published", "machine"]})
     published = sorted({str(m) for m in runs.loc[runs["provenance"] == "published", "machine"]})
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    options: dict[str, Any] = {"utilization": utilization, "hours_per_day": hours_per_day,
+                               "api_models": list(api_models)}
+    if ledgers:
+        options.update(period=period, ledgers=ctx.ledger.files if ctx.ledger else [])
+    if mix is not None:
+        options["mix"] = _mix_option(mix)
     return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
-                  published_machines=published,
-                  options={"utilization": utilization, "hours_per_day": hours_per_day, "api_models": list(api_models)}
-                  | ({"mix": _mix_option(mix)} if mix is not None else {}), skipped=skipped)
+                  published_machines=published, options=options, skipped=skipped)
 
 
 def _mix_option(mix: Any) -> Any:
@@ -110,9 +125,8 @@ def _mix_option(mix: Any) -> Any:
 
 
 def _builders() -> list[Any]:
-
     return [verdict.build, warn.build, machines.build, llm.build, sweeps.build, tts.build, video.build, workload.build,
-            economics.build, power.build]
+            economics.build, usage_section.build, power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:
