@@ -232,3 +232,24 @@ def test_from_load_takes_the_load_runs_requests(tmp_path):
     shape = a.shapes["llama3.1-8b"]
     assert (shape["input_tokens"], shape["output_tokens"], shape["cached_fraction"]) == pytest.approx((800, 120, 0.25))
     assert shape["provenance"] == "measured" and shape["requests_per_month"] == pytest.approx(100 * 365 / 12)
+
+
+def test_a_real_ledger_feeds_the_verdict(tmp_path):
+    from test_ledger_report import PROFILE as LEDGER_PROFILE
+    from test_ledger_report import write_ledger
+
+    from benchbench.reports import build_report
+
+    write_run(tmp_path / "results", stream_run())
+    ledger = write_ledger(tmp_path / "box.db", "box", {**LEDGER_PROFILE, "name": "box"})
+    report = build_report([tmp_path / "results"], reference=False, ledgers=[ledger])
+    a = report.analysis
+    shape = a.shapes["llama3.1-8b"]
+    # the ledger: 6 requests of 3000 input (600 cached) and 1500 output tokens in all → 500 in, 20% cached, 250 out
+    assert shape["chosen_by"] == "usage ledger" and shape["source"] == "usage ledger (all models)"
+    assert (shape["input_tokens"], shape["cached_fraction"], shape["output_tokens"]) == pytest.approx((500, 0.2, 250))
+    # busy 90 s of 5400 s covered: utilization 1/60 of the capacity (400 prefilled · 0.001 + 249 · 0.08 + 1 = 21.32 s)
+    row = chosen(a)
+    assert row["request_s"] == pytest.approx(21.32)
+    assert row["volume_requests_per_month"] == pytest.approx(730 * 3600 / 21.32 / 60)
+    assert report.section("verdict") is not None
