@@ -8,8 +8,10 @@ import os
 import sys
 from collections.abc import Sequence
 
-from . import __version__
-from .errors import BenchError, UserError
+from . import __version__, signals
+from .errors import BenchError, Interrupted, UserError
+from .redact import redacted_streams
+from .textsafe import one_line
 
 # command name → (module in benchbench.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,7 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+    """Entry point; returns the exit code. Everything printed goes through the redaction layer;
+    SIGINT and SIGTERM end any command with one line and exit code 128 + the signal."""
+    with redacted_streams(), signals.handled():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -64,10 +72,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
     except BenchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
+        print(f"interrupted by {exc.signal_name}" + (f": {exc.hint}" if exc.hint else ""), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("interrupted by SIGINT", file=sys.stderr)
         return 130
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -76,7 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    """The console script: signals are handled from its first line, and only noted once it returns
+    (a late signal must not raise into atexit callbacks)."""
+    try:
+        with signals.handled(final=True):
+            code = main()
+    except Interrupted as exc:   # between these handlers and main's own
+        code = exc.exit_code
+    sys.exit(code)
 
 
 if __name__ == "__main__":

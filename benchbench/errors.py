@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+
+from .textsafe import one_line as _one_line
+
 
 class BenchError(Exception):
     """Base of every error benchbench raises on purpose."""
@@ -30,7 +34,7 @@ class UserError(BenchError):
             where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
         field = f"{self.field}: " if self.field else ""
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}{field}{self.message}{hint}"
+        return _one_line(f"{where}{field}{self.message}{hint}")
 
 
 class BackendUnavailable(BenchError):
@@ -51,7 +55,22 @@ class PowerError(BenchError):
     """A power sampler could not read."""
 
 
-class Interrupted(BenchError):
-    """SIGINT or SIGTERM arrived; finished work is kept."""
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; finished work is kept. A KeyboardInterrupt, so no `except Exception`
+    (nor `except BenchError`) on the way up can swallow it. Exit code 128 + the signal's number."""
 
-    exit_code = 130
+    def __init__(self, signum: int = 2, message: str | None = None) -> None:
+        self.signum = int(signum)
+        self.hint: str | None = None
+        super().__init__(message or f"interrupted by {self.signal_name}")
+
+    @property
+    def signal_name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -11,6 +11,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from .redact import MASK, redact_text, secret_name
+
 PACKAGES = ("benchbench", "torch", "transformers", "diffusers", "accelerate", "ollama", "openai",
             "nvidia-ml-py", "amdsmi", "qwen-tts", "f5-tts", "numpy", "pandas")
 ENV_EXACT = ("CUDA_VISIBLE_DEVICES", "HSA_OVERRIDE_GFX_VERSION", "HIP_VISIBLE_DEVICES",
@@ -18,7 +20,6 @@ ENV_EXACT = ("CUDA_VISIBLE_DEVICES", "HSA_OVERRIDE_GFX_VERSION", "HIP_VISIBLE_DE
              "PYTORCH_ENABLE_MPS_FALLBACK", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
              "CUDA_DEVICE_ORDER", "GGML_CUDA_FORCE_MMQ", "LLAMA_ARG_N_GPU_LAYERS")
 ENV_PREFIXES = ("OLLAMA_", "BENCHBENCH_", "HSA_", "ROCM_", "VLLM_")
-SECRET = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.I)
 
 
 def collect() -> dict[str, Any]:
@@ -79,12 +80,13 @@ def packages() -> dict[str, str]:
 
 
 def environment(env: dict[str, str] | None = None) -> dict[str, str]:
-    """Variables that change results; secrets are never recorded."""
+    """Variables that change results; secrets are never recorded (a secret name hides the value,
+    credentials inside a value such as OLLAMA_HOST=http://user:pass@host are redacted)."""
     env = dict(os.environ if env is None else env)
     keep = {}
     for key, value in sorted(env.items()):
         if key in ENV_EXACT or key.startswith(ENV_PREFIXES):
-            keep[key] = "<redacted>" if SECRET.search(key) else value
+            keep[key] = MASK if secret_name(key) else redact_text(value)
     return keep
 
 

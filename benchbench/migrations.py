@@ -41,8 +41,8 @@ def update_to_2(record: dict[str, Any]) -> dict[str, Any]:
     record["schema_version"] = 2
     if record.get("type", "run") != "run" or not isinstance(record.get("iterations"), list):
         return record
-    workload = record.get("workload") if isinstance(record.get("workload"), dict) else {}
-    profile = ((record.get("machine") or {}).get("profile") or {}) if isinstance(record.get("machine"), dict) else {}
+    workload = _dict(record.get("workload"))
+    profile = _dict(_dict(record.get("machine")).get("profile"))   # a wrong shape is the validation's to name
     unknown = []
     for it in record["iterations"]:
         if not isinstance(it, dict):
@@ -64,7 +64,7 @@ def update_to_2(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _llm_iteration(it: dict[str, Any], metrics: dict[str, Any], backend: str | None) -> None:
-    requests = [r.get("metrics") for r in (it.get("raw") or {}).get("requests") or []
+    requests = [r.get("metrics") for r in _list(_dict(it.get("raw")).get("requests"))
                 if isinstance(r, dict) and isinstance(r.get("metrics"), dict)]
     single = metrics.get("concurrency") in (None, 1) and len(requests) <= 1
     if backend == "transformers" and _number(metrics.get("output_tokens")) is not None:
@@ -94,6 +94,14 @@ def _decode_rate(tokens: Any, seconds: Any) -> float | None:
     if tokens is None or seconds is None or tokens < 2 or seconds <= 0:
         return None
     return (tokens - 1) / seconds
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _number(value: Any) -> float | None:

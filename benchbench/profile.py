@@ -18,7 +18,7 @@ PROFILE_FIELDS: dict[str, Field] = {
     "name": Field((str,), required=True, doc="a short machine name, e.g. p40-server"),
     "description": Field((str,)),
     "electricity_per_kwh": Field((float,), check=non_negative),
-    "currency": Field((str,), default="USD"),
+    "currency": Field((str,), default="USD", check=lambda v: currency_problem(v)),
     "hardware_cost": Field((float,), check=non_negative),
     "amortization_years": Field((float,), check=positive),
     "idle_w": Field((float,), check=non_negative),
@@ -35,6 +35,16 @@ PROFILE_FIELDS: dict[str, Field] = {
     "work_hours": Field((list,), doc="when the work runs: [{days, hours}]"),
     "exchange_rates": Field((dict,), doc="{USD: 0.92}: 1 USD in this profile's currency"),
 }
+
+
+CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def currency_problem(value: str) -> str | None:
+    """A currency is an ISO 4217 code (it ends up in file names, tables and charts)."""
+    if CURRENCY.fullmatch(value):
+        return None
+    return f"must be a three-letter currency code such as USD, EUR or GBP, found {value[:20]!r}"
 
 
 @dataclass

@@ -6,6 +6,8 @@ import os
 import sys
 from typing import Any, TextIO
 
+from .textsafe import one_line
+
 
 def use_bars(stream: TextIO) -> bool:
     """Bars only on a terminal: the progress stream and stdout (the contract: none when stdout is piped)."""
@@ -23,8 +25,10 @@ class Progress:
         self._bar: Any = None
 
     def line(self, text: str) -> None:
+        """One line; control characters from names (ANSI/OSC escapes, newlines) are shown escaped."""
         if self.quiet:
             return
+        text = one_line(text)
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
         else:
@@ -34,7 +38,7 @@ class Progress:
         if self.bars:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, initial=done, desc=name, file=self.stream, unit="it",
+            self._bar = tqdm(total=total, initial=done, desc=one_line(name), file=self.stream, unit="it",
                              leave=True, dynamic_ncols=True, ascii=bool(os.environ.get("NO_COLOR")))
         else:
             self.line(f"[{name}] {total - done} iteration(s) to run")
@@ -46,7 +50,8 @@ class Progress:
             self._bar.update(1)
             self._bar.set_postfix_str(f"{label} {seconds:.2f}s" + (" ERROR" if error else ""))
             if error:
-                self._bar.write(f"[{name}] iteration {index + 1}/{total} failed: {error}", file=self.stream)
+                self._bar.write(one_line(f"[{name}] iteration {index + 1}/{total} failed: {error}"),
+                                file=self.stream)
         else:
             status = f"failed: {error}" if error else f"{seconds:.3f} s"
             self.line(f"[{name}] iteration {index + 1}/{total} ({label}): {status}")

@@ -1,8 +1,10 @@
 """The typed record: pydantic models of a run record, its iterations, energy windows and warnings, and of an
 idle record, in the on-disk shape (docs/internals.md). `from_json` migrates (benchbench/migrations.py) and
 validates; `to_json` gives the dict that is written. Unknown keys are kept (a newer benchbench's fields survive
-a round trip). A record that does not validate raises RecordError naming the field:
-`iterations.3.duration_s: Input should be a valid number`.
+a round trip). Types are strict (a number is a number, not the text "3"; true is not an index; NaN is not
+a duration), so whatever reads a record that loaded (the analysis, the reports, `--resume`) can trust its
+shape. A record that does not validate raises RecordError naming the field: `iterations.3.duration_s:
+expected a number, found 'slow'`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class RecordError(BenchError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True, allow_inf_nan=False)
 
     def to_json(self) -> dict[str, Any]:
         """The dict as stored on disk (fields that were never set are left out)."""
@@ -81,7 +83,7 @@ class EnergyEntry(_Model):
 class Iteration(_Model):
     """One iteration: timing, metrics (registry names), energy per channel, and what went wrong."""
 
-    index: int | None = None
+    index: int                     # which iteration (warmups first); --resume finds what is missing by it
     warmup: bool = False
     started_at: str | None = None
     duration_s: float | None = None
@@ -158,7 +160,7 @@ class RunRecord(_Model):
     workload: WorkloadInfo
     iterations: list[Iteration]
     power: dict[str, Any] | None = None          # samplers, channels, sampler_stats (nvml: counter_steps)...
-    idle: dict[str, Any] | None = None           # {channel: watts}
+    idle: dict[str, float | None] | None = None  # {channel: watts}
     idle_source: IdleSource | None = None
     warnings: list[RunWarningEntry] = Field(default_factory=list)
     library_warnings: list[LibraryWarningEntry] | None = None
@@ -187,7 +189,7 @@ class IdleRecord(_Model):
     started_at: str | None = None
     finished_at: str | None = None
     machine: MachineInfo
-    idle: dict[str, Any] = Field(default_factory=dict)   # {channel: watts}
+    idle: dict[str, float | None] = Field(default_factory=dict)   # {channel: watts}
     system_basis: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     warnings: list[RunWarningEntry] = Field(default_factory=list)
@@ -200,13 +202,21 @@ Record = RunRecord | IdleRecord
 
 
 def migrate(record: dict[str, Any]) -> dict[str, Any]:
-    """Bring a record dict up to SCHEMA_VERSION through the update_to_N chain."""
+    """Bring a record dict up to SCHEMA_VERSION through the update_to_N chain; RecordError when its
+    schema_version is not a whole number this benchbench knows, or its shape stops a migration."""
     version = record.get("schema_version", 0)
-    if not isinstance(version, int) or isinstance(version, bool) or version > SCHEMA_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise RecordError(f"expected a whole number from 0, found {_shown(version)}", "schema_version")
+    if version > SCHEMA_VERSION:
         raise RecordError(f"{version!r} is newer than this benchbench understands (upgrade benchbench)",
                           "schema_version")
     while version < SCHEMA_VERSION:
-        record = MIGRATIONS[version](record)
+        try:
+            record = MIGRATIONS[version](record)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            # a hostile or broken old record: the migration met a field of the wrong shape
+            raise RecordError(f"cannot be brought up to schema {version + 1}: a field has the wrong shape "
+                              f"({type(exc).__name__}: {str(exc)[:80]})", "schema_version") from None
         version = record["schema_version"]
     return record
 
@@ -219,7 +229,7 @@ def from_json(data: dict[str, Any] | str | bytes) -> Record:
         except ValueError as exc:
             raise RecordError(f"not JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise RecordError("not a JSON object")
+        raise RecordError(f"expected a JSON object, found {_shown(data)}")
     data = migrate(data)
     model = IdleRecord if data.get("type", "run") == "idle" else RunRecord
     if model is RunRecord and data.get("type", "run") != "run":
@@ -233,7 +243,15 @@ def from_json(data: dict[str, Any] | str | bytes) -> Record:
 _EXPECTED = {"dict_type": "an object", "model_type": "an object", "model_attributes_type": "an object",
              "list_type": "a list", "string_type": "text", "float_type": "a number", "float_parsing": "a number",
              "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-             "bool_type": "true or false", "bool_parsing": "true or false"}
+             "bool_type": "true or false", "bool_parsing": "true or false", "finite_number": "a finite number"}
+
+
+def _shown(value: Any) -> str:
+    """The value as the record's JSON wrote it: null, true and false by their JSON names."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    text = repr(value)
+    return text[:40] + "..." if len(text) > 40 else text
 
 
 def _first_error(exc: ValidationError) -> RecordError:
@@ -242,8 +260,7 @@ def _first_error(exc: ValidationError) -> RecordError:
     field = ".".join(str(part) for part in err["loc"]) or None
     message = err["msg"]
     if err["type"] in _EXPECTED:
-        found = repr(err.get("input"))
-        message = f"expected {_EXPECTED[err['type']]}, found {found[:40] + '...' if len(found) > 40 else found}"
+        message = f"expected {_EXPECTED[err['type']]}, found {_shown(err.get('input'))}"
     elif err["type"] == "missing":
         message = "missing"
     elif err["type"] == "literal_error" and field == "status":

@@ -6,13 +6,11 @@ import signal
 import time
 import traceback
 import warnings as pywarnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, signals
 from . import fingerprint as fp
 from .errors import BenchError, Interrupted, UserError
 from .metrics import check_declared, derive_throughput, strict
@@ -20,8 +18,21 @@ from .power import build_monitor
 from .power.idle import idle_fields
 from .profile import MachineProfile
 from .progress import Progress
-from .record import SCHEMA_VERSION, clean_floats, load_records, new_session_id, run_path, save_record, slug, utc_now
+from .record import (
+    SCHEMA_VERSION,
+    clean_floats,
+    clean_stale_temp,
+    new_session_id,
+    run_path,
+    run_slug,
+    save_record,
+    session_lock,
+    skip_line,
+    utc_now,
+)
 from .record_model import from_json
+from .redact import redact
+from .sessions import pick_session, suite_records
 from .stats import FIRST_RUN_SLOW_RATIO, HIGH_VARIANCE_CV, cv, first_run_ratio, measured, metric_values
 from .suite import Suite, WorkloadSpec
 from .warning_levels import WARNING
@@ -47,43 +58,21 @@ class RunOutcome:
     interrupted: bool = False
     session_id: str = ""
     bad_input: list[str] = field(default_factory=list)   # failed on a UserError (e.g. model not here)
+    signum: int = signal.SIGINT                          # the signal that interrupted the run
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted else (2 if self.bad_input else 1 if self.failed else 0)
+        return 128 + self.signum if self.interrupted else (2 if self.bad_input else 1 if self.failed else 0)
 
 
-@contextmanager
-def interrupt_signals() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C (raises Interrupted) while a suite runs."""
-    def handler(signum: int, frame: Any) -> None:
-        raise Interrupted(f"received signal {signum}")
-
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for sig in previous:
-            signal.signal(sig, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        previous = {}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+def interrupt_signals() -> Any:
+    """SIGINT and SIGTERM raise Interrupted while a suite runs (see benchbench.signals)."""
+    return signals.handled()
 
 
-@contextmanager
-def signals_deferred() -> Iterator[None]:
-    """Keep a second Ctrl-C from breaking a save in progress."""
-    try:
-        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:
-        old = {}
-    try:
-        yield
-    finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+def signals_deferred() -> Any:
+    """A signal arriving while a record is saved waits until it is saved."""
+    return signals.deferred()
 
 
 class Runner:
@@ -98,6 +87,7 @@ class Runner:
         self.fingerprint = fp.collect()
         self.machine = fp.machine_name(profile.name if profile else None, self.fingerprint)
         self.folder = run_path(options.results, self.machine, suite.name, "x").parent
+        self._skipped: set[Path] = set()
 
     # --- planning ------------------------------------------------------------------------
     def plan(self) -> list[dict[str, Any]]:
@@ -115,63 +105,63 @@ class Runner:
     # --- running -------------------------------------------------------------------------
     def run(self) -> RunOutcome:
         specs = self.suite.select(self.options.only)
-        existing, session_id = self._resume_state()
+        session_id = self._pick_session()
         outcome = RunOutcome(session_id=session_id)
-        with interrupt_signals():
-            for spec in specs:
-                record, path = existing.get(spec.name) or self._new_record(spec, session_id)
-                if record["status"] == "complete" and not self._missing(record, spec):
-                    self.progress.line(f"[{spec.name}] already complete in {path.name}; skipped")
-                    outcome.paths.append(path)
-                    continue
-                outcome.paths.append(path)
-                try:
-                    self._run_spec(spec, record, path)
-                except Interrupted:
-                    outcome.interrupted = True
-                    break
-                if record["status"] != "complete":
-                    outcome.failed.append(spec.name)
-                    if any(e.get("type") == "UserError" for e in record["errors"]):
-                        outcome.bad_input.append(spec.name)
+        with interrupt_signals(), session_lock(self.folder, session_id):
+            try:   # a signal at any point (set-up, an iteration, between workloads) ends the loop here
+                clean_stale_temp(self.folder)
+                existing = self._session_state(session_id) if self.options.resume else {}
+                self._run_all(specs, existing, session_id, outcome)
+            except Interrupted as exc:
+                outcome.interrupted, outcome.signum = True, exc.signum
         return outcome
 
-    def _resume_state(self) -> tuple[dict[str, tuple[dict, Path]], str]:
+    def _run_all(self, specs: list[WorkloadSpec], existing: dict[str, tuple[dict, Path]], session_id: str,
+                 outcome: RunOutcome) -> None:
+        for spec in specs:
+            record, path = existing.get(spec.name) or self._new_record(spec, session_id)
+            outcome.paths.append(path)
+            if record["status"] == "complete" and not self._missing(record, spec):
+                self.progress.line(f"[{spec.name}] already complete in {path.name}; skipped")
+                continue
+            self._run_spec(spec, record, path)
+            if record["status"] != "complete":
+                outcome.failed.append(spec.name)
+                if any(e.get("type") == "UserError" for e in record["errors"]):
+                    outcome.bad_input.append(spec.name)
+
+    def _suite_records(self) -> list[dict[str, Any]]:
+        def skipped(path: Path, why: str) -> None:   # one line per bad file, then go on without it
+            if path not in self._skipped:
+                self._skipped.add(path)
+                self.progress.line(f"warning: {skip_line(path, why)}")
+
+        return suite_records(self.folder, self.suite.name, skipped)
+
+    def _pick_session(self) -> str:
+        """A new session id, or the one `--resume` names (latest: the one started last)."""
         ref = self.options.resume
-        if not ref:
-            return {}, new_session_id()
-        records = [r for r in load_records([self.folder]) if r.get("type", "run") == "run"] \
-            if self.folder.is_dir() else []
-        if not records:
-            raise UserError(f"nothing to resume in {self.folder}", field="--resume",
-                            hint="run the suite first, or check --results and --machine")
-        sessions = sorted({r.get("session_id", "") for r in records})
-        if ref == "latest":
-            session = sessions[-1]
-        else:
-            matches = [s for s in sessions if s == ref] or sorted(
-                {r["session_id"] for r in records if r["run_id"] == ref or r["session_id"].startswith(ref)})
-            if len(matches) != 1:
-                raise UserError(f"no single run matches {ref!r} in {self.folder}", field="--resume",
-                                hint="use `latest` or a session id: " + ", ".join(sessions[-3:]))
-            session = matches[0]
+        return pick_session(ref, self._suite_records(), self.folder) if ref else new_session_id()
+
+    def _session_state(self, session: str) -> dict[str, tuple[dict, Path]]:
+        """The session's records, read again once its lock is held (what another run saved counts)."""
         chosen = {}
-        for r in records:
-            if r.get("session_id") == session:
+        for r in self._suite_records():
+            if r.get("session_id") == session and r["workload"].get("name"):
                 self._check_same(r)
                 chosen[r["workload"]["name"]] = (r, Path(r.pop("_path")))
         self.progress.line(f"resuming session {session}")
-        return chosen, session
+        return chosen
 
     def _check_same(self, record: dict[str, Any]) -> None:
         spec = next((s for s in self.suite.workloads if s.name == record["workload"]["name"]), None)
-        if spec is not None and clean_floats(spec.params) != record["workload"]["params"]:
+        if spec is not None and redact(clean_floats(spec.params)) != record["workload"]["params"]:
             raise UserError(f"workload `{spec.name}` changed since run {record['run_id']}",
                             file=str(self.suite.path), line=spec.line, field="--resume",
                             hint="start a new run instead of resuming")
 
     def _new_record(self, spec: WorkloadSpec, session_id: str) -> tuple[dict, Path]:
-        run_id = f"{session_id}--{slug(spec.name)}"
+        run_id = f"{session_id}--{run_slug(spec.name, redact(clean_floats(spec.params)))}"
         path = run_path(self.options.results, self.machine, self.suite.name, run_id)
         record = {
             "schema_version": SCHEMA_VERSION, "type": "run", "run_id": run_id,
@@ -217,6 +207,8 @@ class Runner:
         else:
             rerun = 0
         workload: Workload | None = None
+        monitor: Any = None
+        self._samples = path.with_name(f"{record['run_id']}.power{len(record['resumes']) or ''}.csv")
         self.progress.start_workload(spec.name, total, total - len(todo))
         try:
             cls = get_backend(spec.kind, spec.backend)
@@ -230,19 +222,16 @@ class Runner:
                 for _ in range(rerun):
                     self._warm_again(workload, path, record)
                 self._iterations(workload, spec, record, path, monitor, todo, total)
-                record["power"] = monitor.record_section()
-                samples = monitor.save_samples(path.with_suffix(".power.csv").with_name(
-                    f"{record['run_id']}.power{len(record['resumes']) or ''}.csv"))
-                if samples:
-                    record["power"]["samples"] = samples
+                self._power_section(record, monitor)
                 self._finish(record, workload, monitor)
-        except (Interrupted, KeyboardInterrupt):
+        except KeyboardInterrupt as exc:   # Interrupted too
+            record["status"] = "interrupted"
+            record["finished_at"] = utc_now()
             with signals_deferred():
-                record["status"] = "interrupted"
-                record["finished_at"] = utc_now()
-                self._save(record, path)
+                self._power_section(record, monitor)
+            self._save(record, path)
             self.progress.end_workload(spec.name, f"interrupted; finished iterations kept in {path}")
-            raise Interrupted("interrupted") from None
+            raise exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT) from None
         except BenchError as exc:
             self._fail(record, path, spec, str(exc), type(exc).__name__)
             return
@@ -262,6 +251,15 @@ class Runner:
         for w in record["warnings"]:
             if w.get("level") == WARNING:
                 self.progress.line(f"[{spec.name}] warning: {w['code']}: {w['message']}")
+
+    def _power_section(self, record: dict[str, Any], monitor: Any) -> None:
+        """The record's power section and the rest of the samples file (also for an interrupted run)."""
+        if monitor is None:
+            return
+        record["power"] = monitor.record_section()
+        samples = monitor.save_samples(self._samples)
+        if samples:
+            record["power"]["samples"] = samples
 
     def _setup(self, workload: Workload, record: dict[str, Any]) -> None:
         t0 = time.perf_counter()
@@ -287,6 +285,9 @@ class Runner:
             record["iterations"].append(it)
             record["iterations"].sort(key=lambda x: x["index"])
             self._save(record, path)
+            if hasattr(monitor, "save_samples"):
+                with signals_deferred():
+                    monitor.save_samples(self._samples)   # samples are kept as they are taken
             self.progress.iteration(spec.name, index, total, warmup, it["duration_s"], it.get("error"))
 
     def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
@@ -349,7 +350,8 @@ class Runner:
         record = clean_floats(record)
         if strict():          # the test suite: every record the runner writes matches the typed record
             from_json(record)
-        save_record(record, path)
+        with signals_deferred():
+            save_record(record, path)
 
 
 def variance_warnings(workload: Workload, iterations: list[dict[str, Any]]) -> list[RunWarning]:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import limits, redact
 from .errors import UserError
 from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
 from .prices import parse_prices
 from .profile import check_names
-from .schema import Field, Where, check_value, line_of, non_negative, positive, suggest, unknown_key, validate
+from .schema import Field, Where, check_value, line_of, positive, suggest, unknown_key, validate
 from .shapes import parse_mix
 from .workloads import REGISTRY, get_backend
 from .yamlio import load_yaml, plain
@@ -24,8 +26,8 @@ SUITE_FIELDS: dict[str, Field] = {
     "name": Field((str,), required=True, doc="every suite needs a name"),
     "description": Field((str,)),
     "machine": Field((str,)),
-    "warmups": Field((int,), default=1, check=non_negative),
-    "repetitions": Field((int,), default=3, check=positive),
+    "warmups": Field((int,), default=1, check=limits.int_range(0, limits.MAX_WARMUPS)),
+    "repetitions": Field((int,), default=3, check=limits.int_range(1, limits.MAX_REPETITIONS)),
     "power": Field((dict,)),
     "workloads": Field((list,), required=True, doc="a list of workloads to run"),
     "hosts": Field((list,)),
@@ -39,9 +41,9 @@ COMMON_FIELDS: dict[str, Field] = {
     "kind": Field((str,), required=True, choices=KINDS),
     "backend": Field((str,), required=True),
     "model": Field((str,)),
-    "warmups": Field((int,), check=non_negative),
-    "repetitions": Field((int,), check=positive),
-    "seed": Field((int,), default=42),
+    "warmups": Field((int,), check=limits.int_range(0, limits.MAX_WARMUPS)),
+    "repetitions": Field((int,), check=limits.int_range(1, limits.MAX_REPETITIONS)),
+    "seed": Field((int,), default=42, check=limits.int_range(0, limits.MAX_SEED, " (63 bits)")),
     "timeout_s": Field((float,), check=positive),
     "options": Field((dict,), default={}),
     "matrix": Field((dict,)),
@@ -140,10 +142,12 @@ def suite_of(ref: Suite | str | Path | None) -> Suite | None:
     return load_suite(find_suite(str(ref)))
 
 
-def load_suite(path: Path | str) -> Suite:
-    """Read and validate a suite file; every problem is a one-line UserError."""
+def load_suite(path: Path | str, yes: bool = False) -> Suite:
+    """Read and validate a suite file; every problem is a one-line UserError. More than
+    MAX_COMBINATIONS matrix combinations need `yes` (the CLI's --yes)."""
     path = Path(path)
     data = load_yaml(path, what="suite")
+    redact.register_env_keys(data)   # values of variables named by *_env keys are secrets
     where = Where(str(path))
     top = validate(data, SUITE_FIELDS, where, "a suite")
     suite_dir = path.resolve().parent
@@ -154,9 +158,10 @@ def load_suite(path: Path | str) -> Suite:
                         line=line_of(data, "workloads"), field="workloads")
     specs: list[WorkloadSpec] = []
     seen: dict[str, int] = {}
+    cap = limits.MAX_COMBINATIONS_YES if yes else limits.MAX_COMBINATIONS
     for i, entry in enumerate(entries):
         entry_where = Where(str(path), f"workloads[{i}].")
-        specs.extend(_workload(entry, entry_where, top, suite_dir, seen))
+        specs.extend(_workload(entry, entry_where, top, suite_dir, seen, cap - len(specs), yes))
     hosts = top["hosts"] or []
     if top["prices"]:
         parse_prices(top["prices"], source="suite", file=str(path))
@@ -193,7 +198,7 @@ def _power(data: Any, where: Where) -> PowerConfig:
 
 
 def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
-              seen: dict[str, int]) -> list[WorkloadSpec]:
+              seen: dict[str, int], room: int = limits.MAX_COMBINATIONS, yes: bool = False) -> list[WorkloadSpec]:
 
     head = validate(entry, COMMON_FIELDS, where, "a workload", extra_ok=lambda k: True)
     name, kind, backend_name = head["name"], head["kind"], head["backend"]
@@ -220,7 +225,7 @@ def _workload(entry: Any, where: Where, top: dict, suite_dir: Path,
         params.pop(key)
     warmups = params.pop("warmups")
     repetitions = params.pop("repetitions")
-    combos = _matrix(matrix, entry, fields, where) if matrix else [{}]
+    combos = _matrix(matrix, entry, fields, where, room, yes) if matrix else [{}]
     specs = []
     for combo in combos:
         resolved = _apply(params, combo)
@@ -247,7 +252,11 @@ def _resolve_paths(params: dict, entry: Any, fields: dict[str, Field], suite_dir
                    where: Where) -> None:
     for key, spec in fields.items():
         if spec.path and params.get(key) is not None:
-            resolved = (suite_dir / str(params[key])).resolve()
+            try:
+                resolved = (suite_dir / str(params[key])).resolve()
+            except (OSError, RuntimeError):
+                raise UserError(f"cannot follow the path (a symlink loop?): {params[key]}", file=where.file,
+                                line=line_of(entry, key), field=where.field(key)) from None
             if not resolved.is_file():
                 what = "is a folder, not a file" if resolved.is_dir() else "file not found"
                 raise UserError(f"{what}: {params[key]}", file=where.file,
@@ -256,7 +265,8 @@ def _resolve_paths(params: dict, entry: Any, fields: dict[str, Field], suite_dir
             params[key] = str(resolved)
 
 
-def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> list[dict[str, Any]]:
+def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where, room: int = limits.MAX_COMBINATIONS,
+            yes: bool = False) -> list[dict[str, Any]]:
     mwhere = where.nested("matrix")
     raw = entry["matrix"]
     axes: dict[str, list] = {}
@@ -278,6 +288,13 @@ def _matrix(matrix: Any, entry: Any, fields: dict[str, Field], where: Where) -> 
             for value in values:
                 check_value(raw, key, value, fields[key], mwhere)
         axes[key] = list(values)
+    count = math.prod(len(v) for v in axes.values())
+    if count > room:
+        cap = limits.MAX_COMBINATIONS_YES if yes else limits.MAX_COMBINATIONS
+        raise UserError(f"the matrix makes {count} runs; the suite may have at most {cap}", file=where.file,
+                        line=line_of(entry, "matrix"), field=where.field("matrix"),
+                        hint="trim the matrix" if yes else "trim the matrix, or pass --yes to allow up to "
+                        f"{limits.MAX_COMBINATIONS_YES}")
     return [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
 
 

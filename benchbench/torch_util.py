@@ -42,10 +42,20 @@ def _checked_device(torch: Any, requested: str) -> str:
     """`requested` when torch can parse it (a misspelt device is a UserError, field `device`)."""
 
     try:
-        torch.device(requested)
+        device = torch.device(requested)
     except (RuntimeError, ValueError):
         raise UserError(f"unknown device {requested!r}", field="device",
                         hint="auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (device.index or 0) >= count:
+            have = f"this machine has {count} CUDA device(s)" if count else "this machine has no CUDA device"
+            raise UserError(f"device {requested!r} is not here: {have}", field="device",
+                            hint="use auto or cpu" if not count else f"use cuda:0 .. cuda:{count - 1}")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise UserError("device 'mps' is not here (no Apple GPU)", field="device", hint="use auto or cpu")
     return requested
 
 

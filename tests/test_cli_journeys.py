@@ -68,7 +68,7 @@ def test_a_record_named_twice_counts_once(cli, results):
 
 @pytest.mark.parametrize("change, why", [
     (lambda r: r.update(iterations="x"), "iterations: expected a list, found 'x'"),
-    (lambda r: r.update(machine=None), "machine: expected an object, found None"),
+    (lambda r: r.update(machine=None), "machine: expected an object, found null"),
     (lambda r: r["iterations"].__setitem__(0, 3), "iterations.0: expected an object, found 3"),
     (lambda r: r["iterations"][1].update(duration_s="slow"), "iterations.1.duration_s: expected a number, "
                                                                  "found 'slow'"),

@@ -37,6 +37,8 @@ SCRIPT = textwrap.dedent("""
             while len(mon.channels[1][1].series["gpu0"]) < 2:
                 time.sleep(0.02)
             print("ready", stream.proc.pid, flush=True)
+            if mode != "hold":
+                sys.stdin.readline()   # the test has seen the child alive (it closes stdin): go on
             if mode == "raise":
                 raise RuntimeError("boom")
             time.sleep(0.2 if mode == "normal" else 60)
@@ -55,8 +57,8 @@ def smi(tmp_path_factory) -> Path:
 def _start(tmp_path: Path, mode: str, smi: Path) -> tuple[subprocess.Popen, int]:
     script = tmp_path / "hold.py"
     script.write_text(SCRIPT.format(tests=str(TESTS), root=str(ROOT)))
-    proc = subprocess.Popen([sys.executable, str(script), mode, str(smi)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, str(script), mode, str(smi)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     assert line.startswith("ready"), line + proc.stderr.read()
     return proc, int(line.split()[1])

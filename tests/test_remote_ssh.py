@@ -138,18 +138,20 @@ def test_unknown_host_key_is_a_one_line_error(env, project, tmp_path, capsys, mo
 
 
 def test_failures_are_reported_and_other_hosts_go_on(env, project, tmp_path, capsys, monkeypatch):
-    """nowhere: unreachable; beta: no benchbench there; alpha: runs, but its workload fails there."""
+    """nowhere: unreachable; beta: no benchbench there; alpha: runs, but its workload fails there
+    (a device that host lacks: bad input found while running, exit 2 there)."""
     monkeypatch.setenv("BENCHBENCH_REMOTE_CMD_BETA", "/nonexistent/bin/benchbench")
     suite = write_suite(project, name="fails", device="cuda:7")
     code = cli(["run", str(suite), "--host", "nowhere", "--host", "beta=box-b", "--host", "alpha=box-a",
                 "--results", str(tmp_path / "r"), "--json"])
     out = capsys.readouterr()
-    assert code == 1
+    assert code == 2
     hosts = {h["host"]: h for h in json.loads(out.out)["hosts"]}
     assert hosts["nowhere"]["status"] == "failed"
     assert "cannot reach 127.0.0.1:" in hosts["nowhere"]["error"] and "refused" in hosts["nowhere"]["error"]
     assert hosts["beta"]["status"] == "failed" and "benchbench not found on beta" in hosts["beta"]["error"]
-    assert hosts["alpha"]["status"] == "failed" and hosts["alpha"]["remote_exit"] == 1
+    assert hosts["alpha"]["status"] == "error" and hosts["alpha"]["remote_exit"] == 2
+    assert "device 'cuda:7' is not here" in hosts["alpha"]["error"]
     (path,) = hosts["alpha"]["records"]
     rec = json.loads(Path(path).read_text())
     assert rec["status"] == "failed" and rec["machine"]["name"] == "box-a" and rec["errors"]

@@ -125,14 +125,14 @@ def test_interrupt_keeps_finished_iterations_and_resume_completes(write, tmp_pat
     _wait_for_iterations(tmp_path / "results", 3, proc)
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + sig, err      # 130 for SIGINT, 143 for SIGTERM
     assert "Traceback" not in err
     (path,) = (tmp_path / "results").rglob("*.json")
     rec = load_record(path)
     assert rec["status"] == "interrupted"
     done = [it["index"] for it in rec["iterations"]]
     assert 3 <= len(done) < 9 and done == list(range(len(done)))
-    assert "--resume latest" in out
+    assert "--resume latest" in err
 
     proc = _start(suite, tmp_path, "--resume", "latest")
     out, err = proc.communicate(timeout=240)
@@ -147,7 +147,7 @@ def test_interrupt_keeps_finished_iterations_and_resume_completes(write, tmp_pat
     assert rec2["resumes"][0]["warmups_rerun"] == 1
 
 
-def test_workload_crash_is_exit_1_and_recorded(write, cli, tmp_path):
+def test_a_device_not_here_is_recorded_and_exit_2(write, cli, tmp_path):
     extra = """  - name: nogpu
     kind: llm
     backend: transformers
@@ -156,9 +156,9 @@ def test_workload_crash_is_exit_1_and_recorded(write, cli, tmp_path):
     device: cuda:7
 """
     suite = tiny_suite(write, warmups=0, repetitions=1, extra=extra)
-    code, out, _ = cli("run", suite, "--results", tmp_path / "r")
-    assert code == 1
+    code, out, err = cli("run", suite, "--results", tmp_path / "r")
+    assert code == 2 and "error: nogpu: device: device 'cuda:7' is not here" in err
     recs = {r["workload"]["name"]: r for r in _records(tmp_path / "r")}
     assert recs["tiny"]["status"] == "complete"
-    assert recs["nogpu"]["status"] == "failed" and recs["nogpu"]["errors"][0]["message"]
+    assert recs["nogpu"]["status"] == "failed" and recs["nogpu"]["errors"][0]["type"] == "UserError"
     assert "1 workload(s) failed: nogpu" in out

@@ -92,7 +92,7 @@ def test_fingerprint_env_filter_and_redaction():
                                    "OLLAMA_API_KEY": "secret", "HOME": "/root",
                                    "HSA_OVERRIDE_GFX_VERSION": "11.5.1"})
     assert env == {"CUDA_VISIBLE_DEVICES": "0,1", "HSA_OVERRIDE_GFX_VERSION": "11.5.1",
-                   "OLLAMA_API_KEY": "<redacted>", "OLLAMA_HOST": "x"}
+                   "OLLAMA_API_KEY": "[redacted]", "OLLAMA_HOST": "x"}
     fp = fingerprint.collect()
     assert fp["cores"] >= 1 and fp["python"] and isinstance(fp["gpus"], list)
     assert fingerprint.machine_name(None, {"hostname": "my host/1"}) == "my-host-1"

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..fmt import finite
 from ..provenance import BASIS_PROVENANCE, SOURCE_PROVENANCE, channel_provenance, worst
-from ..record import load_typed_records
+from ..record import load_typed_records, skip_line
 from ..record_model import IdleRecord, IdleSource, Iteration, Record, RunRecord, from_json
 
 PROFILE_KEYS = ("electricity_per_kwh", "hardware_cost", "amortization_years", "idle_w", "load_w",
@@ -39,7 +39,7 @@ def read_records(paths: Iterable[Path | str]) -> tuple[list[Record], list[tuple[
 
     def skip(path: Path, why: str) -> None:
         skipped.append((str(path), why))
-        warnings.warn(f"{path}: skipped ({why})", stacklevel=3)
+        warnings.warn(skip_line(path, why), stacklevel=3)
 
     return load_typed_records(paths, on_skip=skip), skipped
 

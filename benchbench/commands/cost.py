@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -12,7 +13,7 @@ from ..analysis.costs import COST_KEYS, CostInputs, breakeven_of, cost_figures
 from ..analysis.prices import require_api_price
 from ..fmt import number
 from ..power import system
-from ..profile import resolve_profile
+from ..profile import currency_problem, resolve_profile
 from ..shapes import PRESETS
 from . import cost_shape
 
@@ -22,20 +23,26 @@ ROWS = ("j_per_token", "tok_s_per_w", "tok_s_per_gpu_w", "electricity_per_mtok",
         "idle_cost_per_year", "breakeven_mtok_per_month", "payback_months", "cost_per_audio_hour")
 
 
+MAX_INPUT = 1e15        # beyond any price, power or speed; keeps every figure finite
+MIN_POSITIVE = 1e-9     # a divisor smaller than this would overflow the figures
+
+
 def _non_negative(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number ≥ 0, found {text!r}")
+        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+    if not 0 <= value <= MAX_INPUT:  # NaN and inf too
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to {MAX_INPUT:g}, found {text[:40]!r}")
     return value
 
 
 def _positive(text: str) -> float:
     value = _non_negative(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, found {text!r}")
+        raise argparse.ArgumentTypeError(f"must be greater than 0, found {text[:40]!r}")
+    if value < MIN_POSITIVE:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_POSITIVE:g}, found {text[:40]!r}")
     return value
 
 
@@ -60,6 +67,13 @@ def _hours(text: str) -> float:
     return value
 
 
+def _currency(text: str) -> str:
+    problem = currency_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return text
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--machine", metavar="PROFILE", help="start from a machine profile (name or path); "
                    "flags override it")
@@ -82,9 +96,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--hours-per-day", type=_hours, help="hours a day the work runs h (payback; "
                    "default 24 × utilization)")
     p.add_argument("--rtf", type=_positive, help="TTS real-time factor (gen_s / audio_s)")
-    p.add_argument("--currency", help="currency of the prices (default: the profile's, else USD)")
-    shape = p.add_argument_group("a request shape (docs/costs.md): priced per request, per 1,000 requests and per "
-                                 "million input and output tokens, locally and at each --api-model")
+    p.add_argument("--currency", type=_currency, help="currency of the prices, a three-letter code "
+                   "(default: the profile's, else USD)")
+    shape = p.add_argument_group("a request shape (docs/economics.md): priced per request, per 1,000 requests and "
+                                 "per million input and output tokens, locally and at each --api-model")
     shape.add_argument("--mix", metavar="PRESET", choices=tuple(PRESETS),
                        help="a preset shape: " + ", ".join(PRESETS) + " (flags below override it)")
     shape.add_argument("--input-tokens", type=_non_negative, help="input tokens of one request")
@@ -138,13 +153,14 @@ def _profile(ref: str | None) -> Any:
 
 
 def main(args: argparse.Namespace) -> int:
-
     inputs, notes = inputs_from_args(args)
-    figures = cost_figures(inputs)
+    figures = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+               for k, v in cost_figures(inputs).items()}   # a profile's extremes must not print Infinity
     shaped = cost_shape.shape_of(args)
     extra = cost_shape.figures(args, inputs, shaped, _profile(args.machine), notes) if shaped else {}
     if args.json:
-        json.dump({**{k: figures[k] for k in COST_KEYS}, **extra}, sys.stdout, indent=1)
+        json.dump({**{k: figures[k] for k in COST_KEYS}, **extra}, sys.stdout, indent=1, allow_nan=False,
+                  default=str)
         print()
         for note in notes:
             print(f"note: {note}", file=sys.stderr)

@@ -11,7 +11,7 @@ from typing import Any
 from ..analysis.reference import reference_records
 from ..errors import UserError
 from ..ledger.store import find_ledgers
-from ..record import load_records
+from ..record import load_records, skip_line
 from ..reports.build import build_report
 from ..reports.formats import format_for, get_format
 from ..reports.sections.usage import render_text as usage_text
@@ -92,7 +92,7 @@ def _write(output: Path, write) -> list[Path]:
 
 
 def _skip(path: Path | str, why: str) -> None:
-    print(f"warning: {path}: skipped ({why})", file=sys.stderr)
+    print(f"warning: {skip_line(path, why)}", file=sys.stderr)
 
 
 def _summary(args: argparse.Namespace, paths: list[Path], ledgers: list[Path]) -> int:

@@ -8,7 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import Interrupted, UserError
+from ..limits import MAX_COMBINATIONS
 from ..profile import resolve_profile
 from ..progress import Progress
 from ..record import load_records
@@ -33,14 +34,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the expanded plan and stop")
     p.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--yes", action="store_true", help="run a matrix larger than the cap of "
+                   f"{MAX_COMBINATIONS} combinations (see docs/security.md)")
     p.add_argument("--host", action="append", metavar="NAME[=PROFILE]",
                    help="run on another machine over SSH (repeatable)")
 
 
-def main(args: argparse.Namespace) -> int:
+RESUME_HINT = "finished iterations are kept; continue with `--resume latest`"
 
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        return _main(args)
+    except Interrupted as exc:   # start-up, between workloads, the summary: one line and the hint
+        exc.hint = None if args.dry_run else RESUME_HINT
+        raise
+
+
+def _main(args: argparse.Namespace) -> int:
     suite_path = find_suite(args.suite)
-    suite = load_suite(suite_path)
+    suite = load_suite(suite_path, yes=args.yes)
     if args.host or suite.hosts:
         return _remote(suite, args)
     profile = resolve_profile(args.machine, suite_path) if args.machine else _suite_profile(suite)
@@ -64,7 +77,6 @@ def main(args: argparse.Namespace) -> int:
 
 def _suite_profile(suite):
     """The profile the suite's `machine:` names; a bad name points at that line of the suite."""
-
     if not suite.machine:
         return None
     try:
@@ -110,20 +122,19 @@ def _report(outcome, as_json: bool) -> None:
                    "failed": outcome.failed, "interrupted": outcome.interrupted,
                    "summary": summary_rows(records)}, sys.stdout, indent=1)
         print()
-        return
-    print()
-    print(render_text(summary_rows(records)), end="")
-    for note in summary_notes(records):
-        print(note)
-    if outcome.failed:
-        print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
-    if outcome.interrupted:
-        print("\ninterrupted: finished iterations are kept; continue with `--resume latest`")
+    else:
+        print()
+        print(render_text(summary_rows(records)), end="")
+        for note in summary_notes(records):
+            print(note)
+        if outcome.failed:
+            print(f"\n{len(outcome.failed)} workload(s) failed: {', '.join(outcome.failed)}")
+    if outcome.interrupted:   # the one line, on stderr like every phase's
+        print(f"interrupted by {Interrupted(outcome.signum).signal_name}: {RESUME_HINT}", file=sys.stderr)
 
 
 def _remote(suite: Suite, args: argparse.Namespace) -> int:
     """Part 9: the suite on other hosts; one line per host, then the summary of the records gathered."""
-
     outcomes = run_remote(suite, args)
     paths = record_paths(outcomes)
     records = load_records(paths) if paths else []

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import BackendUnavailable, UserError
 from ..profile import resolve_profile
+from ..redact import read_env
 from ..serve import job as jobs
 from ..serve.config import ServeConfig
 from ..serve.service import Service
@@ -22,11 +23,15 @@ from . import ensure_folder
 
 # `--tiny`: part 7's tiny randomly initialized pipeline, on CPU, no downloads (tests, trying it out)
 TINY = {"weights": "dummy", "architecture": "tiny"}
+MIN_TOKEN_CHARS = 16
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
-                   "machine only; 0.0.0.0 opens the queue to the network, without authentication)")
+                   "machine only; any other address needs --token-env)")
+    p.add_argument("--token-env", metavar="VAR", help="environment variable holding a bearer token every "
+                   f"request must carry (at least {MIN_TOKEN_CHARS} characters; required beyond loopback)")
+    p.add_argument("--api-docs", action="store_true", help="serve /docs and /openapi.json (off by default)")
     p.add_argument("--port", type=int, default=8585, help="TCP port (default 8585; 0 picks a free one)")
     p.add_argument("--devices", nargs="+", metavar="DEV", help="GPUs for every job (ltx2 `devices`)")
     p.add_argument("--model", help="LTX-2 model: a local path or a cached Hugging Face id")
@@ -65,7 +70,31 @@ def config_from_args(args: argparse.Namespace) -> Any:
                        power=args.power or ["auto"], workload=workload,
                        max_duration_s=args.max_duration,
                        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                       max_queue=args.max_queue, job_timeout_s=args.job_timeout)
+                       max_queue=args.max_queue, job_timeout_s=args.job_timeout,
+                       token=read_token(args.token_env), api_docs=args.api_docs)
+
+
+def read_token(var: str | None) -> str | None:
+    """The bearer token from the variable `--token-env` names (a secret from now on)."""
+    if not var:
+        return None
+    token = (read_env(var) or "").strip()
+    if len(token) < MIN_TOKEN_CHARS:
+        what = "is not set" if not token else f"holds a token shorter than {MIN_TOKEN_CHARS} characters"
+        raise UserError(f"environment variable {var} {what}", field="--token-env",
+                        hint='e.g. export VAR="$(python -c \'import secrets; print(secrets.token_urlsafe(32))\')"')
+    return token
+
+
+def check_exposure(sock: socket.socket, config: Any) -> None:
+    """Beyond loopback, every request must carry the token: refuse to start without one."""
+    host = sock.getsockname()[0]
+    if config.token or ipaddress.ip_address(host.split("%")[0]).is_loopback:
+        return
+    sock.close()
+    raise UserError(f"listening on {host} reaches beyond this machine and needs authentication",
+                    field="--token-env", hint="give --token-env VAR (a variable holding a long random token), "
+                    "or listen on 127.0.0.1")
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -158,6 +187,7 @@ def main(args: argparse.Namespace) -> int:
     recovered = service.open()
     try:
         sock = listen(args.host, args.port)
+        check_exposure(sock, config)
         host, port = sock.getsockname()[:2]
         logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
         _announce(host, port, config, recovered)
@@ -176,6 +206,6 @@ def _announce(host: str, port: int, config: Any, recovered: list[str]) -> None:
     shown = f"[{host}]" if ":" in host else host
     print(f"benchbench serve-video: listening on http://{shown}:{port} "
           f"(jobs in {config.home})", file=sys.stderr, flush=True)
-    if not ipaddress.ip_address(host).is_loopback:
-        print("warning: listening beyond this machine; anyone who can reach the port can queue jobs",
+    if config.token:
+        print("every request must carry `Authorization: Bearer <token>` (the value of --token-env)",
               file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from ..errors import UserError
 from ..profile import resolve_profile
+from ..redact import read_env
 from .llamacpp import LlamaCppSource
 from .recorder import Recorder
 from .sources import Source
@@ -69,7 +70,7 @@ def work_sources(llamacpp: list[str], vllm: list[str], api_key_env: str | None) 
     if (llamacpp or vllm) and importlib.util.find_spec("prometheus_client") is None:
         raise UserError("reading a server's /metrics needs prometheus_client", field="--llamacpp/--vllm",
                         hint="pip install 'benchbench[ledger]'")
-    if api_key_env and not os.environ.get(api_key_env):
+    if api_key_env and not read_env(api_key_env):   # read_env: its value is redacted everywhere
         raise UserError(f"environment variable {api_key_env} is not set", field="--api-key-env")
     out: list[Source] = [LlamaCppSource(check_url(u, "--llamacpp"), api_key_env) for u in llamacpp]
     out += [VllmSource(check_url(u, "--vllm"), api_key_env) for u in vllm]

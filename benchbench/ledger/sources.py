@@ -10,11 +10,11 @@ that what the old one served after the last reading was lost. A page that can't 
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ..redact import read_env, redact_text
 from .store import CATCH_UP, COUNTER_RESET, SOURCE_DOWN, WorkRow
 
 KEYS = ("requests", "input_tokens", "cached_tokens", "output_tokens", "busy_s")
@@ -50,10 +50,11 @@ class Source(ABC):
 
     @property
     def name(self) -> str:
-        return f"{self.kind}@{self.url}"
+        """`kind@url`, credentials in the URL redacted: the name is stored in the ledger and shown."""
+        return redact_text(f"{self.kind}@{self.url}")
 
     def info(self) -> dict[str, Any]:
-        return {"kind": self.kind, "url": self.url, "busy_basis": self.busy_basis}
+        return {"kind": self.kind, "url": redact_text(self.url), "busy_basis": self.busy_basis}
 
     def open(self) -> list[tuple[str, str]]:
         """Start (a first reading as the baseline); returns events to record."""
@@ -99,7 +100,7 @@ class CounterSource(Source):
             import httpx
 
             headers = {}
-            key = os.environ.get(self.api_key_env) if self.api_key_env else None
+            key = read_env(self.api_key_env)      # its value is a secret from now on
             if key:
                 headers["Authorization"] = f"Bearer {key}"
             self.client = httpx.Client(timeout=SCRAPE_TIMEOUT_S, headers=headers)

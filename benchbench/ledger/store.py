@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..redact import redact, redact_text
 
 SCHEMA_VERSION = 1
 APPLICATION_ID = 0x62626C67          # "bblg": tells a ledger from any other SQLite file
@@ -232,7 +233,7 @@ class Ledger:
             cur = self.conn.execute(
                 "INSERT INTO sessions(uuid, machine, host, boot_id, pid, started_wall, interval_s, version, config)"
                 " VALUES (?,?,?,?,?,?,?,?,?)",
-                (uuid, machine, host, boot_id, pid, started_wall, interval_s, version, json.dumps(config)))
+                (uuid, machine, host, boot_id, pid, started_wall, interval_s, version, json.dumps(redact(config))))
             self.session = int(cur.lastrowid or 0)
         return self.session
 
@@ -258,16 +259,17 @@ class Ledger:
     def stop_session(self, wall: float, reason: str) -> None:
         with self.transaction():
             self.conn.execute("UPDATE sessions SET stopped_wall=?, stop_reason=? WHERE id=?",
-                              (wall, reason, self.session))
+                              (wall, redact_text(reason), self.session))
 
     def transaction(self) -> _Transaction:
         return _Transaction(self)
 
     def name_id(self, kind: str, name: str, info: dict[str, Any] | None = None) -> int:
+        name = redact_text(name)                   # a channel, source or model name never stores a secret
         key = (kind, name)
         if key not in self._names:
             self.conn.execute("INSERT OR IGNORE INTO names(kind, name, info) VALUES (?,?,?)",
-                              (kind, name, json.dumps(info) if info else None))
+                              (kind, name, json.dumps(redact(info)) if info else None))
             self._names[key] = self.conn.execute("SELECT id FROM names WHERE kind=? AND name=?", key).fetchone()[0]
         return self._names[key]
 
@@ -289,14 +291,14 @@ class Ledger:
              w.input_tokens, w.cached_tokens, w.output_tokens, None if w.busy_s is None else round(w.busy_s * 1e3),
              w.flags) for w in tick.work])
         self.conn.executemany("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?)",
-                              [(s, wall, tick.seq, kind, msg) for wall, kind, msg in tick.events])
+                              [(s, wall, tick.seq, kind, redact_text(msg)) for wall, kind, msg in tick.events])
         self.conn.executemany("INSERT OR REPLACE INTO state VALUES (?,?,?)",
                               [(s, k, json.dumps(v)) for k, v in tick.state.items()])
 
     def event(self, wall: float, kind: str, message: str) -> None:
         with self.transaction():
             self.conn.execute("INSERT OR IGNORE INTO events VALUES (?,?,?,?,?)",
-                              (self.session, wall, None, kind, message))
+                              (self.session, wall, None, kind, redact_text(message)))
 
 
 class _Transaction:

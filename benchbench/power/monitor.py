@@ -4,7 +4,7 @@ Contract with the runner (keep it when extending):
 - ``with monitor:`` starts and stops sampling (bounded, idempotent stop);
 - ``energy(t0_s, t1_s)`` → {channel: {"joules", "avg_w", "source"}} between two time.monotonic() instants;
 - ``record_section()`` → the record's ``power`` mapping;
-- ``save_samples(path)`` writes the samples beside the record, returns the file name or None;
+- ``save_samples(path)`` appends the samples not yet written beside the record, returns the file name or None;
 - ``run_warnings(iterations, devices)`` → validity warnings (RunWarning) for the run.
 """
 
@@ -45,6 +45,9 @@ class PowerMonitor:
         self.skipped: list[dict[str, str]] = []
         self.channels: list[tuple[str, Sampler, Channel]] = []   # (public name, sampler, channel)
         self._entered = False
+        self._written: dict[str, int] = {}        # rows of each channel already in the samples file
+        self._samples_path: Path | None = None
+        self._extras: list[str] = []
 
     # --- life cycle -------------------------------------------------------------------------
     def __enter__(self) -> PowerMonitor:
@@ -196,23 +199,41 @@ class PowerMonitor:
         return out
 
     def save_samples(self, path: Path) -> str | None:
-        """Long-format CSV beside the record: t_s, channel, power_w, energy_j, then extras."""
-        rows = []
-        for public, sampler, ch in self.channels:
-            rows += [(t, public, p, e, x) for t, p, e, x in sampler.series[ch.name].rows()]
+        """Append the readings not yet written to the long-format CSV beside the record (t_s, channel,
+        power_w, energy_j, then the extras seen), creating it with its header; the runner calls this after
+        every iteration, so an interrupted run keeps its samples. A file that is new, gone, or meets an
+        extra column for the first time is written again whole (temp file + rename). Returns its name or None."""
+        fresh = path != self._samples_path or not path.exists()
+        rows = self._unwritten(fresh)
         if not rows:
-            return None
+            return None if fresh else path.name
+        extras = [c for c in EXTRA_COLUMNS if c in self._extras or any(c in r[4] for r in rows)]
+        if not fresh and extras != self._extras:
+            rows, fresh = self._unwritten(True), True     # the file again, whole, with the new column
+        self._samples_path, self._extras = path, extras
         rows.sort(key=lambda r: r[0])
-        extras = [c for c in EXTRA_COLUMNS if any(c in r[4] for r in rows)]
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        target = path.with_name(f".{path.name}.tmp") if fresh else path
+        with open(target, "w" if fresh else "a", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
+            if fresh:
+                writer.writerow(["t_s", "channel", "power_w", "energy_j", *extras])
             for t, name, p, e, x in rows:
                 writer.writerow([f"{t:.4f}", name, csv_number(p, 3), csv_number(e, 4),
                                  *(csv_number(x.get(c), 3) for c in extras)])
-        os.replace(tmp, path)
+        if fresh:
+            os.replace(target, path)
         return path.name
+
+    def _unwritten(self, from_start: bool) -> list[tuple[float, str, Any, Any, dict[str, Any]]]:
+        """Readings not yet in the samples file (all of them `from_start`), marked as written."""
+        if from_start:
+            self._written = {}
+        rows = []
+        for public, sampler, ch in self.channels:
+            taken = sampler.series[ch.name].rows()
+            rows += [(t, public, p, e, x) for t, p, e, x in taken[self._written.get(public, 0):]]
+            self._written[public] = len(taken)
+        return rows
 
     def run_warnings(self, iterations: list[dict[str, Any]], devices: list[str],
                      compute_device: str | None = None) -> list[RunWarning]:

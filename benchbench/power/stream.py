@@ -4,22 +4,26 @@ powermetrics), parsed record by record on a background thread."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, ClassVar
 
 from ..errors import PowerError
 from .base import Reading, Sampler, SamplerUnavailable
 
+PR_SET_PDEATHSIG = 1
+
 
 class StreamSampler(Sampler):
     """Runs ONE long-lived subprocess that prints a reading every interval (nvidia-smi -lms,
     macmon pipe, powermetrics). The child gets its own session, so a Ctrl-C to the terminal
-    reaches only benchbench, which then terminates it; if benchbench dies, the child's next
-    write fails on the closed pipe and it exits."""
+    reaches only benchbench, which then terminates it; if benchbench dies (even by SIGKILL), Linux
+    kills the child with it (PR_SET_PDEATHSIG), and elsewhere its next write fails on the closed pipe."""
 
     separator: ClassVar[bytes] = b"\n"
     startup_grace_s: ClassVar[float] = 1.5
@@ -42,7 +46,8 @@ class StreamSampler(Sampler):
     def spawn(self) -> subprocess.Popen[bytes]:
         try:
             return subprocess.Popen(self.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    preexec_fn=die_with_parent())
         except OSError as exc:
             raise SamplerUnavailable(f"cannot start {self.command()[0]}: {exc}") from None
 
@@ -112,6 +117,27 @@ class StreamSampler(Sampler):
                     pipe.close()
                 except OSError:
                     pass
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGKILL the child when benchbench dies, even by SIGKILL (a sampler
+    that never writes would otherwise never notice the closed pipe); None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:   # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
 
 
 def terminate(proc: subprocess.Popen[bytes] | None, timeout_s: float = 2.0) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..record import RecordError, slug, validate_record
+from ..redact import redact
 from .ssh import HostError, describe, require_asyncssh
 
 SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.=,+-]*")
@@ -103,11 +104,13 @@ async def _pull_folder(sftp: Any, folder: str, files: list[str], results: Path) 
     for name, sidecars in records_and_sidecars(files).items():
         remote = posixpath.join(folder, name)
         try:
-            data = await _read(sftp, remote)
-            record = validate_record(json.loads(data))
-        except (RecordError, ValueError) as exc:
+            raw = json.loads(await _read(sftp, remote))
+            record = validate_record(raw)
+        except (RecordError, ValueError, RecursionError) as exc:
             out.problems.append(f"{remote}: not a record ({exc}); skipped")
             continue
+        # a record written by an older benchbench there may hold secrets: it arrives here redacted
+        data = (json.dumps(redact(raw), indent=1) + "\n").encode("utf-8")
         dest = destination(record, name, results, folder)
         out.by_name[name] = dest
         if dest.exists():

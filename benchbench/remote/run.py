@@ -9,6 +9,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import signals
 from ..errors import UserError
 from ..suite import Suite
 from .bundle import build_bundle, profile_upload
@@ -43,14 +44,16 @@ def run_remote(suite: Suite, args: argparse.Namespace) -> list[HostOutcome]:
     require_asyncssh()
     options = RemoteOptions(settings=SshSettings.from_env(), workdir=remote_dir(),
                             results=Path(args.results), only=args.only, resume=args.resume,
-                            dry_run=args.dry_run, stop_grace_s=_grace_s())
+                            dry_run=args.dry_run, stop_grace_s=_grace_s(), yes=bool(getattr(args, "yes", False)))
     if args.only:
         suite.select(args.only)          # a one-line error here, before connecting anywhere
     bundle = build_bundle(suite)
     printer = Printer(quiet=args.quiet or args.json)
     runs = [HostRun(spec, suite, bundle, profile_upload(spec.profile, suite), options, printer)
             for spec in specs]
-    return asyncio.run(run_all(runs, printer))
+    outcomes = asyncio.run(run_all(runs, printer))
+    signals.reinstall()                  # asyncio put the default handlers back: the summary is covered too
+    return outcomes
 
 
 def _grace_s() -> float:

@@ -47,6 +47,7 @@ class RemoteOptions:
     resume: str | None = None
     dry_run: bool = False
     stop_grace_s: float = 60.0        # after Ctrl-C: time for the remote run to save and exit
+    yes: bool = False                 # --yes: a matrix over the cap is intended
 
 
 @dataclass
@@ -217,6 +218,8 @@ class HostRun:
             argv += ["--machine", profile or str(self.spec.profile)]
         if self.options.only:
             argv += ["--only", self.options.only]
+        if self.options.yes:
+            argv.append("--yes")
         return argv + list(extra)
 
     async def _dry_run(self, profile: str | None) -> dict[str, Any]:
@@ -277,7 +280,7 @@ class HostRun:
         self.outcome.remote_exit = status
         if status == 0:
             self.outcome.status = "complete"
-        elif status == 130 or self.stop_requested:
+        elif status in (130, 143) or self.stop_requested:
             self.outcome.status = "interrupted"
         elif status == 1:
             self.outcome.status = "failed"

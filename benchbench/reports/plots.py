@@ -20,7 +20,7 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 STAGE_COLORS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#bab0ac")
 _RC = {"svg.fonttype": "path", "svg.hashsalt": "benchbench", "font.size": 9, "axes.titlesize": 10,
        "axes.spines.top": False, "axes.spines.right": False, "legend.fontsize": 8, "legend.frameon": False,
-       "path.simplify": True}
+       "path.simplify": True, "text.parse_math": False}   # a `$` in a model name is text, never mathtext
 
 
 def render(chart: Chart, fmt: str = "svg", dpi: int = 110) -> bytes:

@@ -8,6 +8,7 @@ from typing import Any
 from .. import metrics
 from ..fmt import number
 from ..stats import measured, metric_values, summarize
+from ..textsafe import markdown_cell, one_line
 from ..warning_levels import is_note
 
 KEY_METRICS = {
@@ -52,7 +53,7 @@ def summary_notes(records: list[dict[str, Any]]) -> list[str]:
         for w in rec.get("warnings", []):
             if is_note(w):
                 seen.setdefault((machine, str(w["code"])), str(w.get("message", "")))
-    return [f"note: {machine}: {code}: {message}" for (machine, code), message in seen.items()]
+    return [one_line(f"note: {machine}: {code}: {message}") for (machine, code), message in seen.items()]
 
 
 def format_number(x: float | None) -> str:
@@ -68,7 +69,7 @@ def format_stat(st: dict[str, Any]) -> str:
 
 
 def _escape_md(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return markdown_cell(text)
 
 
 def render_markdown(rows: list[dict[str, Any]]) -> str:
@@ -85,7 +86,7 @@ def render_text(rows: list[dict[str, Any]]) -> str:
     """A plain aligned table for the terminal."""
     if not rows:
         return "no records\n"
-    table = [list(COLUMNS)] + [[str(row[c]) for c in COLUMNS] for row in rows]
+    table = [list(COLUMNS)] + [[one_line(row[c]) for c in COLUMNS] for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
     out = []
     for j, r in enumerate(table):

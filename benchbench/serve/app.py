@@ -4,6 +4,7 @@ level: only `serve-video` (at run time) imports this module."""
 
 from __future__ import annotations
 
+import hmac
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -28,7 +29,10 @@ def create_app(service: Service, run_worker: bool = True) -> FastAPI:
         finally:
             service.close()
 
-    app = FastAPI(title="benchbench serve-video", version=__version__, lifespan=lifespan)
+    docs = service.config.api_docs   # /docs, /redoc and /openapi.json only when asked for
+    app = FastAPI(title="benchbench serve-video", version=__version__, lifespan=lifespan,
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None,
+                  openapi_url="/openapi.json" if docs else None)
 
     @app.exception_handler(BadRequest)
     async def bad_request(request: Request, exc: BadRequest) -> JSONResponse:
@@ -42,6 +46,13 @@ def create_app(service: Service, run_worker: bool = True) -> FastAPI:
             return JSONResponse({"detail": f"request of {length} bytes is larger than the limit of "
                                            f"{limit} bytes (serve-video --max-upload-mb)"},
                                 status_code=413)
+        return await call_next(request)
+
+    @app.middleware("http")   # added last, so it runs first: nothing is read before the token is checked
+    async def require_token(request: Request, call_next: Any) -> Any:
+        if service.config.token and not token_ok(request.headers.get("authorization", ""), service.config.token):
+            return JSONResponse({"detail": "missing or wrong bearer token (Authorization: Bearer <token>)"},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
         return await call_next(request)
 
     @app.post("/jobs", status_code=201)
@@ -78,3 +89,9 @@ def create_app(service: Service, run_worker: bool = True) -> FastAPI:
         return service.health()
 
     return app
+
+
+def token_ok(header: str, token: str) -> bool:
+    """`Bearer <token>`, compared in constant time."""
+    scheme, _, given = header.strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

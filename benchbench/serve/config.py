@@ -26,6 +26,8 @@ class ServeConfig:
     max_queue: int = 100
     job_timeout_s: float = 3600.0
     python: str = sys.executable
+    token: str | None = field(default=None, repr=False)   # bearer token every request must carry
+    api_docs: bool = False                                 # serve /docs and /openapi.json
 
     @property
     def home(self) -> Path:
@@ -39,9 +41,17 @@ class ServeConfig:
     def job_dir(self, job_id: str) -> Path:
         return self.home / "jobs" / job_id
 
+    @property
+    def staging(self) -> Path:
+        """Where a job's folder is prepared before it is queued (emptied at every start)."""
+        return self.home / "staging"
+
+    def staging_dir(self, job_id: str) -> Path:
+        return self.staging / job_id
+
     def describe(self) -> dict[str, Any]:
         """What GET /health reports about the configuration."""
         return {"model": self.model, "devices": self.devices, "machine": self.machine,
                 "max_duration_s": self.max_duration_s, "max_upload_bytes": self.max_upload_bytes,
                 "max_queue": self.max_queue, "job_timeout_s": self.job_timeout_s,
-                "workload": self.workload}
+                "workload": self.workload, "token_required": bool(self.token)}

@@ -22,10 +22,12 @@ from typing import Any
 
 import yaml
 
+from .. import signals
 from ..errors import BenchError, Interrupted, UserError
 from ..profile import resolve_profile
 from ..progress import Progress
 from ..record import load_record
+from ..redact import redact, redacted_streams
 from ..runner import Runner, RunOptions
 from ..suite import load_suite
 from .config import JOB_ENTRY_ENV, ServeConfig
@@ -46,8 +48,8 @@ def suite_data(config: ServeConfig, job: Job, job_dir: Path) -> dict[str, Any]:
         entry["devices"] = list(config.devices)
     entry.update(config.workload)
     entry.update({"prompt": job.prompt, DURATION_KEY: job.duration_s, "seed": job.seed})
-    if job.image:
-        entry["image"] = str((job_dir / job.image).resolve())
+    if job.image:  # relative to the suite file, so the prepared folder can move into place
+        entry["image"] = job.image
     data: dict[str, Any] = {"name": SUITE_NAME, "description": f"job {job.id} served by benchbench serve-video",
                             "warmups": 0, "repetitions": 1, "power": {"samplers": list(config.power)}}
     if config.machine:
@@ -99,7 +101,7 @@ def run_suite(suite_path: Path, results: Path) -> dict[str, Any]:
     runner = Runner(suite, profile, RunOptions(results=results), Progress(stream=sys.stderr))
     outcome = runner.run()
     if outcome.interrupted:
-        raise Interrupted("the job was interrupted")
+        raise Interrupted(outcome.signum, "the job was interrupted")
     return summarize(load_record(outcome.paths[0]), results)
 
 
@@ -155,6 +157,11 @@ def watch_parent(grace_s: float = PARENT_GRACE_S) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    with redacted_streams(), signals.handled():   # the job's log is read back by the server
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchbench.serve.job")
     parser.add_argument("suite", type=Path)
     parser.add_argument("--results", type=Path, required=True)
@@ -163,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     watch_parent()
     try:
         result = load_entry(os.environ.get(JOB_ENTRY_ENV))(args.suite, args.results)
-    except BenchError as exc:
+    except (BenchError, Interrupted) as exc:
         result = {"status": "failed", "error": str(exc) or type(exc).__name__}
-    args.out.write_text(yaml.safe_dump(result, sort_keys=False), encoding="utf-8")
+    args.out.write_text(yaml.safe_dump(redact(result), sort_keys=False), encoding="utf-8")
     print(f"job {result.get('status')}: {result.get('error') or result.get('record')}", file=sys.stderr)
     return 0 if result.get("status") == "complete" else 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import secrets
 import shutil
 import time
@@ -14,6 +15,7 @@ from typing import Any, BinaryIO
 
 from .. import __version__
 from ..errors import UserError
+from ..redact import redact
 from . import job as jobs
 from .config import ServeConfig
 from .store import QUEUED, RUNNING, Job, JobStore, iso, new_job_id
@@ -25,6 +27,9 @@ DEFAULT_DURATION_S = 4.0          # when a request has no `duration`
 MAX_PROMPT_CHARS = 10_000
 MAX_SEED = 2**63 - 1
 READ_CHUNK = 1024 * 1024
+# strict numbers: ASCII digits only (no exponent, no `_`, no other scripts' digits, no inf/nan)
+DECIMAL = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?", re.ASCII)
+WHOLE = re.compile(r"[0-9]{1,19}", re.ASCII)
 
 
 @dataclass
@@ -60,8 +65,22 @@ class Service:
             if job.pid and stop_orphan(job.pid):
                 log.info("job %s: stopped its process %d, left over from the previous server", job.id, job.pid)
         self.recovered = [job.id for job in left]
+        self._remove_orphans()
         self.worker = Worker(self.store, self.config)
         return self.recovered
+
+    def _remove_orphans(self) -> None:
+        """Folders a killed server left without a row: prepared jobs never queued."""
+        assert self.store is not None
+        shutil.rmtree(self.config.staging, ignore_errors=True)
+        jobs_dir = self.config.job_dir("x").parent
+        if not jobs_dir.is_dir():
+            return
+        known = self.store.ids()
+        for folder in jobs_dir.iterdir():
+            if folder.is_dir() and folder.name not in known:
+                log.info("removing %s: a job folder with no job (the server stopped while queueing it)", folder)
+                shutil.rmtree(folder, ignore_errors=True)
 
     def start(self) -> None:
         assert self.worker is not None, "open() first"
@@ -104,7 +123,8 @@ class Service:
     # --- requests ------------------------------------------------------------------------------
     def submit(self, prompt: str | None, duration: str | None, seed: str | None,
                image: BinaryIO | None = None) -> Job:
-        """Validate a request, write the job's folder and suite, queue it."""
+        """Validate a request, prepare the job's folder aside, then queue it: the row and the
+        folder appear together (one transaction) or not at all."""
         assert self.store is not None and self.worker is not None
         prompt = (prompt or "").strip()
         if not prompt:
@@ -113,37 +133,42 @@ class Service:
             raise BadRequest(422, f"`prompt` is {len(prompt)} characters; at most {MAX_PROMPT_CHARS}")
         job = Job(id=new_job_id(), status=QUEUED, prompt=prompt,
                   duration_s=self._duration(duration), seed=_seed(seed), created_at=time.time())
-        if self.store.count(QUEUED) >= self.config.max_queue:
-            raise BadRequest(429, f"the queue is full ({self.config.max_queue} jobs waiting); try later")
-        job_dir = self.config.job_dir(job.id)
+        if self.store.count(QUEUED) >= self.config.max_queue:   # cheap early answer; admit() decides
+            raise self._full()
+        staging, final = self.config.staging_dir(job.id), self.config.job_dir(job.id)
         try:
             if image is not None:
-                job.image = save_image(image, job_dir, self.config.max_upload_bytes)
-            jobs.write_suite(self.config, job, job_dir)
-        except BadRequest:
-            shutil.rmtree(job_dir, ignore_errors=True)
-            raise
+                job.image = save_image(image, staging, self.config.max_upload_bytes)
+            jobs.write_suite(self.config, job, staging)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if not self.store.admit(job, self.config.max_queue, lambda: staging.rename(final)):
+                raise self._full()
         except UserError as exc:
-            shutil.rmtree(job_dir, ignore_errors=True)
             raise BadRequest(422, f"the pipeline refuses this job: {exc.message}"
                              + (f" ({exc.hint})" if exc.hint else "")) from None
-        self.store.add(job)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            if final.exists() and self.store.get(job.id) is None:
+                shutil.rmtree(final, ignore_errors=True)
         self.worker.wake()
         log.info("job %s: queued (%s s, seed %d%s)", job.id, f"{job.duration_s:g}", job.seed,
                  ", with image" if job.image else "")
         return job
 
+    def _full(self) -> BadRequest:
+        return BadRequest(429, f"the queue is full ({self.config.max_queue} jobs waiting); try later")
+
     def _duration(self, value: str | None) -> float:
         limit = self.config.max_duration_s
         if value is None or not str(value).strip():
             return DEFAULT_DURATION_S if DEFAULT_DURATION_S <= limit else limit
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise BadRequest(422, f"`duration` must be a number of seconds, got {value!r}") from None
+        text = str(value).strip()
+        if not DECIMAL.fullmatch(text):
+            raise BadRequest(422, f"`duration` must be a number of seconds, got {text[:40]!r} "
+                             "(plain digits such as 4 or 2.5)")
+        seconds = float(text)
         if not 0 < seconds <= limit:
-            raise BadRequest(422, f"`duration` must be more than 0 and at most {limit:g} seconds, "
-                             f"got {seconds:g}")
+            raise BadRequest(422, f"`duration` must be more than 0 and at most {limit:g} seconds, got {text}")
         return seconds
 
     def get(self, job_id: str) -> Job:
@@ -191,7 +216,7 @@ class Service:
             out["metrics"] = job.metrics
         if job.exit_code is not None:
             out["exit_code"] = job.exit_code
-        return out
+        return redact(out)
 
     def health(self) -> dict[str, Any]:
 
@@ -205,10 +230,10 @@ class Service:
 def _seed(value: str | None) -> int:
     if value is None or not str(value).strip():
         return secrets.randbelow(2**31)
-    try:
-        seed = int(str(value).strip())
-    except ValueError:
-        raise BadRequest(422, f"`seed` must be a whole number, got {value!r}") from None
+    text = str(value).strip()
+    if not WHOLE.fullmatch(text):
+        raise BadRequest(422, f"`seed` must be a whole number written with the digits 0-9, got {text[:40]!r}")
+    seed = int(text)
     if not 0 <= seed <= MAX_SEED:
         raise BadRequest(422, f"`seed` must be between 0 and {MAX_SEED}, got {seed}")
     return seed

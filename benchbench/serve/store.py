@@ -8,9 +8,12 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..redact import redact_text
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 STATUSES = (QUEUED, RUNNING, DONE, FAILED, CANCELLED)
@@ -133,15 +136,41 @@ class JobStore:
 
     # --- writing -----------------------------------------------------------------------
     def add(self, job: Job) -> Job:
+        """Insert a job without any admission check (tests, imports)."""
+        admitted = self.admit(job, max_queue=None)
+        assert admitted
+        return job
+
+    def admit(self, job: Job, max_queue: int | None, place: Callable[[], None] | None = None) -> bool:
+        """Queue `job` unless `max_queue` jobs already wait, in one transaction: the count, the
+        row and `place()` (which moves the job's prepared folder into place) commit together or
+        not at all. False when the queue is full (nothing written)."""
         data = asdict(job)
         data.pop("seq")
         data["metrics"] = json.dumps(data["metrics"])
         cols = ",".join(data)
         with self._lock:
-            cur = self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({','.join('?' * len(data))})",
-                                   tuple(data.values()))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                waiting = self._db.execute("SELECT COUNT(*) FROM jobs WHERE status=?", (QUEUED,)).fetchone()[0]
+                if max_queue is not None and waiting >= max_queue:
+                    self._db.execute("ROLLBACK")
+                    return False
+                cur = self._db.execute(f"INSERT INTO jobs ({cols}) VALUES ({','.join('?' * len(data))})",
+                                       tuple(data.values()))
+                if place is not None:
+                    place()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
         job.seq = cur.lastrowid
-        return job
+        return True
+
+    def ids(self) -> set[str]:
+        """Every job id in the table."""
+        with self._lock:
+            return {row[0] for row in self._db.execute("SELECT id FROM jobs").fetchall()}
 
     def claim_next(self) -> Job | None:
         """Mark the oldest queued job running and return it (None when the queue is empty)."""
@@ -160,6 +189,8 @@ class JobStore:
         return self.get(row["id"]) if row else None
 
     def update(self, job_id: str, **values: Any) -> None:
+        if isinstance(values.get("error"), str):   # error text quotes logs and URLs
+            values["error"] = redact_text(values["error"])
         if "metrics" in values:
             values["metrics"] = json.dumps(values["metrics"])
         sets = ",".join(f"{k}=?" for k in values)

@@ -13,16 +13,56 @@ from ..torch_util import DTYPES
 from .architectures import ARCHITECTURES, resolve
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .dummy_weights import build_on_device, dtype_kwargs
-from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, check_prompt, decode_rate, prompt_text, rate
+from .llm_common import (
+    ITERATION_METRICS,
+    LLM_METRICS,
+    PROMPT_KEYS,
+    check_context,
+    check_prompt,
+    decode_rate,
+    prompt_text,
+    rate,
+)
 from .placement_check import model_on_cpu
+
+# inline architectures: sizes that must be positive integers, and their caps (a 1T-parameter shape is a typo)
+ARCH_SIZES = {"hidden_size": 65_536, "intermediate_size": 262_144, "num_hidden_layers": 1_024,
+              "num_attention_heads": 1_024, "num_key_value_heads": 1_024, "vocab_size": 2**21,
+              "max_position_embeddings": 2**24, "head_dim": 4_096}
 
 
 def _arch_ok(value: Any) -> str | None:
     if isinstance(value, str) and value not in ARCHITECTURES:
         return f"unknown architecture {value!r} (known: {', '.join(ARCHITECTURES)})"
-    if isinstance(value, dict) and "model_type" not in value:
-        return "an inline architecture needs `model_type` (e.g. llama, qwen2)"
+    if isinstance(value, dict):
+        return _inline_arch_problem(value)
     return None
+
+
+def _inline_arch_problem(cfg: dict[str, Any]) -> str | None:
+    """What is wrong with an inline config, before transformers sees it (None: nothing)."""
+    model_type = cfg.get("model_type")
+    if not isinstance(model_type, str) or not model_type.strip():
+        return "an inline architecture needs `model_type` (e.g. llama, qwen2)"
+    for key, value in cfg.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            return f"inline architecture key {str(key)[:40]!r} is not a config name"
+        if key in ARCH_SIZES and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 < value <= ARCH_SIZES[key]):
+            return f"inline architecture `{key}` must be a whole number from 1 to {ARCH_SIZES[key]}, found {value!r}"
+    heads, hidden = cfg.get("num_attention_heads"), cfg.get("hidden_size")
+    if isinstance(heads, int) and isinstance(hidden, int) and "head_dim" not in cfg and hidden % heads:
+        return f"inline architecture: hidden_size {hidden} is not a multiple of num_attention_heads {heads}"
+    kv = cfg.get("num_key_value_heads")
+    if isinstance(heads, int) and isinstance(kv, int) and heads % kv:
+        return f"inline architecture: num_attention_heads {heads} is not a multiple of num_key_value_heads {kv}"
+    return None
+
+
+def context_of(arch: Any) -> int | None:
+    """The context window of a known or inline architecture (max_position_embeddings)."""
+    cfg = ARCHITECTURES.get(arch) if isinstance(arch, str) else arch if isinstance(arch, dict) else None
+    return (cfg or {}).get("max_position_embeddings")
 
 
 def _cache_of(out: Any) -> Any:
@@ -66,7 +106,9 @@ class TransformersLLM(Workload):
                     "or `architecture` with `weights: dummy`")
         if params.get("max_tokens", 2) < 2:
             return ("max_tokens", "must be at least 2 (one prefill token, then decode)")
-        return check_prompt(params)
+        arch = params.get("architecture")
+        what = f"architecture {arch if isinstance(arch, str) else '(inline)'}"
+        return check_context(params, context_of(arch), what) or check_prompt(params)
 
     def plan(self) -> dict[str, Any]:
         p = self.params
@@ -107,15 +149,22 @@ class TransformersLLM(Workload):
 
         if self.params.get("weights") == "dummy":
             cfg = resolve(self.params["architecture"])
-            MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
+            try:
+                MODEL_FOR_CAUSAL_LM_MAPPING.get(type(AutoConfig.for_model(cfg.pop("model_type"), **cfg)), None)
+            except (ValueError, TypeError, KeyError):
+                pass   # _load says what is wrong
 
     def _load(self, dtype: Any) -> tuple[Any, Any, str]:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         if self.params.get("weights") == "dummy":
             cfg = resolve(self.params["architecture"])
-            config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
-            model = build_on_device(config, dtype, self.device, int(self.params.get("seed") or 0))
+            try:
+                config = AutoConfig.for_model(cfg.pop("model_type"), **cfg)
+                model = build_on_device(config, dtype, self.device, int(self.params.get("seed") or 0))
+            except (ValueError, TypeError, KeyError) as exc:
+                raise UserError(f"transformers cannot build this architecture: {str(exc).splitlines()[0][:200]}",
+                                field="architecture", hint="check model_type and the sizes") from None
             return model, None, f"random weights built on {self.device} (weights: dummy)"
         ref = self.params["model"]
         try:
@@ -137,7 +186,7 @@ class TransformersLLM(Workload):
 
         vocab = self.model.config.vocab_size
         if self.params.get("prompt_tokens"):
-            gen = torch.Generator().manual_seed((self.params.get("seed") or 0) * 1000 + index)
+            gen = torch.Generator().manual_seed(((self.params.get("seed") or 0) * 1000 + index) % 2**63)
             ids = torch.randint(3, vocab, (1, int(self.params["prompt_tokens"])), generator=gen)
         elif self.tokenizer is not None:
             ids = self.tokenizer(prompt_text(self.params, index), return_tensors="pt").input_ids

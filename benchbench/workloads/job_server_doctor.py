@@ -5,17 +5,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import UserError
+from ..redact import read_env
+
 TIMEOUT_S = 3.0
 
 
 def doctor_of(specs: list[Any]) -> dict[str, Any]:
     """{"job_servers": [{url, workloads, reachable, ...}]} for the ltx-jobs entries; {} when there is none."""
     urls: dict[str, list[str]] = {}
+    tokens: dict[str, str | None] = {}
     for spec in specs:
-        urls.setdefault(str(spec.params["url"]).rstrip("/"), []).append(spec.name)
+        url = str(spec.params["url"]).rstrip("/")
+        urls.setdefault(url, []).append(spec.name)
+        tokens[url] = tokens.get(url) or spec.params.get("token_env")
     if not urls:
         return {}
-    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url)) for url, names in urls.items()]}
+    return {"job_servers": [JobServerStatus(url=url, workloads=names, **check(url, token_env=tokens[url]))
+                            for url, names in urls.items()]}
+
+
+def auth_headers(token_env: str | None) -> dict[str, str]:
+    """`Authorization: Bearer ...` from the variable `token_env` names; {} without one."""
+    if not token_env:
+        return {}
+    token = read_env(token_env)
+    if not token:
+        raise UserError(f"environment variable {token_env} is not set", field="token_env",
+                        hint="export it with the token the server was started with")
+    return {"Authorization": f"Bearer {token.strip()}"}
 
 
 class JobServerStatus(dict):
@@ -32,15 +50,22 @@ class JobServerStatus(dict):
         return head + f"reachable, {self['server']} {self['version']}, {self['queued']} queued, {running}{worker}"
 
 
-def check(url: str, timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
+def check(url: str, timeout_s: float = TIMEOUT_S, token_env: str | None = None) -> dict[str, Any]:
     """Reachability of one job server: GET /health, or GET /jobs on servers without it."""
     import requests
 
     base = url.rstrip("/")
     try:
-        resp = requests.get(f"{base}/health", timeout=timeout_s)
+        headers = auth_headers(token_env)
+    except UserError as exc:
+        return {"reachable": False, "why": exc.message}
+    try:
+        resp = requests.get(f"{base}/health", timeout=timeout_s, headers=headers)
+        if resp.status_code == 401:
+            return {"reachable": False, "status_code": 401,
+                    "why": "401: the server wants a bearer token (set the workload's token_env)"}
         if resp.status_code == 404:
-            resp = requests.get(f"{base}/jobs", timeout=timeout_s)
+            resp = requests.get(f"{base}/jobs", timeout=timeout_s, headers=headers)
             return {"reachable": resp.ok, "status_code": resp.status_code,
                     "server": "unknown (no /health)"}
         if not resp.ok:

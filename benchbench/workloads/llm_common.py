@@ -6,13 +6,14 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ..schema import Field, positive
+from ..limits import MAX_TOKENS, check_text_file, int_range
+from ..schema import Field
 
 PROMPT_KEYS: dict[str, Field] = {
     "prompt": Field((str,), doc="the prompt text"),
-    "prompt_file": Field((str,), path=True, doc="a file holding the prompt"),
-    "prompt_tokens": Field((int,), check=positive, doc="a synthetic prompt of about N tokens"),
-    "max_tokens": Field((int,), default=128, check=positive),
+    "prompt_file": Field((str,), path=True, doc="a UTF-8 file holding the prompt"),
+    "prompt_tokens": Field((int,), check=int_range(1, MAX_TOKENS), doc="a synthetic prompt of about N tokens"),
+    "max_tokens": Field((int,), default=128, check=int_range(1, MAX_TOKENS)),
 }
 
 LLM_METRICS = ("prompt_tokens", "prompt_s", "pp_tok_s", "gen_tokens", "gen_s", "tg_tok_s",
@@ -35,6 +36,22 @@ def check_prompt(params: dict[str, Any]) -> tuple[str, ...] | None:
     given = [k for k in ("prompt", "prompt_file", "prompt_tokens") if params.get(k) is not None]
     if len(given) > 1:
         return (given[1], f"`{given[0]}` and `{given[1]}` both given", "use one prompt source")
+    if params.get("prompt_file"):
+        problem = check_text_file(params["prompt_file"])
+        if problem:
+            return ("prompt_file", f"{Path(params['prompt_file']).name} {problem}")
+    return None
+
+
+def check_context(params: dict[str, Any], context_tokens: int | None, what: str) -> tuple[str, ...] | None:
+    """prompt_tokens + max_tokens must fit in the model's context window when it is known."""
+    if not isinstance(context_tokens, int) or isinstance(context_tokens, bool) or context_tokens <= 0:
+        return None
+    asked = (params.get("prompt_tokens") or 0) + int(params.get("max_tokens") or 0)
+    if asked > context_tokens:
+        key = "prompt_tokens" if params.get("prompt_tokens") else "max_tokens"
+        return (key, f"prompt_tokens + max_tokens = {asked} exceed the context of {context_tokens} tokens of {what}",
+                "ask for fewer tokens")
     return None
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Interrupted, ServerError, WorkloadError
 from ..schema import Field, positive
 from .base import IterationContext, IterationResult, Workload
-from .job_server_doctor import doctor_of
+from .job_server_doctor import auth_headers, doctor_of
 
 if TYPE_CHECKING:
     from ..suite import WorkloadSpec
@@ -54,6 +54,8 @@ class LTXJobs(Workload):
         "image": Field((str,), path=True, doc="first frame for image-to-video"),
         "poll_s": Field((float,), default=2.0, check=positive, doc="seconds between status requests"),
         "request_timeout_s": Field((float,), default=30.0, check=positive),
+        "token_env": Field((str,), doc="environment variable holding the server's bearer token "
+                           "(serve-video --token-env)"),
     }
 
     @classmethod
@@ -72,6 +74,7 @@ class LTXJobs(Workload):
         import requests
 
         self.http = requests.Session()
+        self.http.headers.update(auth_headers(self.params.get("token_env")))
         health = self._get_json("/health", missing_ok=True)
         if health is None:
             self._get_json("/jobs")   # a server without /health: reachable is all we learn

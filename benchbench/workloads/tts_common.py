@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from .. import torch_util as tu
 from ..errors import UserError, WorkloadError
+from ..limits import check_text_file
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .placement_check import model_on_cpu
@@ -45,6 +46,10 @@ def check_text(params: dict[str, Any]) -> tuple[str, ...] | None:
         return ("text_file", "`text` and `text_file` both given", "use one")
     if given == ["text"] and not params["text"].strip():
         return ("text", "is empty")
+    if given == ["text_file"]:
+        problem = check_text_file(params["text_file"])
+        if problem:
+            return ("text_file", f"{Path(params['text_file']).name} {problem}")
     return None
 
 

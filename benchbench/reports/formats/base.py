@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from ...errors import UserError
+from ...redact import redact_text
 from ..model import Report
 
 
@@ -26,11 +27,15 @@ class ReportFormat(ABC):
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write through a temporary file and rename, so a reader never sees half a report."""
+    """Write through a temporary file and rename, so a reader never sees half a report; secrets redacted."""
     import os
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(redact_text(text), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:   # a full disk or a Ctrl-C: no half-written temporary file is left
+        tmp.unlink(missing_ok=True)
+        raise
     return path

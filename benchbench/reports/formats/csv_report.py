@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...fmt import missing
+from ...textsafe import file_stem
 from ..model import Report, Table
 from .base import ReportFormat, write_text
 
@@ -29,8 +30,8 @@ class CsvFormat(ReportFormat):
     def paths(report: Report, output: Path) -> list[tuple[Table, Path]]:
         """Where each table goes for this `-o`."""
         if output.suffix.lower() == ".csv":
-            return [(t, output.with_name(f"{output.stem}_{t.name}.csv")) for t in report.tables()]
-        return [(t, output / f"{t.name}.csv") for t in report.tables()]
+            return [(t, output.with_name(f"{output.stem}_{file_stem(t.name)}.csv")) for t in report.tables()]
+        return [(t, output / f"{file_stem(t.name)}.csv") for t in report.tables()]
 
 
 def header(table: Table) -> list[str]:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from ...fmt import PROV_MARK
+from ...textsafe import file_stem, markdown_cell
 from ..model import Chart, Note, Report, Table
 from ..plots import render
 from ..view import columns, rows
 from .base import ReportFormat, write_text
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
-
-
-def escape(text: Any) -> str:
-    """Literal text in a GFM table cell: markup characters escaped, HTML as entities, one line."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _SPECIAL.sub(r"\\\1", text)
-    return re.sub(r"[\r\n\t]+", " ", text)
+escape = markdown_cell   # the name the sections and tests use
 
 
 class MarkdownFormat(ReportFormat):
@@ -36,7 +29,7 @@ class MarkdownFormat(ReportFormat):
         if charts:
             folder.mkdir(parents=True, exist_ok=True)
         for chart in charts:
-            path = folder / f"{chart.name}.png"
+            path = folder / f"{file_stem(chart.name)}.png"   # a hostile currency can't leave the folder
             path.write_bytes(render(chart, "png"))
             images[chart.name] = f"{folder.name}/{path.name}"
             written.append(path)
