@@ -130,7 +130,8 @@ def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
         notes.append(f"load power estimated: GPU {args.gpu_w:g} W + non-GPU overhead {overhead:g} W")
     api_price = args.api_price
     if args.api_model:
-        price = require_api_price(args.api_model[0], cost_shape.price_entries(prof, currency))
+        entries = cost_shape.price_entries(prof, currency)
+        price = [require_api_price(name, entries) for name in args.api_model][0]   # every name must be known
         notes.append(f"API price {price.value:g} {price.currency}/M output tokens ({price.source})")
         if price.currency != currency:
             notes.append(f"API price in {price.currency}, costs in {currency}: no break-even")
