@@ -136,6 +136,8 @@ class SuiteInfo(_Model):
     path: str | None = None
     sha256: str | None = None
     prices: dict[str, Any] | None = None
+    mix: dict[str, Any] | str | None = None        # the request shape (benchbench/shapes.py)
+    api_models: list[str] | None = None
 
 
 class MachineInfo(_Model):

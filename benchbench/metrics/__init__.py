@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (they register)
     catalog_media,
     catalog_money,
     catalog_power,
+    catalog_shape,
     catalog_usage,
 )
 from .model import (
