@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "proxy": ("proxy", "count the tokens an Ollama or OpenAI-compatible server serves (for the ledger)"),
     "ledger": ("ledger", "inspect, copy and merge usage ledgers"),
     "env": ("env", "environments for backends whose libraries conflict: list, create, remove"),
+    "import": ("import_", "import results of llama-bench, llama-sweep-bench, vllm bench serve, GuideLLM"),
+    "sample": ("sample", "record power to a file until stopped (for results of other tools)"),
 }
 
 

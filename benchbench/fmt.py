@@ -11,8 +11,7 @@ import math
 from typing import Any
 
 MISSING = "–"
-PROVENANCES = ("measured", "estimated", "declared", "published")
-PROV_MARK = {"estimated": "est.", "declared": "decl.", "published": "pub."}
+PROV_MARK = {"imported": "imp.", "estimated": "est.", "declared": "decl.", "published": "pub."}
 
 
 def finite(value: Any) -> float | None:

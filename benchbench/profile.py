@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import tariff
 from .errors import UserError
 from .prices import parse_prices
-from .schema import Field, Where, fraction, non_negative, positive, suggest, validate
-from .yamlio import load_yaml
+from .schema import Field, Where, fraction, line_of, non_negative, positive, suggest, validate
+from .shapes import parse_mix
+from .yamlio import load_yaml, plain
 
 PROFILE_FIELDS: dict[str, Field] = {
     "name": Field((str,), required=True, doc="a short machine name, e.g. p40-server"),
@@ -27,6 +29,11 @@ PROFILE_FIELDS: dict[str, Field] = {
     "gpus": Field((list,)),
     "prices": Field((dict,)),
     "source": Field((str,)),
+    "mix": Field((dict, str), doc="the request shape of the work (docs/costs.md)"),
+    "api_models": Field((list,), doc="API models to compare against (genai-prices names)"),
+    "electricity_tou": Field((list,), doc="time-of-use prices: [{days, hours, per_kwh}]"),
+    "work_hours": Field((list,), doc="when the work runs: [{days, hours}]"),
+    "exchange_rates": Field((dict,), doc="{USD: 0.92}: 1 USD in this profile's currency"),
 }
 
 
@@ -58,6 +65,11 @@ class MachineProfile:
     gpus: list[Any] = field(default_factory=list)
     prices: dict[str, Any] = field(default_factory=dict)
     source: str | None = None
+    mix: dict[str, Any] | str | None = None
+    api_models: list[str] = field(default_factory=list)
+    electricity_tou: list[Any] = field(default_factory=list)
+    work_hours: list[Any] = field(default_factory=list)
+    exchange_rates: dict[str, float] = field(default_factory=dict)
     path: str | None = None
 
     def to_record(self) -> dict[str, Any]:
@@ -77,7 +89,26 @@ def load_profile(path: Path | str) -> MachineProfile:
     values["prices"] = dict(values["prices"] or {})
     if values["prices"]:
         parse_prices(data["prices"], source="profile", file=str(path))
+    if values["mix"] is not None:
+        parse_mix(data["mix"], file=str(path))
+    values["api_models"] = check_names(data, "api_models", str(path))
+    tariff.check_profile(data, str(path))
+    values["electricity_tou"] = plain(values["electricity_tou"] or [])
+    values["work_hours"] = plain(values["work_hours"] or [])
+    values["mix"] = plain(values["mix"])
+    values["exchange_rates"] = tariff.exchange_rates(values["exchange_rates"], str(path))
     return MachineProfile(path=str(path.resolve()), **values)
+
+
+def check_names(data: Any, key: str, file: str | None) -> list[str]:
+    """A list of API model names (strings), or a one-line error."""
+    names = data.get(key) or []
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name.strip():
+            raise UserError(f"must be a model name, found {name!r}", file=file,
+                            line=line_of(names) or line_of(data, key), field=f"{key}[{i}]",
+                            hint="a genai-prices name such as gpt-4o-mini")
+    return [str(n) for n in names]
 
 
 def profile_dirs(suite_path: Path | None = None) -> list[Path]:

@@ -80,6 +80,19 @@ class EnergyEntry(_Model):
         return self.joules / duration_s if self.joules is not None and duration_s else None
 
 
+class EnergyWindow(_Model):
+    """The part of an iteration its `energy` (and throughput) covers when narrower than the iteration
+    (llama-bench: the decode test's repetitions), or the window matched by time for an imported run."""
+
+    name: str | None = None
+    mono_start_s: float | None = None
+    mono_end_s: float | None = None
+    unix_start_s: float | None = None
+    unix_end_s: float | None = None
+    duration_s: float | None = None
+    note: str | None = None
+
+
 class LoadPoint(_Model):
     """One load point of a load sweep (docs/load.md): its plan, metrics, energy over its window, rows file."""
 
@@ -95,7 +108,9 @@ class LoadPoint(_Model):
 
 
 class Iteration(_Model):
-    """One iteration: timing, metrics (registry names), energy per channel, and what went wrong."""
+    """One iteration: timing, metrics (registry names), energy per channel, and what went wrong.
+    `energy_window`: set when `energy` covers only part of the iteration (then `energy_iteration` holds the
+    whole iteration's)."""
 
     index: int                     # which iteration (warmups first); --resume finds what is missing by it
     warmup: bool = False
@@ -106,6 +121,8 @@ class Iteration(_Model):
     wall_s: float | None = None     # a worker's iteration: the runner's time around it (protocol included)
     metrics: dict[str, Any] = Field(default_factory=dict)
     energy: dict[str, EnergyEntry] = Field(default_factory=dict)
+    energy_window: EnergyWindow | None = None
+    energy_iteration: dict[str, EnergyEntry] | None = None
     raw: dict[str, Any] | None = None
     artifacts: list[str] | None = None
     warnings: list[RunWarningEntry] | None = None
@@ -119,6 +136,12 @@ class Iteration(_Model):
         return not self.warmup and not self.error
 
     @property
+    def energy_s(self) -> float | None:
+        """The seconds `energy` and the throughput metrics cover: the energy window's, else the iteration's."""
+        window = self.energy_window.duration_s if self.energy_window else None
+        return window if window is not None else self.duration_s
+
+    @property
     def requests(self) -> list[dict[str, Any]]:
         """The per-request entries the server backends keep under raw.requests."""
         return [r for r in (self.raw or {}).get("requests") or [] if isinstance(r, dict)]
@@ -129,6 +152,8 @@ class SuiteInfo(_Model):
     path: str | None = None
     sha256: str | None = None
     prices: dict[str, Any] | None = None
+    mix: dict[str, Any] | str | None = None        # the request shape (benchbench/shapes.py)
+    api_models: list[str] | None = None
 
 
 class MachineInfo(_Model):
@@ -159,6 +184,23 @@ class IdleSource(_Model):
     system_basis: str | None = None
 
 
+class ImportedInfo(_Model):
+    """Where an imported run came from (`benchbench import`): the tool, its version, the file and how power
+    was matched."""
+
+    tool: str
+    version: str | None = None
+    file: str | None = None
+    sha256: str | None = None
+    imported_at: str | None = None
+    power: str | None = None
+
+    @property
+    def source(self) -> str:
+        """`llama-bench b5163 (8cf427ff)`: the tool and its version."""
+        return " ".join(str(x) for x in (self.tool, self.version) if x)
+
+
 class RunRecord(_Model):
     """One run: one suite entry (one matrix combination) on one machine."""
 
@@ -182,6 +224,7 @@ class RunRecord(_Model):
     errors: list[dict[str, Any]] = Field(default_factory=list)
     resumes: list[dict[str, Any]] = Field(default_factory=list)
     reference: dict[str, Any] | None = None
+    imported: ImportedInfo | None = None
     path: str | None = Field(default=None, alias="_path", exclude=True)
 
     @property

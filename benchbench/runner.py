@@ -292,7 +292,7 @@ class Runner:
     def _one(self, workload: Workload, record: dict[str, Any], path: Path, monitor: Any,
              index: int, warmup: bool) -> dict[str, Any]:
         ctx = IterationContext(index, warmup, path.parent, f"{record['run_id']}.it{index}",
-                               mark=getattr(monitor, "mark", None), energy=monitor.energy)
+                               energy=monitor.energy, mark=getattr(monitor, "mark", None))
         if hasattr(monitor, "mark"):
             monitor.mark()
         started = utc_now()
@@ -315,20 +315,27 @@ class Runner:
     @staticmethod
     def _iteration(workload: Workload, index: int, warmup: bool, started: str, t0: float, t1: float, monitor: Any,
                    result: Any, error: str | None) -> dict[str, Any]:
-        """The iteration's record entry. Its window is the one the workload reports (a worker's own timing, a
-        load point's steady state), else [t0, t1]; its duration, energy and throughput all use it."""
+        """The iteration's record entry. Its duration is the worker's own timing (window_s) or [t0, t1]; its energy
+        and throughput cover the measured part the workload names (energy_window: llama-bench's decode test, a load
+        point's steady state), else the same duration."""
         w0, w1 = result.window_s if result is not None and result.window_s else (t0, t1)
         metrics: dict[str, Any] = {}
         if result is not None:
             check_declared(result.metrics, workload.emits, workload.backend)
             metrics = dict(result.metrics)
-        energy = measured_window(metrics, monitor.energy, w0, w1)   # energy and throughput: one window
+        # the one rule: energy over the measured window, every throughput metric = its count ÷ the same seconds
+        e0, e1 = result.energy_window[1:] if result is not None and result.energy_window else (w0, w1)
+        energy = measured_window(metrics, monitor.energy, e0, e1)
         it: dict[str, Any] = {"index": index, "warmup": warmup, "started_at": started,
                               "duration_s": w1 - w0, "mono_start_s": w0, "mono_end_s": w1,
                               "metrics": clean_floats(metrics), "energy": energy}
-        if (w0, w1) != (t0, t1):   # a worker: wall_s − duration_s is the protocol's overhead; a load point: all of it
+        if (w0, w1) != (t0, t1):   # timed in a worker: wall_s - duration_s is the protocol's overhead
             it["wall_s"] = t1 - t0
         if result is not None:
+            if result.energy_window:   # narrower than the iteration: the whole iteration's energy kept beside
+                it["energy_iteration"] = monitor.energy(w0, w1)
+                it["energy_window"] = {"name": result.energy_window[0], "mono_start_s": e0, "mono_end_s": e1,
+                                       "duration_s": e1 - e0}
             if result.points is not None:
                 it["load_points"] = clean_floats(result.points)
             if result.raw:

@@ -15,9 +15,11 @@ from .envs.spec import check_env_name, parse_env_mapping
 from .errors import UserError
 from .power.registry import SAMPLER_NAMES, check_interval_ms, check_options, check_samplers
 from .prices import parse_prices
+from .profile import check_names
 from .schema import Field, Where, check_value, line_of, positive, suggest, unknown_key, validate
+from .shapes import parse_mix
 from .workloads import REGISTRY, get_backend
-from .yamlio import load_yaml
+from .yamlio import load_yaml, plain
 
 KINDS = ("llm", "tts", "video")
 
@@ -31,6 +33,8 @@ SUITE_FIELDS: dict[str, Field] = {
     "workloads": Field((list,), required=True, doc="a list of workloads to run"),
     "hosts": Field((list,)),
     "prices": Field((dict,)),
+    "mix": Field((dict, str), doc="the request shape of the work (docs/costs.md)"),
+    "api_models": Field((list,), doc="API models to compare against (genai-prices names)"),
 }
 
 COMMON_FIELDS: dict[str, Field] = {
@@ -100,6 +104,8 @@ class Suite:
     hosts: list[str] = field(default_factory=list)
     prices: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    mix: dict[str, Any] | str | None = None
+    api_models: list[str] = field(default_factory=list)
 
     def select(self, only: str | None) -> list[WorkloadSpec]:
         """The workloads to run; `only` matches a base name or an expanded name."""
@@ -114,7 +120,8 @@ class Suite:
 
     def to_record(self) -> dict[str, Any]:
         out = {"name": self.name, "path": str(self.path), "sha256": self.sha256}
-        return out | ({"prices": self.prices} if self.prices else {})  # the analyzer reads them
+        extra = {"prices": self.prices, "mix": self.mix, "api_models": self.api_models}
+        return out | {k: v for k, v in extra.items() if v}   # the analyzer reads them
 
 
 def find_suite(ref: str) -> Path:
@@ -161,10 +168,14 @@ def load_suite(path: Path | str, yes: bool = False) -> Suite:
     hosts = top["hosts"] or []
     if top["prices"]:
         parse_prices(top["prices"], source="suite", file=str(path))
+    if top["mix"] is not None:
+        parse_mix(data["mix"], file=str(path))
+    api_models = check_names(data, "api_models", str(path))
     return Suite(name=top["name"], path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
                  machine=top["machine"], warmups=top["warmups"], repetitions=top["repetitions"],
                  power=power, workloads=specs, hosts=[str(h) for h in hosts],
-                 prices=dict(top["prices"] or {}), description=top["description"] or "")
+                 prices=dict(top["prices"] or {}), description=top["description"] or "",
+                 mix=plain(top["mix"]), api_models=api_models)
 
 
 def _power(data: Any, where: Where) -> PowerConfig:

@@ -18,6 +18,7 @@ NOTES = frozenset({
     "idle_gpus_drawing_power",  # part of the running cost, not an error in any figure
     "artifact_not_saved",       # the timing is valid; only the file is missing
     "multi_token_chunks",       # a load point's ITL is per chunk gap, as vLLM's: said, not wrong
+    "power_window_estimated",   # llama-bench without --progress: the window is its samples' length, placed late
 })
 
 

@@ -120,6 +120,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+def plain(value: Any) -> Any:
+    """LineDicts and LineLists as plain dicts and lists, all the way down (for records)."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def load_yaml(path: Path | str, *, what: str = "file") -> Any:
     """Parse a YAML file into LineDict/LineList; every failure is a one-line UserError."""
     path = Path(path)

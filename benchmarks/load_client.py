@@ -66,8 +66,9 @@ def measure(streams: int, stream_tok_s: float, tokens: int, rounds: int, ttft0_s
     true_tok_s = true_tokens / window
     nominal = law.closed_loop(1, 0, tokens)
     return {
-        "client": client, "streams": streams, "peak_concurrency": m["peak_concurrency"], "requests": m["completed"],
-        "failures": m["failures"], "window_s": round(window, 3),
+        "client": client, "streams": streams, "peak_concurrency": m["peak_concurrency"],
+        "requests": m["succeeded_requests"],
+        "failures": m["failed_requests"], "window_s": round(window, 3),
         "output_tok_s": round(m["output_tok_s"], 1), "true_output_tok_s": round(true_tok_s, 1),
         "nominal_output_tok_s": round(streams * nominal["output_tok_s"], 1),
         "throughput_error_pct": round((m["output_tok_s"] - true_tok_s) / true_tok_s * 100, 3),

@@ -66,3 +66,79 @@ def tiny_suite(write, name: str = "suite.yaml", warmups: int = 1, repetitions: i
            f"power: {{samplers: [none]}}\nworkloads:\n"
     body += TINY_LLM.format(max_tokens=max_tokens).lstrip("\n")
     return write(name, body + extra)
+
+
+# --- a real llama.cpp: llama-server, llama-bench, a tiny GGUF (usage: tests/llamacpp_helpers.py) ---------
+
+LLAMACPP_FIXTURES = {"llamacpp_bin", "tiny_gguf", "llama_server", "llama_server_factory"}
+_llamacpp: dict[str, object] = {}
+
+
+def pytest_collection_finish(session):
+    """Build llama.cpp once, before any test's timeout starts, when a selected test needs it."""
+    if session.config.option.collectonly or not any(
+            LLAMACPP_FIXTURES & set(getattr(item, "fixturenames", ())) for item in session.items):
+        return
+    from llamacpp_helpers import binaries, build_dir
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter and not (build_dir() / "build-info.json").exists() and not os.environ.get(
+            "BENCHBENCH_LLAMACPP_BIN"):
+        reporter.write_line("building llama-server and llama-bench once for this machine "
+                            f"(about 15 min on 2 cores) into {build_dir()}")
+    try:
+        _llamacpp["bin"] = binaries()
+    except RuntimeError as exc:
+        _llamacpp["skip"] = f"no llama.cpp: {exc}"
+
+
+@pytest.fixture(scope="session")
+def llamacpp_bin():
+    """{"llama-server": path, "llama-bench": path, "src": llama.cpp tree}; skips with the reason."""
+    if "bin" not in _llamacpp and "skip" not in _llamacpp:
+        from llamacpp_helpers import binaries
+        try:
+            _llamacpp["bin"] = binaries()
+        except RuntimeError as exc:
+            _llamacpp["skip"] = f"no llama.cpp: {exc}"
+    if "skip" in _llamacpp:
+        pytest.skip(str(_llamacpp["skip"]))
+    return _llamacpp["bin"]
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(llamacpp_bin):
+    """Path of the tiny random-weight llama GGUF (cached per machine)."""
+    pytest.importorskip("tokenizers", reason="the tiny GGUF's tokenizer is trained with `tokenizers`")
+    from llamacpp_helpers import make_tiny_gguf
+
+    return make_tiny_gguf(llamacpp_bin["src"] or None)
+
+
+@pytest.fixture(scope="session")
+def llama_server_factory(llamacpp_bin, tiny_gguf):
+    """start(n_parallel=1, ctx_size=4096, threads=1, extra=(), model=tiny_gguf) → a running LlamaServer, one
+    per distinct set of arguments for the whole session; all stopped at the end."""
+    import json
+
+    from llamacpp_helpers import LlamaServer
+
+    servers: dict[str, LlamaServer] = {}
+
+    def start(model=None, **kwargs) -> LlamaServer:
+        key = json.dumps([str(model), kwargs], sort_keys=True, default=str)
+        server = servers.get(key)
+        if server is None or server.proc is None or server.proc.poll() is not None:
+            servers[key] = server = LlamaServer(llamacpp_bin["llama-server"], model or tiny_gguf, **kwargs).start()
+        return server
+
+    yield start
+    for server in servers.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server(llama_server_factory):
+    """A llama-server with one slot and --metrics, shared by the session (don't kill it: make your own
+    LlamaServer for that)."""
+    return llama_server_factory()

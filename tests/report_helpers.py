@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis_helpers import idle_record, llm_run, run_record, tts_run, video_run, write_idle, write_run
+from shape_helpers import load_run, stream_run
 
 GPU_BOX = {"electricity_per_kwh": 0.25, "hardware_cost": 4000.0, "amortization_years": 2.0, "idle_w": 95.0,
            "memory_bandwidth_gbs": 900.0}
@@ -77,6 +78,22 @@ def rich_results(results: Path, *, samples: bool = True) -> dict[str, Any]:
     return {"gpu_box_8b_tok_s": 51.0, "gpu_box_8b_system_w": 400.0, "mini_8b_tok_s": 40.0,
             "mini_8b_system_w": 80.0 + 40.0, "tts_rtf_measured": [2.5, 2.0, 2.6], "tts_warmup_rtf": 4.0,
             "video_10s_gen_s": 700.0}
+
+
+def verdict_results(results: Path) -> None:
+    """Two machines serving llama3.1:8b: `tower` load-tested at concurrency 1, 4 and 8 (4 is the highest goodput
+    meeting the SLOs), `laptop` one stream at a time with estimated power; for the verdict and its chart."""
+    rows = [{"input_tokens": 2000, "cached_tokens": 0, "output_tokens": 257, "server_prompt_s": 0.4,
+             "server_gen_s": 6.4, "ttft_s": 0.45, "e2e_s": 6.9}] * 6
+    tower = {"electricity_per_kwh": 0.25, "hardware_cost": 2500.0, "amortization_years": 3.0, "idle_w": 60.0}
+    for c, req_s, good, ok, p90 in ((1, 0.14, 0.14, True, 7.0), (4, 0.5, 0.49, True, 8.5), (8, 0.8, 0.3, False, 14)):
+        load_run(results, concurrency=c, req_s=req_s, goodput_req_s=good, meets_slo=ok, machine="tower",
+                 power_w=180 + 30 * c, rows=rows, profile=tower, session=f"20250501T00000{c}Z-000{c}",
+                 metrics={"e2e_p90_s": p90, "ttft_p90_s": 0.5 * c})
+    write_run(results, stream_run(machine="laptop", input_tokens=2000, output_tokens=257, prompt_s=2.5, gen_s=12.8,
+                                  window_s=15.8, power_w=65, basis="estimated", session="20250501T000100Z-0101",
+                                  profile={"electricity_per_kwh": 0.25, "hardware_cost": 3200.0,
+                                           "amortization_years": 3.0, "idle_w": 12.0}))
 
 
 def hostile_results(results: Path) -> None:

@@ -78,14 +78,23 @@ def test_nothing_else_is_gone(diff):
     notes = [m for m in diff["new"]["report_tables"]["machines"] if m.get("notes")]
     assert [m["machine"] for m in notes] == ["e2e-box"]
     assert {n.split(":")[0] for n in notes[0]["notes"]} == gone_notes      # each said once, on its machine
-    added = {"output_tok_s", "total_tok_s", "total_tokens", "concurrency", "input_tokens", "output_tokens"}
+    added = {"output_tok_s", "total_tok_s", "total_tokens", "concurrency", "input_tokens", "output_tokens",
+             # Part 14: the window an iteration's energy covers (here always the iteration: checked below)
+             "energy_s", "energy_start_s", "energy_end_s"}
+    part13 = {f"report_tables.{name}: table" for name in ("verdict", "workload_machines", "workload_apis",
+                                                          "workload_breakeven", "workload_payback")}
     for line in diff["lines"]["new"]:
+        if line in part13:                # Part 13's verdict and the work's economics: new tables
+            continue
         if line.endswith(": row"):        # a new figure or statistic: the new metrics'
             assert json.loads(line[line.index("["):line.rindex("]") + 1])[1] in added, line
         elif line.startswith("report_tables.machines["):
             assert _field(line)[2] == "notes", line
         else:
             assert _field(line)[2] in added, line
+    for it in diff["new"]["tables"]["iterations"]:   # no backend of the fixture narrows its energy window
+        assert (it["energy_s"], it["energy_start_s"], it["energy_end_s"]) == (
+            it["duration_s"], it["mono_start_s"], it["mono_end_s"]), it
 
 
 def _groups(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -250,8 +250,10 @@ def test_economics_idle_cost_and_cost_command_agree(journey):
 
 def test_warnings_come_first_and_published_rows_are_labelled(journey):
     html, md = journey["html"], journey["md"]
-    assert re.findall(r'<section id="([a-z]+)"', html)[:2] == ["warnings", "machines"]
-    assert re.findall(r"^## (.+)$", md, re.M)[0].startswith("Warnings")
+    # the verdict opens the report (Part 13); the warnings come right after it
+    assert re.findall(r'<section id="([a-z]+)"', html)[:3] == ["verdict", "warnings", "machines"]
+    assert re.findall(r"^## (.+)$", md, re.M)[0] == "Verdict"
+    assert re.findall(r"^## (.+)$", md, re.M)[1].startswith("Warnings")
     warnings = html_tables(html)["warnings"]
     assert not [r for r in warnings if r["warning"][0] == "power_estimated"]   # a note, said once per machine:
     notes = find(html_tables(html)["machines"], machine="e2e-box")["notes"][0]

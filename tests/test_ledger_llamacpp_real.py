@@ -12,18 +12,12 @@ import pytest
 from benchbench.ledger.llamacpp import LlamaCppSource
 from benchbench.ledger.recorder import Recorder
 
-try:
-    import llamacpp_helpers  # noqa: F401  (part 14: tests/llamacpp_helpers.py and its fixtures)
-    WHY_NOT = None
-except ImportError:
-    WHY_NOT = ("needs part 14's real llama-server fixture (`llama_server` in tests/llamacpp_helpers.py, branch "
-               "p14), which is not merged into this branch yet")
-
-pytestmark = pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")
+pytestmark = pytest.mark.slow
 
 
-def test_watch_counts_what_a_real_llama_server_served(request, tmp_path):
-    server = request.getfixturevalue("llama_server")
+def test_watch_counts_what_a_real_llama_server_served(llama_server, tmp_path):
+    # the fixture as an argument: the session builds llama.cpp before any test's timeout when one needs it
+    server = llama_server
     root = getattr(server, "root", None) or str(server.base_url).rstrip("/").removesuffix("/v1")
     path = tmp_path / "l.db"
     rec = Recorder(path, "box", 60, sources=[LlamaCppSource(root)])
@@ -52,12 +46,12 @@ def test_watch_counts_what_a_real_llama_server_served(request, tmp_path):
     assert model                        # the name /v1/models gives
 
 
-def test_the_proxy_and_the_metrics_page_agree_on_a_real_llama_server(request):
+def test_the_proxy_and_the_metrics_page_agree_on_a_real_llama_server(llama_server):
     """Streamed answers without `include_usage` (counted from llama.cpp's `timings`) and a whole one
     (its `usage`): the proxy's counts equal what /metrics counted meanwhile."""
     from benchbench.ledger.proxy import ProxyServer, ProxySource
 
-    server = request.getfixturevalue("llama_server")
+    server = llama_server
     root = getattr(server, "root", None) or str(server.base_url).rstrip("/").removesuffix("/v1")
     metrics = LlamaCppSource(root)
     metrics.open()

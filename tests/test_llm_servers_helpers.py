@@ -13,6 +13,7 @@ from benchbench.commands.doctor import collect
 from benchbench.errors import UserError
 from benchbench.suite import load_suite
 from benchbench.workloads import servers
+from benchbench.workloads.ollama_llm import OllamaLLM
 
 SEEDS = ROOT.parent / "shared" / "seeds"
 
@@ -88,7 +89,10 @@ def test_doctor_reports_each_server(tmp_path, monkeypatch):
             {"name": "c", "kind": "llm", "backend": "openai", "base_url": oai.url + "/v1",
              "model": "llama-3.2-3b-instruct"}])
         found = {s["url"]: s for s in collect(str(suite))["servers"]}   # each backend answers for itself
-    default = found[servers.ollama_url()]
+        # without a suite the default Ollama is probed; with one, only the servers the suite uses
+        default = {s["url"]: s for s in collect(None)["servers"]}[servers.ollama_url()]
+    assert servers.ollama_url() not in found and len(found) == 2
+    assert OllamaLLM.doctor([]) == {}   # a suite without Ollama entries probes no Ollama
     assert default["reachable"] is False and "ollama serve" in str(default)
     o = found[oll.url]
     assert o["reachable"] and o["version"] == "0.12.6" and o["missing"] == ["qwen3:32b"]

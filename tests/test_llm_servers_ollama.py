@@ -200,7 +200,8 @@ def test_server_dying_mid_stream_fails_the_iteration(tmp_path, fake):
     fake.die_mid_stream_after = 5
     with pytest.raises(ServerError) as err:
         iterate(w, 1, tmp_path)
-    assert fake.url in str(err.value) and "ollama serve" in str(err.value)
+    assert f"the stream from {fake.url} was cut after 5 chunks of text" in str(err.value)
+    assert "not retried" in str(err.value)
 
 
 def test_server_dying_mid_suite_keeps_finished_iterations_and_the_suite_goes_on(tmp_path, cli):

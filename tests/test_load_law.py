@@ -69,7 +69,7 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
                                                  rel=1e-9)
         assert g["system_w"] == pytest.approx(100) and g["output_tok_s"] == pytest.approx(it["metrics"]["output_tok_s"])
         m = it["metrics"]
-        assert m["requests_sent"] == 4 and m["completed"] == 4
+        assert m["requests_sent"] == 4 and m["succeeded_requests"] == 4
         truth = LAW.closed_loop(n, PROMPT, OUTPUT)
         for key, law_key in (("req_s", "req_s"), ("output_tok_s", "output_tok_s"), ("ttft_median_s", "ttft_s"),
                              ("ttft_p90_s", "ttft_s"), ("ttft_p99_s", "ttft_s"), ("tpot_median_s", "tpot_s"),
@@ -83,12 +83,13 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         # the server's own view: its Prometheus counters moved by exactly what the client counted
         assert m["server_output_tokens_delta"] == 4 * OUTPUT and m["server_prompt_tokens_delta"] == 4 * PROMPT
         # energy over the measured window: a declared 100 W
-        assert it["duration_s"] == pytest.approx(m["window_s"]) and it["wall_s"] > it["duration_s"]
+        assert it["energy_window"]["duration_s"] == pytest.approx(m["window_s"])
+        assert it["energy_window"]["duration_s"] < it["duration_s"] and it["energy_iteration"]
         assert it["energy"]["system"]["joules"] == pytest.approx(100 * m["window_s"])
         # one window for energy and throughput (the runner's rule): rates are counts ÷ that window exactly
-        window = it["duration_s"]
-        assert m["output_tok_s"] == m["output_tokens"] / window and m["req_s"] == m["finished_requests"] / window
-        assert m["j_per_request"] == pytest.approx(it["energy"]["system"]["joules"] / m["finished_requests"])
+        window = it["energy_window"]["duration_s"]
+        assert m["output_tok_s"] == m["output_tokens"] / window and m["req_s"] == m["completed_requests"] / window
+        assert m["j_per_request"] == pytest.approx(it["energy"]["system"]["joules"] / m["completed_requests"])
         # per-request rows beside the record, the server's own counts in them
         rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
         assert len(rows) == 4 and all(r["output_tokens"] == OUTPUT and r["input_tokens"] == PROMPT for r in rows)
@@ -186,9 +187,9 @@ def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path
         assert rec["status"] == "interrupted"
         it = rec["iterations"][0]
         assert it["interrupted"] and "interrupted" in it["error"]
-        assert 0 < it["metrics"]["completed"] < 40
+        assert 0 < it["metrics"]["succeeded_requests"] < 40
         rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
-        assert sum(r["status"] == "ok" for r in rows) == it["metrics"]["completed"]
+        assert sum(r["status"] == "ok" for r in rows) == it["metrics"]["succeeded_requests"]
         done = subprocess.run(args + ["--resume", "latest"], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
@@ -259,6 +260,6 @@ def test_rate_inf_sends_everything_at_once_within_max_concurrency(tmp_path: Path
         code, _, err = cli("run", write_suite(tmp_path, entry, watts=None), "--results", tmp_path / "r")
         assert code == 0, err
     m = records(tmp_path / "r")[0]["iterations"][0]["metrics"]
-    assert m["peak_concurrency"] == 2 and m["completed"] == 8
+    assert m["peak_concurrency"] == 2 and m["succeeded_requests"] == 8
     e2e = law.prefill(10) + 9 * law.step(2)
     assert m["req_s"] == pytest.approx(2 / e2e, rel=TOL)      # four rounds of two

@@ -14,12 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-
-try:
-    from llamacpp_helpers import TIMING_SHAPE, make_tiny_gguf
-except ImportError:
-    pytest.skip("needs Part 14's real llama.cpp fixtures (tests/llamacpp_helpers.py; branch p14 is not on main "
-                "yet)", allow_module_level=True)
+from llamacpp_helpers import TIMING_SHAPE, make_tiny_gguf
 
 from benchbench.load.rows import read_rows
 
@@ -56,7 +51,7 @@ def test_concurrency_sweep_agrees_with_the_server_timings(tmp_path: Path, cli, s
     for rec in recs:
         it = rec["iterations"][0]
         m = it["metrics"]
-        assert m["completed"] == 8 and m["failures"] == 0
+        assert m["succeeded_requests"] == 8 and m["failed_requests"] == 0
         assert m["input_tokens_mean"] >= 64                         # the server's own count (template included)
         rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
         for r in rows:   # the server's own counts: prompt = processed + reused; nothing but BOS + a digit reused

@@ -36,7 +36,7 @@ def test_hosted_api_key_is_sent_and_never_written(tmp_path: Path, cli, monkeypat
     assert code == 1                                    # every request failed: the iteration failed
     rec = json.loads(next((tmp_path / "ok").rglob("*.json")).read_text())
     m = rec["iterations"][0]["metrics"]
-    assert m["completed"] == 4 and m["output_tokens_mean"] == 8
+    assert m["succeeded_requests"] == 4 and m["output_tokens_mean"] == 8
     bad = json.loads(next((tmp_path / "bad").rglob("*.json")).read_text())
     assert "every request failed" in bad["iterations"][0]["error"] and "HTTP 401" in bad["iterations"][0]["error"]
     for path in list((tmp_path / "ok").rglob("*")) + list((tmp_path / "bad").rglob("*")):
@@ -72,7 +72,7 @@ def test_rows_of_a_failed_point_are_kept(tmp_path: Path, cli) -> None:
     assert code == 0, err
     rec = json.loads(next((tmp_path / "r").rglob("*.json")).read_text())
     m = rec["iterations"][0]["metrics"]
-    assert (m["completed"], m["failures"]) == (3, 3)
+    assert (m["succeeded_requests"], m["failed_requests"]) == (3, 3)
     assert any(w["code"] == "requests_failed" and "overloaded" in w["message"] for w in rec["warnings"])
     rows = read_rows(next((tmp_path / "r").rglob("*.requests.csv")))
     assert [r["status"] for r in rows] == ["error"] * 3 + ["ok"] * 3 and rows[0]["http_status"] == 500

@@ -197,7 +197,7 @@ def test_point_metrics_and_goodput_follow_vllm() -> None:
     rows = [synthetic_row(i, i * 0.5, 0.1 + 0.01 * i, 0.02, 11) for i in range(10)]
     w0, w1 = 0.0, rows[-1].end_s
     m = point_metrics(rows, w0, w1, SLO(ttft_s=0.145))       # ttft 0.10 ... 0.19: five meet it
-    assert (m["finished_requests"], m["good_requests"], m["output_tokens"], m["input_tokens"]) == (10, 5, 110, 1000)
+    assert (m["completed_requests"], m["good_requests"], m["output_tokens"], m["input_tokens"]) == (10, 5, 110, 1000)
     assert "req_s" not in m            # rates come from the one rule of a measured window
     measured_window(m, None, w0, w1)
     assert m["req_s"] == pytest.approx(10 / w1)
@@ -221,7 +221,7 @@ def test_one_window_for_rates_and_energy() -> None:
         asked.append((t0, t1))
         return {"system": {"joules": 300.0 * (t1 - t0), "avg_w": 300.0}}
 
-    m = {"output_tokens": 1234.0, "total_tokens": 2000.0, "finished_requests": 7, "output_tok_s": 1.0}
+    m = {"output_tokens": 1234.0, "total_tokens": 2000.0, "completed_requests": 7, "output_tok_s": 1.0}
     e = measured_window(m, energy, 10.0, 14.0)
     assert asked == [(10.0, 14.0)]
     assert m["output_tok_s"] == 1234.0 / 4.0 and m["req_s"] == 7 / 4.0 and m["total_tok_s"] == 500.0

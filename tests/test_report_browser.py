@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from report_helpers import hostile_results, rich_results
+from report_helpers import hostile_results, rich_results, verdict_results
 
 from benchbench.reports import build_report, write_report
 
@@ -65,8 +65,8 @@ def test_report_opens_offline_clean_and_complete(browser, tmp_path):
     assert [c for c in seen["console"] if c[0] in ("error", "warning")] == [] and seen["errors"] == []
     assert len(images) == len(report.charts()) > 10 and all(ok and w > 300 and h > 100 for ok, w, h in images)
     # power_estimated is a note now: shown under Machines, not counted among the warnings
-    assert headings == ["Warnings (3)", "Machines", "LLM", "Context and concurrency sweeps", "TTS", "Video",
-                        "Economics", "Power", "Sources"]
+    assert headings == ["Verdict", "Warnings (3)", "Machines", "LLM", "Context and concurrency sweeps", "TTS", "Video",
+                        "The work's economics", "Economics", "Power", "Sources"]
     assert scripts == 0 and shot[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -81,3 +81,32 @@ def test_hostile_report_runs_nothing(browser, tmp_path):
     assert seen["dialogs"] == [] and seen["requests"] == [path.as_uri()] and seen["errors"] == []
     assert found["scripts"] == 0 and set(found["imgs"]) == {"data:image/svg+xml;base64,"}
     assert found["cell"] == '<script>alert("x")</script><img src=x onerror=alert(1)>'   # shown as text
+
+
+def test_verdict_opens_the_report_on_one_screen(browser, tmp_path):
+    """The verdict is the first section and its table fits the first screen (1440 × 900); its chart decodes. With
+    BENCHBENCH_VERDICT_SCREENSHOT set, the first screen is saved there (docs/img/verdict.png is made so)."""
+    verdict_results(tmp_path / "results")
+    report = build_report([tmp_path / "results"], reference=True, mix={"preset": "rag", "requests_per_day": 3000})
+    path = write_report(report, tmp_path / "report.html")[0]
+    page, seen = open_report(browser, path)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    found = page.evaluate("""() => {
+        const table = document.querySelector('#table-verdict');
+        const cells = Array.from(table.querySelectorAll('tbody tr')).map(tr => Array.from(tr.cells).map(td =>
+            td.textContent.trim()));
+        const head = Array.from(table.querySelectorAll('thead th')).map(th => th.textContent.trim());
+        const img = document.querySelector('#verdict figure img');
+        return {first: document.querySelector('main section').id, bottom: table.getBoundingClientRect().bottom,
+                head, cells, chart: img && [img.complete, img.naturalWidth]};
+    }""")
+    target = os.environ.get("BENCHBENCH_VERDICT_SCREENSHOT")
+    page.screenshot(path=target or str(tmp_path / "verdict.png"))
+    page.close()
+    assert seen["errors"] == [] and seen["requests"] == [path.as_uri()]
+    assert found["first"] == "verdict" and found["bottom"] <= 900
+    assert found["chart"][0] and found["chart"][1] > 300
+    row = dict(zip(found["head"], found["cells"][0]))
+    assert row["model"] == "llama3.1:8b" and row["cheapest machine meeting the SLOs"] == "tower"
+    assert row["nearest API"] == "groq:llama-3.1-8b-instant"
+    assert "highest goodput meeting the SLOs" in row["load point"]

@@ -40,8 +40,8 @@ def table(report, name):
 
 
 def test_sections_in_order_each_only_with_data(report):
-    assert [s.id for s in report.sections] == ["warnings", "machines", "llm", "sweeps", "tts", "video", "economics",
-                                               "power"]
+    assert [s.id for s in report.sections] == ["verdict", "warnings", "machines", "llm", "sweeps", "tts", "video",
+                                               "workload", "economics", "power"]
     assert report.n_records == 12 and report.machines == ["gpu-box", "mini-pc"]
     assert {"p40-server", "strix-halo", "m3-max", "aws-1x-t4"} <= set(report.published_machines)
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..shapes import Shape, parse_mix
+from .economics import economics
 from .formulas import check_utilization
 from .load import build, read_records, typed
 from .prices import Price, parse_prices
@@ -43,6 +45,12 @@ class Analysis:
     cloud: Any
     tts_cloud: Any
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    shape_points: Any = None       # the economics of the work (economics.py): every point priced for the shape
+    shape_apis: Any = None
+    shape_breakeven: Any = None
+    shape_payback: Any = None
+    verdict: Any = None
+    shapes: dict[str, Any] = field(default_factory=dict)
     _samples: Any = field(default=None, repr=False)
     _sample_energy: Any = field(default=None, repr=False)
 
@@ -72,7 +80,8 @@ def analyze(paths: Iterable[Path | str] | Path | str | None = None, *,
             records: Iterable[dict[str, Any]] | None = None, reference: bool = False,
             utilization: float | None = None, hours_per_day: float | None = None,
             prices: Mapping[str, Any] | Iterable[Price] | None = None,
-            api_models: Iterable[str] = ()) -> Analysis:
+            api_models: Iterable[str] = (), mix: Shape | Mapping[str, Any] | str | None = None,
+            usage: Mapping[str, Any] | None = None) -> Analysis:
     """Analyze the records under `paths` (files or folders; default `results/` when it exists).
 
     records: already loaded records, added to those read from `paths`.
@@ -81,6 +90,8 @@ def analyze(paths: Iterable[Path | str] | Path | str | None = None, *,
         profile's, else full use. hours_per_day: for payback; default the profile's, else 24 × u.
     prices: a `prices:` mapping (see prices.py) or Price entries, overriding suites and profiles.
     api_models: API models (genai-prices names or `prices.api` names) to compute break-even against.
+    mix: the request shape to price (a Shape, a `mix:` mapping or a preset name), over the suites' and profiles'.
+    usage: part 16's `machine_usage()` (machine → Usage): measured utilization and token mix, where a ledger exists.
     Unreadable record files are skipped with a warning naming the file (also in `.skipped`).
     """
 
@@ -97,9 +108,13 @@ def analyze(paths: Iterable[Path | str] | Path | str | None = None, *,
 
         raise UserError(f"must be in [0, 24], found {hours_per_day!r}", field="hours_per_day")
     opts = Options(utilization=utilization, hours_per_day=hours_per_day, prices=_prices(prices),
-                   api_models=tuple(api_models), published_prices=published)
+                   api_models=tuple(api_models), published_prices=published,
+                   mix=mix if isinstance(mix, Shape) or mix is None else parse_mix(mix, prefix="mix."),
+                   usage=usage)
+    loaded_records = typed(loaded_records)
     loaded = build(loaded_records, skipped)
     tables = build_tables(loaded, opts)
+    tables.update(economics(loaded_records, tables["groups"], opts))
     return Analysis(runs=loaded.runs, energy=loaded.energy, idle=loaded.idle, skipped=skipped, **tables)
 
 

@@ -59,18 +59,19 @@ def aggregates(stats: Any, measured: Any, its: Any) -> dict[str, dict[str, Any]]
 
 
 def _ratios(measured: Any) -> dict[str, dict[str, Any]]:
-    """Throughput over all measured windows of a group: Σ count ÷ Σ duration_s over the iterations that have
-    both (so J/token = Σ energy ÷ Σ tokens), else the mean of the per-iteration rate (published figures)."""
+    """Throughput over all measured windows of a group: Σ count ÷ Σ energy_s (the seconds the energy covers:
+    the iteration, or llama-bench's decode test) over the iterations that have both (so J/token = Σ energy ÷
+    Σ tokens), else the mean of the per-iteration rate (published figures)."""
     out: dict[str, dict[str, Any]] = {}
     for metric in metrics.throughput_metrics():
         if metric.name not in measured.columns:
             continue
         value = measured.groupby("group_id", sort=False)[metric.name].mean()
         if metric.count in measured.columns:
-            known = measured[measured[metric.name].notna() & (measured["duration_s"] > 0)]
+            known = measured[measured[metric.name].notna() & (measured["energy_s"] > 0)]
             by = known.groupby("group_id", sort=False)
             complete = by[metric.count].count() == by.size()
-            ratio = (by[metric.count].sum() / by["duration_s"].sum()).where(complete)
+            ratio = (by[metric.count].sum() / by["energy_s"].sum()).where(complete)
             value = ratio.combine_first(value)
         for gid, v in value.dropna().items():
             out.setdefault(gid, {})[metric.name] = float(v)
@@ -84,8 +85,8 @@ def _power(measured: Any, prefix: str) -> dict[str, dict[str, Any]]:
     if sub.empty:
         return {}
     by = sub["group_id"]
-    both = sub[j].notna() & (sub["duration_s"] > 0)
-    weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["duration_s"].where(both).groupby(by).sum(
+    both = sub[j].notna() & (sub["energy_s"] > 0)
+    weighted = sub[j].where(both).groupby(by).sum(min_count=1) / sub["energy_s"].where(both).groupby(by).sum(
         min_count=1)
     value = weighted.fillna(sub[w].groupby(by).mean())
     ranks = sub[prov].map(RANK).groupby(by).max()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..shapes import Shape
 from .prices import Price
 
 ROOFLINE_LOW_PCT = 25.0   # below this share of the bandwidth bound: suspect CPU fallback or offload
@@ -19,6 +22,8 @@ class Options:
     prices: list[Price] = field(default_factory=list)
     api_models: tuple[str, ...] = ()
     published_prices: list[Price] = field(default_factory=list)
+    mix: Shape | None = None                   # the caller's request shape (else suites', profiles', chat)
+    usage: Mapping[str, Any] | None = None     # a usage ledger's machine_usage() (part 16)
 
 # The figures of the long table, in order; unit and the inputs whose provenance each inherits come from the
 # metric registry (`Metric.inputs`; a measured metric inherits the speed's label).

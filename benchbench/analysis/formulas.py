@@ -9,7 +9,7 @@ positive): a figure that cannot be computed is left out, never invented.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 HOURS_PER_YEAR = 8760.0
@@ -236,6 +236,92 @@ def wh_per_clip(p_w: float | None, gen_s: float | None) -> float | None:
     """Energy per clip in watt-hours: `P · gen_s / 3600`."""
     j = j_per_clip(p_w, gen_s)
     return j / 3600 if j is not None else None
+
+
+# --- a request shape (input, cached input, output) -------------------------------------------------------
+# Machine time and energy of one request are linear in its tokens: the prefill of the uncached input, one
+# decode step per generated token after the first (the prefill pass yields the first), and a per-request rest
+# (the window's time outside both phases: HTTP, template, scheduling). Money follows from energy and time.
+
+def request_seconds(prefill_tokens: float, s_per_prefill_token: float | None, decode_steps: float,
+                    s_per_decode_step: float | None, other_s: float = 0.0) -> float | None:
+    """Machine seconds of one request: `n_prefill · t_in + n_steps · t_step + t_rest`. Without a prefill
+    time per token only a request with nothing to prefill can be timed."""
+    if s_per_decode_step is None or (prefill_tokens > 0 and s_per_prefill_token is None):
+        return None
+    return prefill_tokens * (s_per_prefill_token or 0.0) + decode_steps * s_per_decode_step + other_s
+
+
+def request_energy_j(prefill_tokens: float, j_per_prefill_token: float | None, decode_steps: float,
+                     j_per_decode_step: float | None, other_j: float = 0.0) -> float | None:
+    """System energy of one request: `n_prefill · e_in + n_steps · e_step + e_rest` (J)."""
+    if j_per_decode_step is None or (prefill_tokens > 0 and j_per_prefill_token is None):
+        return None
+    return prefill_tokens * (j_per_prefill_token or 0.0) + decode_steps * j_per_decode_step + other_j
+
+
+def marginal_per_request(energy_j: float | None, seconds: float | None, idle_w: float | None,
+                         price_kwh: float | None) -> float | None:
+    """`(E − I · t) / 3.6e6 · c`: what one request adds to the bill of a machine left on."""
+    if not _known(energy_j, seconds, idle_w, price_kwh):
+        return None
+    return (energy_j - idle_w * seconds) / J_PER_KWH * price_kwh
+
+
+def capacity_requests_per_month(seconds: float | None, hours_per_month: float = HOURS_PER_MONTH) -> float | None:
+    """Requests a month the machine can serve in `hours_per_month` (default all 730): `hours · 3600 / t`."""
+    return hours_per_month * 3600 / seconds if seconds is not None and seconds > 0 else None
+
+
+def cost_per_request_at_volume(monthly_fixed: float | None, marginal_request: float | None,
+                               requests_per_month: float | None) -> float | None:
+    """`(fixed + V · marginal) / V`: all-in per request when V requests a month share the fixed costs. With
+    `V = u · capacity` this is all_in_per_mtok's formula per request."""
+    if not _known(monthly_fixed, marginal_request, requests_per_month) or requests_per_month <= 0:
+        return None
+    return (monthly_fixed + requests_per_month * marginal_request) / requests_per_month
+
+
+def api_request_cost(input_tokens: float, cached_tokens: float, output_tokens: float, input_per_mtok: float | None,
+                     cached_per_mtok: float | None, output_per_mtok: float | None) -> float | None:
+    """One API request: `((n_in − n_cached) · A_in + n_cached · A_cached + n_out · A_out) / 1e6`; reasoning
+    tokens are part of n_out (billed as output). A missing cached price bills cached tokens as input."""
+    if output_per_mtok is None or (input_tokens > 0 and input_per_mtok is None):
+        return None
+    cached_price = input_per_mtok if cached_per_mtok is None else cached_per_mtok
+    return ((input_tokens - cached_tokens) * (input_per_mtok or 0.0) + cached_tokens * (cached_price or 0.0)
+            + output_tokens * output_per_mtok) / TOKENS_PER_MTOK
+
+
+def breakeven_requests_per_month(monthly_fixed: float | None, api_request: float | None,
+                                 marginal_request: float | None) -> float | None:
+    """`fixed / (API per request − local marginal per request)`; None where the API costs no more than the
+    local marginal (never)."""
+    if not _known(monthly_fixed, api_request, marginal_request) or api_request <= marginal_request:
+        return None
+    return monthly_fixed / (api_request - marginal_request)
+
+
+def payback_months_at_volume(hardware_cost: float | None, cloud_hourly: float | None, cloud_hours: float | None,
+                             idle_month: float | None, marginal_month: float | None) -> float | None:
+    """`H / (K · cloud hours − (idle a month + V · marginal))`: renting a cloud instance for the hours a month it
+    needs to carry the volume, against running the machine (idle around the clock plus what the volume adds). With
+    `cloud hours = h · 365/12` at the local machine's speed this is payback_months. None where it never pays."""
+    if not _known(hardware_cost, cloud_hourly, cloud_hours, idle_month, marginal_month):
+        return None
+    saving = cloud_hourly * cloud_hours - (idle_month + marginal_month)
+    return hardware_cost / saving if saving > 0 else None
+
+
+def weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float | None:
+    """`Σ v·w / Σ w`: a time-of-use price over the hours weighted (e.g. the 168 hours of a week)."""
+    total = sum(weights)
+    return sum(v * w for v, w in zip(values, weights, strict=True)) / total if total > 0 else None
+
+
+def convert(amount: float | None, rate: float | None) -> float | None:
+    """An amount in another currency at a declared rate (1 unit of it = `rate` units of ours)."""
+    return amount * rate if _known(amount, rate) else None
 
 
 # --- realized: a recorded period of real use (the usage ledger) ---------------------------------

@@ -26,8 +26,8 @@ def group_row(gid: str, runs: Any, agg: dict[str, dict[str, Any]], idle: Any, op
                n_failed=a.get("n_failed", 0),
                warnings=sorted({w for ws in runs["warnings"] for w in ws}),
                model_size_bytes=_last(runs["model_size_bytes"]),
-               label=f"{last['machine']} · {last['workload']}" + (" (published)" if last["provenance"] == "published"
-                                                                   else ""))
+               label=f"{last['machine']} · {last['workload']}" + (
+                   f" ({last['provenance']})" if last["provenance"] in ("published", "imported") else ""))
     for key in ("tg_tok_s", "tg_tok_s_stdev", "tg_tok_s_ci95_low", "tg_tok_s_ci95_high", "output_tok_s",
                 "pp_tok_s", "ttft_s", "e2e_s", "gen_tokens", "concurrency", "rtf", "rtf_stdev", "gen_s", "audio_s",
                 "chars", "video_s", "frames",
@@ -117,8 +117,9 @@ def _costs(row: dict[str, Any]) -> None:
 
 
 def speed_label(row: dict[str, Any]) -> str:
-    """The provenance of a group's measured figures: published for reference data, else measured."""
-    return "published" if row["provenance"] == "published" else "measured"
+    """The provenance of a group's measured figures: published for reference data, imported for results of
+    another tool (`benchbench import`), else measured."""
+    return row["provenance"] if row["provenance"] in ("published", "imported") else "measured"
 
 
 def _ok(value: Any) -> bool:

@@ -106,7 +106,8 @@ def _run_row(rec: RunRecord, files: list[str]) -> dict[str, Any]:
         "model": str(wl.params.get("model") or wl.params.get("architecture") or ""), "params": wl.params,
         "params_key": json.dumps(wl.params, sort_keys=True, default=str), "matrix": wl.matrix,
         "facts": wl.facts, "model_size_bytes": finite(wl.facts.get("model_size_bytes")),
-        "provenance": "published" if ref else "measured", "source": ref.get("source"),
+        "provenance": "published" if ref else ("imported" if rec.imported else "measured"),
+        "source": ref.get("source") or (rec.imported.source if rec.imported else None),
         "currency": profile.get("currency") or "USD", "profile_prices": profile.get("prices") or {},
         "suite_prices": (rec.suite.prices if rec.suite else None) or {},
         "idle_system_w": idle_w, "idle_provenance": idle_prov, "idle_record": idle_record,
@@ -149,26 +150,32 @@ def _power_files(records: list[Record]) -> dict[str, list[str]]:
 
 # --- iterations and energy ------------------------------------------------------------------
 
-ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s",
-                     "mono_start_s", "mono_end_s", "gpu_w", "gpu_j", "gpu_provenance", "system_w",
-                     "system_j", "system_basis", "system_provenance"]
-_NUMERIC_ITERATION_COLUMNS = ("index", "duration_s", "mono_start_s", "mono_end_s", "gpu_w", "gpu_j",
-                              "system_w", "system_j")
+PREFILL_METRICS = ("prompt_s", "pp_tok_s", "ttft_s", "ttft_median_s", "ttft_p99_s")
+ITERATION_COLUMNS = ["run_id", "index", "warmup", "measured", "error", "started_at", "duration_s", "energy_s",
+                     "mono_start_s", "mono_end_s", "energy_start_s", "energy_end_s", "gpu_w", "gpu_j",
+                     "gpu_provenance", "system_w", "system_j", "system_basis", "system_provenance"]
+_NUMERIC_ITERATION_COLUMNS = ("index", "duration_s", "energy_s", "mono_start_s", "mono_end_s", "energy_start_s",
+                              "energy_end_s", "gpu_w", "gpu_j", "system_w", "system_j")
 ENERGY_COLUMNS = ["run_id", "index", "channel", "joules", "avg_w", "source", "basis", "provenance"]
 IDLE_COLUMNS = ["run_id", "machine", "started_at", "channel", "watts", "provenance", "path"]
 
 
 def _iteration_row(run_id: str, it: Iteration) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     duration = finite(it.duration_s)
+    energy_s = finite(it.energy_s)   # the iteration, or the part its energy covers (llama-bench's decode test)
     row = {"run_id": run_id, "index": it.index, "warmup": it.warmup, "measured": it.measured,
-           "error": it.error or None, "started_at": it.started_at, "duration_s": duration,
+           "error": it.error or None, "started_at": it.started_at, "duration_s": duration, "energy_s": energy_s,
            "mono_start_s": finite(it.mono_start_s), "mono_end_s": finite(it.mono_end_s)}
+    window = it.energy_window
+    narrowed = window is not None and window.mono_start_s is not None and window.mono_end_s is not None
+    row.update(energy_start_s=finite(window.mono_start_s) if narrowed else row["mono_start_s"],
+               energy_end_s=finite(window.mono_end_s) if narrowed else row["mono_end_s"])
     channels = []
     gpu_w: list[float | None] = []
     gpu_j: list[float | None] = []
     gpu_prov: list[str | None] = []
     for name, entry in it.energy.items():
-        joules, avg_w = finite(entry.joules), finite(entry.watts(duration))
+        joules, avg_w = finite(entry.joules), finite(entry.watts(energy_s))
         prov = channel_provenance(entry.source, entry.basis)
         channels.append({"run_id": run_id, "index": it.index, "channel": name, "joules": joules, "avg_w": avg_w,
                          "source": entry.source, "basis": entry.basis, "provenance": prov})
@@ -183,6 +190,8 @@ def _iteration_row(run_id: str, it: Iteration) -> tuple[dict[str, Any], list[dic
         row["gpu_j"] = sum(gpu_j) if None not in gpu_j else None
         row["gpu_provenance"] = worst(*gpu_prov)
     row.update(_flatten(it.metrics))
+    if any(w.code == "prompt_cached" for w in it.warnings or []):
+        row.update(dict.fromkeys(PREFILL_METRICS))   # the server reused its cache: not a prefill measurement
     requests = requests_usage(it)
     if requests:
         row.update(usage_requests=len(requests), usage_input_tokens=_sum(r[0] for r in requests),

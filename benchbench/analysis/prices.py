@@ -7,15 +7,18 @@ from __future__ import annotations
 import functools
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import UserError
 from ..prices import KINDS, SECTIONS, Price, parse_prices
+from ..shapes import Shape
 from . import formulas as f
 
 GENAI = "genai-prices"
-__all__ = ["GENAI", "KINDS", "SECTIONS", "Price", "find_api_price", "genai_price", "is_hosted", "parse_prices",
-           "price_request", "require_api_price"]
+__all__ = ["GENAI", "KINDS", "SECTIONS", "ApiQuote", "Price", "find_api_price", "genai_price", "is_hosted",
+           "parse_prices", "price_request", "quote", "require_api_price"]
 
 
 # --- genai-prices ---------------------------------------------------------------------------
@@ -116,3 +119,61 @@ def price_request(model: str, input_tokens: float | None, output_tokens: float |
         except (LookupError, ValueError):
             return None, None
     return float(calc.total_price), f"{GENAI} {genai_version()} ({calc.provider.id}/{calc.model.id})"
+
+
+# --- an API priced for a request shape ---------------------------------------------------------------
+
+@dataclass
+class ApiQuote:
+    """An API's prices per million input, cached-input and output tokens and what one request of a shape costs
+    there (in the API's currency); None with `note` saying why where a price is missing (never invented)."""
+
+    name: str
+    input_per_mtok: float | None
+    cached_per_mtok: float | None
+    output_per_mtok: float | None
+    per_request: float | None
+    currency: str = "USD"
+    source: str | None = None
+    provenance: str = "published"         # published (genai-prices' price lists) | declared (a prices: entry)
+    note: str | None = None
+
+
+def quote(name: str, shape: Shape, entries: Iterable[Price] = ()) -> ApiQuote:
+    """`name` priced for one request of `shape`: a `prices.api` entry (the last of that name) first, else
+    genai-prices (input, cache-read and output prices; reasoning tokens billed as output)."""
+    entry = next((e for e in reversed(list(entries)) if e.kind == "api" and e.name == name), None)
+    if entry is not None:
+        in_p = entry.input_per_mtok
+        cost = f.api_request_cost(shape.input_tokens, shape.cached_tokens, shape.generated_tokens, in_p, None,
+                                  entry.value)
+        note = None if in_p is not None or shape.input_tokens == 0 else "no input price given: not priced"
+        if cost is not None and shape.cached_tokens:
+            note = "no cached-input price given: cached tokens billed as input"
+        return ApiQuote(name, in_p, None, entry.value, cost, entry.currency, entry.source, entry.provenance, note)
+    return _genai_quote(name, shape)
+
+
+@functools.lru_cache(maxsize=512)
+def _genai_quote(name: str, shape: Shape) -> ApiQuote:
+    from genai_prices import Usage, calc_price
+
+    provider, model = _split_ref(name)
+
+    def price(**usage: int) -> Any:
+        return calc_price(Usage(**usage), model, provider_id=provider)
+
+    try:
+        unit_in = float(price(input_tokens=1_000_000).total_price)
+        unit_cached = float(price(input_tokens=1_000_000, cache_read_tokens=1_000_000).total_price)
+        calc = price(output_tokens=1_000_000)
+        request = price(input_tokens=round(shape.input_tokens), cache_read_tokens=round(shape.cached_tokens) or None,
+                        output_tokens=round(shape.generated_tokens))
+    except (LookupError, ValueError):
+        return ApiQuote(name, None, None, None, None, source=None,
+                        note=f"no price for `{name}` in {GENAI} {genai_version()}: not compared")
+    cached_price = getattr(calc.model_price, "cache_read_mtok", None)
+    note = "no cached-input price: cached tokens billed as input" if shape.cached_tokens and cached_price is None \
+        else None
+    return ApiQuote(name, unit_in, unit_cached, float(calc.total_price), float(request.total_price),
+                    source=f"{GENAI} {genai_version()} ({calc.provider.id}/{calc.model.id})", note=note)

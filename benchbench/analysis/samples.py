@@ -125,12 +125,14 @@ def _unify(frames: list[Any]) -> list[Any]:
     return frames
 
 
-def _windows(iterations: Any) -> dict[str, tuple[Any, Any, Any]]:
-    """run_id → (starts, ends, indexes) of its iterations, sorted by start."""
-    ok = iterations[iterations["mono_start_s"].notna() & iterations["mono_end_s"].notna()]
-    ok = ok.sort_values(["run_id", "mono_start_s"])
+def _windows(iterations: Any, prefix: str = "mono") -> dict[str, tuple[Any, Any, Any]]:
+    """run_id → (starts, ends, indexes) of its iterations, sorted by start; prefix `energy`: the windows their
+    energy covers (narrower for llama-bench: its decode test)."""
+    start, end = f"{prefix}_start_s", f"{prefix}_end_s"
+    ok = iterations[iterations[start].notna() & iterations[end].notna()]
+    ok = ok.sort_values(["run_id", start])
     run_ids = ok["run_id"].to_numpy()
-    starts, ends = ok["mono_start_s"].to_numpy(float), ok["mono_end_s"].to_numpy(float)
+    starts, ends = ok[start].to_numpy(float), ok[end].to_numpy(float)
     idx = ok["index"].to_numpy().astype(int)
     out = {}
     import numpy as np
@@ -160,7 +162,7 @@ def sample_energy(samples: Any, iterations: Any, energy: Any) -> Any:
     import numpy as np
     import pandas as pd
 
-    windows = _windows(iterations)
+    windows = _windows(iterations, "energy")
     rows: list[dict[str, Any]] = []
     if len(samples):
         files = samples["file"].cat.codes.to_numpy() if hasattr(samples["file"], "cat") else \

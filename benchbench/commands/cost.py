@@ -10,10 +10,12 @@ from typing import Any
 
 from .. import metrics
 from ..analysis.costs import COST_KEYS, CostInputs, breakeven_of, cost_figures
-from ..analysis.prices import parse_prices, require_api_price
+from ..analysis.prices import require_api_price
 from ..fmt import number
 from ..power import system
 from ..profile import currency_problem, resolve_profile
+from ..shapes import PRESETS
+from . import cost_shape
 
 # the figures shown, in order; their titles and units come from the metric registry
 ROWS = ("j_per_token", "tok_s_per_w", "tok_s_per_gpu_w", "electricity_per_mtok", "incremental_electricity_per_mtok",
@@ -51,6 +53,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], found {text!r}")
+    return value
+
+
 def _hours(text: str) -> float:
     value = _non_negative(text)
     if value > 24:
@@ -80,14 +89,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(all-in cost; default full use)")
     api = p.add_mutually_exclusive_group()
     api.add_argument("--api-price", type=_non_negative, help="API price per million (generated) tokens")
-    api.add_argument("--api-model", metavar="NAME", help="an API model priced by genai-prices "
-                     "(e.g. gpt-4o-mini, groq:llama-3.1-8b-instant) or by the profile's prices.api")
+    api.add_argument("--api-model", metavar="NAME", action="append", help="an API model priced by genai-prices "
+                     "(e.g. gpt-4o-mini, groq:llama-3.1-8b-instant) or by the profile's prices.api, on input, cached "
+                     "input and output for a request shape; repeatable (the first gives break-even per M output)")
     p.add_argument("--cloud-hourly", type=_non_negative, help="cloud instance price per hour K (payback)")
     p.add_argument("--hours-per-day", type=_hours, help="hours a day the work runs h (payback; "
                    "default 24 × utilization)")
     p.add_argument("--rtf", type=_positive, help="TTS real-time factor (gen_s / audio_s)")
     p.add_argument("--currency", type=_currency, help="currency of the prices, a three-letter code "
                    "(default: the profile's, else USD)")
+    shape = p.add_argument_group("a request shape (docs/economics.md): priced per request, per 1,000 requests and "
+                                 "per million input and output tokens, locally and at each --api-model")
+    shape.add_argument("--mix", metavar="PRESET", choices=tuple(PRESETS),
+                       help="a preset shape: " + ", ".join(PRESETS) + " (flags below override it)")
+    shape.add_argument("--input-tokens", type=_non_negative, help="input tokens of one request")
+    shape.add_argument("--output-tokens", type=_non_negative, help="output tokens of one request")
+    shape.add_argument("--cached-fraction", type=_share, help="share of the input served from a prompt cache, 0-1")
+    shape.add_argument("--reasoning-tokens", type=_non_negative, help="reasoning tokens (billed as output)")
+    shape.add_argument("--requests-per-day", type=_positive, help="the volume (default: the utilization, else full "
+                       "use)")
+    shape.add_argument("--pp-tok-s", type=_positive, help="prefill throughput at the load (input tokens/s, all "
+                       "requests together); with a shape, --tok-s is the decode throughput at that load")
+    shape.add_argument("--exchange-rate", action="append", default=[], metavar="CUR=RATE",
+                       help="1 CUR = RATE in the machine's currency (declared), e.g. USD=0.92; repeatable; the "
+                            "profile's exchange_rates otherwise")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
@@ -105,9 +130,8 @@ def inputs_from_args(args: argparse.Namespace) -> tuple[Any, list[str]]:
         notes.append(f"load power estimated: GPU {args.gpu_w:g} W + non-GPU overhead {overhead:g} W")
     api_price = args.api_price
     if args.api_model:
-        entries = parse_prices(prof.prices, source=f"profile {prof.name}", file=prof.path,
-                               default_currency=currency) if prof and prof.prices else []
-        price = require_api_price(args.api_model, entries)
+        entries = cost_shape.price_entries(prof, currency)
+        price = [require_api_price(name, entries) for name in args.api_model][0]   # every name must be known
         notes.append(f"API price {price.value:g} {price.currency}/M output tokens ({price.source})")
         if price.currency != currency:
             notes.append(f"API price in {price.currency}, costs in {currency}: no break-even")
@@ -133,14 +157,19 @@ def main(args: argparse.Namespace) -> int:
     inputs, notes = inputs_from_args(args)
     figures = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                for k, v in cost_figures(inputs).items()}   # a profile's extremes must not print Infinity
+    shaped = cost_shape.shape_of(args)
+    extra = cost_shape.figures(args, inputs, shaped, _profile(args.machine), notes) if shaped else {}
     if args.json:
-        json.dump({k: figures[k] for k in COST_KEYS}, sys.stdout, indent=1, allow_nan=False)
+        json.dump({**{k: figures[k] for k in COST_KEYS}, **extra}, sys.stdout, indent=1, allow_nan=False,
+                  default=str)
         print()
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
         return 0
     why = breakeven_of(inputs)[1]
     sys.stdout.write(render(figures, why if inputs.api_per_mtok is not None else None))
+    if extra:
+        sys.stdout.write(cost_shape.render(extra, inputs.currency))
     for note in notes:
         print(f"note: {note}")
     return 0

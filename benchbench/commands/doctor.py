@@ -39,7 +39,8 @@ def collect(suite_ref: Any = None) -> dict[str, Any]:
             cls, why = None, f"not loadable: {exc}"
         report["backends"].append({"kind": kind, "backend": name, "available": why is None, "why": why})
         if cls is not None:
-            specs = [s for s in suite.workloads if (s.kind, s.backend) == (kind, name)] if suite else []
+            # None without a suite (a backend's default checks); with one, only its entries ([] when none)
+            specs = [s for s in suite.workloads if (s.kind, s.backend) == (kind, name)] if suite else None
             _merge(report, name, lambda cls=cls, specs=specs: cls.doctor(specs))
     _merge(report, "environments", lambda: envs_doctor(suite))
     _merge(report, "remote", lambda: remote_doctor(suite))

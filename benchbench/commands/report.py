@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..analysis.reference import reference_records
 from ..errors import UserError
@@ -16,6 +17,7 @@ from ..reports.formats import format_for, get_format
 from ..reports.sections.usage import render_text as usage_text
 from ..reports.sections.usage import view
 from ..reports.summary import render_text, summary_rows
+from ..shapes import PRESETS, parse_mix
 
 FORMATS = ("html", "md", "csv", "json", "text")
 
@@ -41,6 +43,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="usage ledgers: one row per machine and day (default), ISO week or month, UTC")
     p.add_argument("--since", metavar="DATE", help="usage ledgers: from this UTC date (YYYY-MM-DD) on")
     p.add_argument("--until", metavar="DATE", help="usage ledgers: before this UTC date (YYYY-MM-DD)")
+    p.add_argument("--mix", metavar="PRESET", help="the request shape the verdict prices: " + ", ".join(PRESETS)
+                   + " or load (the load runs' own requests); default: a usage ledger's real mix, else the "
+                   "suites' or profiles' mix:, else chat")
+    p.add_argument("--requests-per-day", type=float, metavar="N", help="the volume of the work (with --mix)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -107,11 +113,22 @@ def _summary(args: argparse.Namespace, paths: list[Path], ledgers: list[Path]) -
     return 0
 
 
+def _mix(args: argparse.Namespace) -> Any:
+    """--mix and --requests-per-day as a `mix:` mapping (validated by parse_mix), or None."""
+    if args.mix is None:
+        if args.requests_per_day is not None:
+            raise UserError("--requests-per-day needs --mix", field="--requests-per-day", hint="e.g. --mix rag")
+        return None
+    key = "from" if args.mix == "load" else "preset"
+    mix = {key: args.mix} | ({"requests_per_day": args.requests_per_day} if args.requests_per_day else {})
+    return parse_mix(mix, prefix="--mix ")
+
+
 def _report(args: argparse.Namespace, paths: list[Path], fmt: str, ledgers: list[Path]) -> int:
     reference = True if args.reference is None else args.reference
     report = build_report(paths, reference=reference, utilization=args.utilization,
                           hours_per_day=args.hours_per_day, api_models=args.api, ledgers=ledgers,
-                          period=args.period, since=args.since_s, until=args.until_s)
+                          period=args.period, since=args.since_s, until=args.until_s, mix=_mix(args))
     for path, why in report.skipped:
         _skip(path, why)
     if not report.n_records and not reference and not ledgers:

@@ -84,9 +84,11 @@ class EnvWorkload(Workload):
             "run_once", on_event=(lambda event: mark()) if mark else None, index=ctx.index, warmup=ctx.warmup,
             artifact_dir=str(ctx.artifact_dir), artifact_stem=ctx.artifact_stem)
         window = tuple(reply["window_s"]) if self.worker.hello["shared_clock"] else None
+        narrow = reply.get("energy_window") if self.worker.hello["shared_clock"] else None
         warnings += [_warning(w) for w in reply.get("warnings", [])]
         return IterationResult(reply.get("metrics") or {}, raw=reply.get("raw") or {}, warnings=warnings,
-                               artifacts=reply.get("artifacts") or [], window_s=window, points=reply.get("points"))
+                               artifacts=reply.get("artifacts") or [], window_s=window, points=reply.get("points"),
+                               energy_window=tuple(narrow) if narrow else None)
 
     def _restart(self) -> RunWarning:
         """A new worker after a crash: the model is loaded again."""

@@ -182,8 +182,8 @@ class Worker:
         result: IterationResult = self.workload.run_once(ctx)
         synchronize()
         t1 = time.monotonic()
-        window = list(result.window_s) if result.window_s else [t0, t1]   # a load point's own window wins
-        return {"window_s": window, "metrics": result.metrics, "raw": result.raw, "points": result.points,
+        return {"window_s": [t0, t1], "metrics": result.metrics, "raw": result.raw, "points": result.points,
+                "energy_window": list(result.energy_window) if result.energy_window else None,
                 "warnings": [w.to_dict() for w in result.warnings], "artifacts": list(result.artifacts)}
 
     def op_check_run(self, request: dict[str, Any]) -> dict[str, Any]:

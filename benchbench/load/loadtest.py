@@ -70,7 +70,7 @@ class LoadTest:
             exc.partial = point   # type: ignore[attr-defined]
             exc.partial_result = _as_result(point)   # type: ignore[attr-defined]
             raise exc
-        if run.rows and point["metrics"]["completed"] == 0:
+        if run.rows and point["metrics"]["succeeded_requests"] == 0:
             first = next((r.error for r in run.rows if r.error), "no answer")
             raise ServerError(f"{plan.label}: every request failed ({len(run.rows)}; first: {first}); "
                               f"rows in {point['requests_file']}")
@@ -80,7 +80,7 @@ class LoadTest:
         metrics = point_metrics(run.rows, run.w0, run.w1, self.cfg.slo)
         metrics.update({k: v for k, v in run.client.items() if k != "wall_s"})
         energy = measured_window(metrics, ctx.energy, run.w0, run.w1)   # rates and energy: the same window W
-        metrics["j_per_request"] = j_per(energy, metrics.get("finished_requests"))
+        metrics["j_per_request"] = j_per(energy, metrics.get("completed_requests"))
         path = write_rows(run.rows, run.t0, ctx.artifact_path(f"{tag}.requests.csv"), self.cfg.rows)
         server = self.view.after(before) if self.view else {}
         summary = server.pop("summary", None) or {}
@@ -103,10 +103,10 @@ class LoadTest:
         if why:
             out.append(RunWarning("client_saturated", f"{run.plan.label}: the client fell behind ({why}); its "
                                   "latencies include its own delay: lower the load or run the client elsewhere"))
-        if m["failures"]:
+        if m["failed_requests"]:
             first = next(r.error for r in run.rows if r.status == "error")
-            out.append(RunWarning("requests_failed", f"{run.plan.label}: {m['failures']} of {m['requests_sent']} "
-                                  f"requests failed (first: {first})"))
+            out.append(RunWarning("requests_failed", f"{run.plan.label}: {m['failed_requests']} of "
+                                  f"{m['requests_sent']} requests failed (first: {first})"))
         if (m.get("cached_share") or 0) > 0.5:
             out.append(RunWarning("prompt_cached", f"{run.plan.label}: {m['cached_share']:.0%} of prompt tokens "
                                   "came from the server's cache: prefill was not measured"))
@@ -146,7 +146,8 @@ def _as_result(point: dict[str, Any]) -> IterationResult:
     raw = {"load": {k: v for k, v in point.items() if k not in ("metrics", "warnings", "energy")}}
     w = point["window"]
     return IterationResult(metrics, raw=raw, warnings=[_warning(x) for x in point["warnings"]],
-                           artifacts=[point["requests_file"]], window_s=(w["mono_start_s"], w["mono_end_s"]))
+                           artifacts=[point["requests_file"]],
+                           energy_window=("load point", w["mono_start_s"], w["mono_end_s"]))
 
 
 def _warning(stored: dict[str, Any]) -> RunWarning:
@@ -156,9 +157,9 @@ def _warning(stored: dict[str, Any]) -> RunWarning:
 
 def _sweep_result(points: list[dict[str, Any]]) -> IterationResult:
     warnings = [_warning(x) for p in points for x in p["warnings"]]
-    window = (points[0]["window"]["mono_start_s"], points[-1]["window"]["mono_end_s"]) if points else None
+    window = ("sweep", points[0]["window"]["mono_start_s"], points[-1]["window"]["mono_end_s"]) if points else None
     return IterationResult(sweep_summary(points), warnings=warnings, artifacts=[p["requests_file"] for p in points],
-                           window_s=window, points=points)
+                           energy_window=window, points=points)
 
 
 def j_per(energy: dict[str, Any] | None, count: float | None) -> float | None:

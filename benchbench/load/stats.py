@@ -64,10 +64,11 @@ def point_metrics(rows: list[Row], w0: float, w1: float, slo: SLO) -> dict[str, 
     out_tokens = sum(_tokens_between(r, w0, w1, per_chunk) for r in rows)
     in_tokens = sum(r.input_tokens or 0 for r in rows if r.times and w0 <= r.times[0] <= w1)
     m: dict[str, Any] = {
-        "requests_sent": len(rows), "completed": len(ok), "failures": sum(r.status == "error" for r in rows),
-        "cancelled": sum(r.status == "cancelled" for r in rows), "measured_requests": len(inside),
+        "requests_sent": len(rows), "succeeded_requests": len(ok),
+        "failed_requests": sum(r.status == "error" for r in rows),
+        "cancelled_requests": sum(r.status == "cancelled" for r in rows), "measured_requests": len(inside),
         "window_s": window, "output_tokens": out_tokens, "input_tokens": in_tokens,
-        "total_tokens": out_tokens + in_tokens, "finished_requests": len(finished),
+        "total_tokens": out_tokens + in_tokens, "completed_requests": len(finished),
         "good_requests": len(good) if slo.any else None,
         "slo_met_share": (sum(meets(r, slo) for r in inside) / len(inside)) if slo.any and inside else None,
     }

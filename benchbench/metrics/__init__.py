@@ -9,11 +9,13 @@ this package registers all of it. `python -m benchbench.metrics --write` regener
 """
 
 from . import (  # noqa: F401  (they register)
+    catalog_llamacpp,
     catalog_llm,
     catalog_load,
     catalog_media,
     catalog_money,
     catalog_power,
+    catalog_shape,
     catalog_usage,
 )
 from .model import (

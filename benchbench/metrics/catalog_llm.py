@@ -134,9 +134,11 @@ register(
            "Share of the loaded model in GPU memory (Ollama /api/ps size_vram ÷ size) after the iteration.",
            direction="higher", iterations="min", fmt="num", kinds=LLM, peers={"ollama": "size_vram ÷ size"}),
     Metric("output_tok_s", "tok/s", "throughput", "throughput",
-           "The machine's output throughput: output_tokens ÷ the iteration's duration_s, its measured window, the "
-           "one its energy is integrated over (around run_once, or the window the workload reports: a worker's own "
-           "timing, a load point's steady state), so J/token = energy ÷ tokens. Across "
+           "The machine's output throughput: output tokens of all the iteration's requests ÷ the iteration's "
+           "duration_s, the window its energy is measured over (so J/token = energy ÷ tokens); where a backend "
+           "measures a narrower window, that one (llama-bench: the decode test's n_gen × repetitions ÷ its "
+           "window; llama-sweep-bench: Σ tg ÷ the sweep; a load point: the tokens that arrived in its "
+           "steady-state window ÷ that window). Across "
            "iterations Σ tokens ÷ Σ seconds. At concurrency 1 close to tg_tok_s (below it by the prompt's "
            "share of the time). Every energy-per-token and money figure uses this.",
            direction="higher", requests=None, iterations="ratio", count="output_tokens", kinds=LLM,
@@ -144,7 +146,8 @@ register(
            peers={"vllm": "output_throughput", "guidellm": "output_tokens_per_second",
                   "aiperf": "output_token_throughput"}),
     Metric("total_tok_s", "tok/s", "throughput", "tokens in and out",
-           "total_tokens (input and output) ÷ the iteration's measured window (as output_tok_s).",
+           "Input and output tokens of all the iteration's requests ÷ the iteration's duration_s (or the "
+           "backend's narrower energy window, as for output_tok_s).",
            direction="higher", requests=None, iterations="ratio", count="total_tokens", kinds=LLM,
            peers={"vllm": "total_token_throughput", "guidellm": "tokens_per_second"}),
     Metric("agg_output_tok_s", "tok/s", "throughput", "aggregate output",

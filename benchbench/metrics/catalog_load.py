@@ -29,7 +29,7 @@ _LATENCIES = (
 register(*(
     Metric(f"{name}_{stat}_s", "s", "request", f"{label} {stat}",
            f"A load point's {what} of its measured requests' {defn}: the distribution across requests, each "
-           "request one value.",
+           "request one value (an imported serving benchmark: the tool's own statistic).",
            direction="lower", title=f"{label} {stat} across requests",
            peers={"vllm": f"{vstat}_{vllm} ÷ 1000", "guidellm": f"{guide} ({gstat})", "aiperf": f"{aiperf} ({gstat})"},
            **STAT)
@@ -54,9 +54,10 @@ register(
 
 register(
     Metric("req_s", "req/s", "throughput", "requests",
-           "Request throughput: requests that finished inside the measured window ÷ its length "
-           "(finished_requests ÷ |W|). Across iterations Σ requests ÷ Σ seconds.",
-           direction="higher", requests=None, iterations="ratio", count="finished_requests", kinds=LLM,
+           "Request throughput: requests that succeeded and finished inside the measured window ÷ its length "
+           "(completed_requests ÷ |W|; an imported serving benchmark: its completed ÷ its duration). Across "
+           "iterations Σ requests ÷ Σ seconds.",
+           direction="higher", requests=None, iterations="ratio", count="completed_requests", kinds=LLM,
            title="request throughput",
            peers={"vllm": "request_throughput", "guidellm": "requests_per_second", "aiperf": "request_throughput"}),
     Metric("goodput_req_s", "req/s", "throughput", "goodput",
@@ -72,22 +73,26 @@ register(
 register(
     Metric("requests_sent", "requests", "iteration", "sent", "Requests the load point sent.", fmt="int",
            iterations="mean", peers={"vllm": "num_prompts", "aiperf": "request_count"}, **IT),
-    Metric("completed", "requests", "iteration", "completed", "Requests that completed successfully.",
-           fmt="int", iterations="mean", peers={"vllm": "completed", "guidellm": "successful"}, **IT),
-    Metric("failures", "requests", "iteration", "failed",
+    Metric("succeeded_requests", "requests", "iteration", "succeeded",
+           "Requests of the load point that completed successfully, inside the measured window or not.",
+           fmt="int", iterations="mean", **IT),
+    Metric("failed_requests", "requests", "iteration", "failed",
            "Requests that failed: an HTTP error, a cut connection, an error mid-stream, a stream that ended "
-           "unfinished or carried no token (vLLM's definition). Not retried under load.",
+           "unfinished or carried no token (vLLM's definition); not retried under load. An imported serving "
+           "benchmark: the tool's count.",
            direction="lower", fmt="int", iterations="mean",
-           peers={"vllm": "failed", "guidellm": "errored", "aiperf": "error_request_count"}, **IT),
-    Metric("cancelled", "requests", "iteration", "cancelled",
+           peers={"vllm": "failed", "guidellm": "request_totals.errored", "aiperf": "error_request_count"}, **IT),
+    Metric("cancelled_requests", "requests", "iteration", "cancelled",
            "Requests still running when a duration-bound point ended (cancelled, kept in the rows).",
            fmt="int", iterations="mean", peers={"guidellm": "incomplete"}, **IT),
     Metric("measured_requests", "requests", "iteration", "measured",
            "Requests sent and finished inside the measured window: the latency distributions' population.",
            fmt="int", iterations="mean", **IT),
-    Metric("finished_requests", "requests", "iteration", "finished in window",
-           "Successful requests that finished inside the measured window: the count req_s divides by |W|.",
-           fmt="int", iterations="mean", **IT),
+    Metric("completed_requests", "requests", "iteration", "completed",
+           "Requests that succeeded and finished inside the measured window: the count req_s divides by |W| (an "
+           "imported serving benchmark: its successful requests).",
+           fmt="int", iterations="mean", peers={"vllm": "completed", "guidellm": "request_totals.successful"},
+           **IT),
     Metric("good_requests", "requests", "iteration", "good",
            "Requests finished inside the measured window that met every SLO: the count goodput_req_s divides "
            "by |W|.", fmt="int", iterations="mean", **IT),

@@ -9,14 +9,13 @@ RUN = dict(requests=None, iterations=None)
 
 register(
     Metric("duration_s", "s", "iteration", "iteration",
-           "Wall time of one iteration's measured window (time.monotonic): around run_once, or the window the "
-           "workload reports instead — a backend in its own environment times run_once in the worker with the "
-           "device synchronized, a load point its steady state (after ramp_up_s, before cool_down_s). The window "
-           "energy is integrated over and throughput is counted over.", direction="lower", **ITER),
+           "Wall time of one iteration (time.monotonic around run_once; for a backend in its own environment, "
+           "taken in the worker around the backend's run_once with the device synchronized): the window energy "
+           "is integrated over and throughput is counted over, unless the backend names a narrower one "
+           "(energy_window: llama-bench's decode test, a load point's steady state).", direction="lower", **ITER),
     Metric("wall_s", "s", "iteration", "wall time",
-           "The runner's time around run_once when the iteration's window is narrower: for a backend in its "
-           "own environment (docs/envs.md) wall_s − duration_s is the worker protocol's overhead; for a load "
-           "point (docs/load.md) the whole point, ramp-up, cool-down and unfinished requests included.",
+           "For a backend in its own environment (docs/envs.md) only: the runner's time around the worker's "
+           "run_once, protocol included; wall_s − duration_s is the worker protocol's overhead.",
            direction="lower", **ITER),
     Metric("gpu_w", "W", "iteration", "GPU",
            "Mean power of the GPUs over the measured iterations (Σ J ÷ Σ s), the cards the run loaded summed.",

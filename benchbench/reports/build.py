@@ -13,12 +13,14 @@ from .. import __version__
 from ..analysis import analyze
 from ..analysis.load import typed
 from ..fmt import clean
+from ..ledger import machine_usage
 from ..record import load_typed_records
 from ..record_model import Record
 from .model import Report
 from .plots import colors
-from .sections import economics, llm, machines, power, sweeps, tts, usage, video
+from .sections import depth, economics, llm, machines, power, sweeps, tts, verdict, video, workload
 from .sections import load as load_tests
+from .sections import usage as usage_section
 from .sections import warnings as warn
 from .sources import series_label, source
 
@@ -83,21 +85,26 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
                  reference: bool = True, utilization: float | None = None, hours_per_day: float | None = None,
                  api_models: Iterable[str] = (), title: str = "benchbench report",
                  max_power_runs: int = 12, ledgers: Iterable[Path | str] = (), period: str = "day",
-                 since: float | None = None, until: float | None = None) -> Report:
+                 since: float | None = None, until: float | None = None, mix: Any = None,
+                 usage: Any = None) -> Report:
     """The report of the records under `paths` (plus `records`), with the published reference
     figures unless `reference=False`, and the usage of `ledgers` per `period` (day, week, month)
-    between `since` and `until` (UNIX seconds). Bad arguments raise UserError."""
+    between `since` and `until` (UNIX seconds). `mix`: the request shape the verdict prices; `usage`: part 16's
+    machine_usage() (read from `ledgers` when not given): the verdict's real token mix and utilization. Bad
+    arguments raise UserError."""
     loaded, skipped = load(paths)
+    ledgers = list(ledgers)
+    if usage is None and ledgers:
+        usage = machine_usage(ledgers, start=since, end=until) or None
     loaded += typed(records or [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
-                           hours_per_day=hours_per_day, api_models=tuple(api_models))
+                           hours_per_day=hours_per_day, api_models=tuple(api_models), mix=mix, usage=usage)
     ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
                   skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
-    ledgers = list(ledgers)
     if ledgers:
-        ctx.ledger = usage.view(ledgers, period, list(api_models), since, until)
+        ctx.ledger = usage_section.view(ledgers, period, list(api_models), since, until)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
     runs = analysis.runs
     machines = sorted({str(m) for m in runs.loc[runs["provenance"] != "published", "machine"]})
@@ -107,14 +114,20 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
                                "api_models": list(api_models)}
     if ledgers:
         options.update(period=period, ledgers=ctx.ledger.files if ctx.ledger else [])
+    if mix is not None:
+        options["mix"] = _mix_option(mix)
     return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
                   published_machines=published, options=options, skipped=skipped)
 
 
+def _mix_option(mix: Any) -> Any:
+    return mix.to_dict() if hasattr(mix, "to_dict") else mix
+
+
 def _builders() -> list[Any]:
-    return [warn.build, machines.build, llm.build, sweeps.build, load_tests.build, tts.build, video.build,
-            economics.build, usage.build, power.build]
+    return [verdict.build, warn.build, machines.build, llm.build, sweeps.build, load_tests.build, depth.build,
+            tts.build, video.build, workload.build, economics.build, usage_section.build, power.build]
 
 
 def _sources(analysis: Any) -> list[Any]:

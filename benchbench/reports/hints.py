@@ -41,6 +41,11 @@ HINTS: dict[str, str] = {
     "iteration_failed": "Read the error; failed iterations are left out of every figure.",
     "throughput_unknown": "Run the suite again with this benchbench: its records count every request's output "
                           "tokens, so energy per token and the costs per token can be computed.",
+    "prompt_length_off": "The server offers no tokenizer endpoint (llama.cpp's /tokenize, vLLM's /tokenize), so the "
+                         "prompt could not be fitted to prompt_tokens: compare prefill figures at the length the "
+                         "server counted.",
+    "power_window_estimated": "Use a llama.cpp build with `llama-bench --progress` (2025 on) so each test's power "
+                              "window is exact; here it is the sum of its samples before its result line.",
     "record_skipped": "The file is not a readable benchbench record: move it out of the results folder or "
                       "fix it.",
 }

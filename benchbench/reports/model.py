@@ -13,8 +13,6 @@ from typing import Any
 
 from .. import metrics
 
-PROVENANCES = ("measured", "estimated", "declared", "published")
-
 
 @dataclass
 class Column:

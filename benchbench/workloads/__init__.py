@@ -13,6 +13,8 @@ REGISTRY: dict[str, dict[str, str]] = {
         "transformers": "hf_transformers:TransformersLLM",
         "ollama": "ollama_llm:OllamaLLM",
         "openai": "openai_llm:OpenAILLM",
+        "llama-bench": "llama_bench:LlamaBench",
+        "sweep-bench": "sweep_bench:SweepBench",
     },
     "tts": {
         "qwen3-tts": "qwen3_tts:Qwen3TTS",

@@ -26,7 +26,8 @@ class IterationContext:
     warmup: bool
     artifact_dir: Path          # the folder of the record; artifacts go beside it
     artifact_stem: str          # e.g. "<run_id>.it3": add your own suffix (".wav", ".mp4")
-    # energy over [t0, t1] (time.monotonic(), the power samples' clock): {channel: {joules, avg_w, source}}
+    # energy(t0_s, t1_s) → {channel: {joules, avg_w, source}} over a time.monotonic() window inside the
+    # iteration (None when nothing samples power): for backends that know their sub-windows (llama-bench)
     energy: Callable[[float, float], dict[str, Any]] | None = None
     mark: Callable[[], None] | None = None   # read the power counters now: a worker calls it when it starts
 
@@ -43,10 +44,13 @@ class IterationResult:
     raw: dict[str, Any] = field(default_factory=dict)
     warnings: list[RunWarning] = field(default_factory=list)
     artifacts: list[str] = field(default_factory=list)   # file names beside the record
-    # time.monotonic() instants of the iteration's measured window when it is not the runner's time around
-    # run_once(): a worker process's own timing, a load point's steady state. The iteration's duration_s, energy
-    # and throughput all use it (measured_window); the runner keeps its own time as wall_s.
+    # time.monotonic() instants at which the work began and ended, when taken elsewhere than around
+    # run_once() (a worker process): the iteration's duration (the runner's own time is kept as wall_s)
     window_s: tuple[float, float] | None = None
+    # (name, t0_s, t1_s): the measured part when narrower than the iteration (llama-bench's decode test without
+    # model loads, a load point's steady state): the iteration's `energy` and its throughput (output_tok_s...)
+    # cover it (measured_window); the whole iteration's energy goes to `energy_iteration`
+    energy_window: tuple[str, float, float] | None = None
     points: list[dict[str, Any]] | None = None           # a load sweep's load points (record: load_points)
 
     def __post_init__(self) -> None:
@@ -61,8 +65,8 @@ def measured_window(metrics: dict[str, Any], energy: EnergyOf | None, w0_s: floa
     """The one rule of a measured window [w0_s, w1_s] (time.monotonic()): its energy is integrated over it and
     every throughput metric whose count is in `metrics` is that count ÷ (w1_s − w0_s), in place (a value the
     workload computed itself is replaced), so J/token = energy ÷ tokens exactly. The runner applies it to every
-    iteration (the whole iteration, or the window it returns in IterationResult.window_s), a load sweep to each
-    of its points. Returns the energy ({channel: {joules, avg_w, ...}}), None without a power monitor."""
+    iteration (its duration, or the IterationResult.energy_window it names), a load sweep to each of its points.
+    Returns the energy ({channel: {joules, avg_w, ...}}), None without a power monitor."""
     for metric in throughput_metrics():
         if metric.count in metrics:
             metrics.pop(metric.name, None)
@@ -104,10 +108,11 @@ class Workload(ABC):
         return None
 
     @classmethod
-    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
         """`benchbench doctor`'s checks of this backend beyond availability(): the servers it would talk to,
         as `{section: [entries]}` (entries of the same section from several backends are listed together).
-        `specs`: the suite's entries of this backend ([] without --suite). Must not load models."""
+        `specs`: the suite's entries of this backend ([] when the suite has none: check nothing); None
+        without --suite (the backend's default checks, e.g. the default Ollama host). Must not load models."""
         return {}
 
     @classmethod

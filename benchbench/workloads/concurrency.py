@@ -39,14 +39,16 @@ def run_parallel(fn: Callable[[int, threading.Event], Any], n: int) -> list[Any]
     return [f.exception() or f.result() for f in futures]
 
 
-def fan_out(params: dict[str, Any], index: int, request: Callable[[int, str, threading.Event], dict[str, Any]],
-            nonce: str | None = None) -> tuple[list[dict[str, Any]], dict]:
-    """One iteration's `concurrency` requests (each with its own prompt), started together.
-    Returns the per-request results and their aggregate metrics; any failure raises ServerError."""
-
+def fan_out(params: dict[str, Any], index: int,
+            request: Callable[[int, str, threading.Event], dict[str, Any]],
+            prompt: Callable[[int], str] | None = None) -> tuple[list[dict[str, Any]], dict]:
+    """One iteration's `concurrency` requests (each with its own prompt: `prompt(i)`, else the suite's),
+    started together. Returns the per-request results and their aggregate metrics; any failure raises
+    ServerError."""
     n = int(params["concurrency"])
     vary = bool(params["vary_prompt"])
-    prompts = [prompt_text(params, index * n + j, vary, nonce) for j in range(n)]
+    prompt = prompt or (lambda i: prompt_text(params, i, vary))
+    prompts = [prompt(index * n + j) for j in range(n)]
     results = run_parallel(lambda j, stop: request(j, prompts[j], stop), n)
     check_failures(results)
     return results, aggregate(results)

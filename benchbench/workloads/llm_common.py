@@ -60,19 +60,22 @@ DEFAULT_PROMPT = "Explain the Jevons paradox in three short paragraphs."
 
 def prompt_text(params: dict[str, Any], index: int = 0, vary: bool = True, nonce: str | None = None) -> str:
     """The prompt for iteration `index`; with `vary`, its first words differ per iteration so
-    servers cannot reuse a cached prefix; `nonce` (a random value per run) makes them differ from
-    every other run's too (a server's prompt cache outlives a run)."""
+    servers cannot reuse a cached prefix (run_prefix; with the run's `nonce`, nor another run's)."""
     if params.get("prompt_tokens"):
         body = synthetic_words(int(params["prompt_tokens"]), seed=int(params.get("seed") or 0))
     elif params.get("prompt_file"):
         body = Path(params["prompt_file"]).read_text(encoding="utf-8")
     else:
         body = params.get("prompt") or DEFAULT_PROMPT
-    if not vary:
-        return body
+    return run_prefix(index, nonce) + body if vary else body
+
+
+def run_prefix(index: int, nonce: str | None = None) -> str:
+    """The varying first words of request `index` (so no server reuses a cached prefix); `nonce`, a random
+    value of the run, makes them differ from every other run's too (a server's prompt cache outlives a run)."""
     if nonce is not None:
-        return f"[run {nonce}-{index}] {body}"
-    return f"[run {index} #{random.Random(index * 7919 + 1).randrange(10**6):06d}] {body}"
+        return f"[run {nonce}-{index}] "
+    return f"[run {index} #{random.Random(index * 7919 + 1).randrange(10**6):06d}] "
 
 
 def synthetic_words(n: int, seed: int = 0) -> str:

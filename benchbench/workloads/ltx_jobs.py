@@ -59,9 +59,9 @@ class LTXJobs(Workload):
     }
 
     @classmethod
-    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
         """Every job server the suite's ltx-jobs entries name: reachable, version, queue, worker alive."""
-        return doctor_of(specs)
+        return doctor_of(specs or [])
 
     def plan(self) -> dict[str, Any]:
         p = self.params

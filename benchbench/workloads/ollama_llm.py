@@ -18,7 +18,16 @@ from ..load.config import LOAD_FIELDS, LOAD_KEYS
 from ..load.config import check_params as check_load
 from ..schema import Field, suggest
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
+from .llm_common import (
+    ITERATION_METRICS,
+    LLM_METRICS,
+    PROMPT_KEYS,
+    SERVER_METRICS,
+    check_prompt,
+    decode_rate,
+    prompt_text,
+    rate,
+)
 from .server_doctor import check_ollama, check_servers, targets
 from .server_load import LOAD_METRICS, LoadCapable
 from .servers import (
@@ -30,12 +39,14 @@ from .servers import (
     fan_out,
     gpu_fraction,
     http_timeout,
+    mark_chunks,
     merge_warnings,
     ollama_url,
     one_line,
     output_warnings,
     repetition,
     same_ollama_model,
+    stream_cut,
     transport_errors,
     with_retries,
 )
@@ -122,9 +133,11 @@ class OllamaLLM(LoadCapable, StreamingRequests, Workload):
         return check_prompt(params)
 
     @classmethod
-    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
-        """The default Ollama host (OLLAMA_HOST) and every host the suite names: reachable, loaded, missing."""
-        found = targets(specs, lambda params: ollama_url(params.get("host")), default=ollama_url())
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
+        """Without a suite the default Ollama host (OLLAMA_HOST); with one, only the hosts it names (none when
+        it has no Ollama entry): reachable, loaded, missing."""
+        found = targets(specs or [], lambda params: ollama_url(params.get("host")),
+                        default=ollama_url() if specs is None else None)
         return check_servers(found, check_ollama)
 
     # --- set-up --------------------------------------------------------------------------------
@@ -243,7 +256,9 @@ class OllamaLLM(LoadCapable, StreamingRequests, Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         if self.under_load:
             return self.load_iteration(ctx)
-        results, metrics = fan_out(self.params, ctx.index, self._request, self.nonce)
+        vary = bool(self.params["vary_prompt"])
+        results, metrics = fan_out(self.params, ctx.index, self._request,
+                                   lambda i: prompt_text(self.params, i, vary, self.nonce))
         placed = self._ps_entry()
         metrics.update({"gpu_fraction": self._placement(placed)["gpu_fraction"]})
         if self.params["load"] == "cold":
@@ -269,6 +284,7 @@ class OllamaLLM(LoadCapable, StreamingRequests, Workload):
         pieces: list[str] = []
         final = None
         clock.start()
+        received = 0
         try:
             for chunk in stream:
                 part = chunk.message if self.params["api"] == "chat" else chunk
@@ -277,15 +293,21 @@ class OllamaLLM(LoadCapable, StreamingRequests, Workload):
                 thought = getattr(part, "thinking", None) or ""
                 clock.chunk(bool(piece or thought))
                 pieces.append(thought + piece)
+                received += bool(piece or thought)
                 if chunk.done:
                     final = chunk
                     break
                 if stop.is_set():
                     raise ServerError("stopped: another request of this iteration failed")
+        except Exception as exc:
+            mark_chunks(exc, received)
+            raise
         finally:
             stream.close()
         clock.stop()
         if final is None:
+            if received:
+                raise ServerError(stream_cut(self.url, received, "it ended without its final response"))
             raise RetryableError(f"the stream from {self.url} ended without its final response")
         return self._result(final, "".join(pieces), prompt, clock)
 

@@ -21,7 +21,17 @@ from ..load.config import LOAD_KEYS
 from ..load.config import check_params as check_load
 from ..schema import Field
 from .base import IterationContext, IterationResult, RunWarning, Workload
-from .llm_common import ITERATION_METRICS, LLM_METRICS, PROMPT_KEYS, SERVER_METRICS, check_prompt, decode_rate, rate
+from .llm_common import (
+    ITERATION_METRICS,
+    LLM_METRICS,
+    PROMPT_KEYS,
+    SERVER_METRICS,
+    check_prompt,
+    decode_rate,
+    prompt_text,
+    rate,
+)
+from .prompt_fit import fit_prompt, token_counter
 from .server_doctor import check_openai, check_servers, targets
 from .server_load import LOAD_METRICS, LoadCapable
 from .servers import (
@@ -34,11 +44,13 @@ from .servers import (
     fan_out,
     fixed_length,
     http_timeout,
+    mark_chunks,
     merge_warnings,
     output_warnings,
     public_url,
     repetition,
     scrub,
+    stream_cut,
     transport_errors,
     with_retries,
 )
@@ -105,9 +117,9 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
         return check_prompt(params)
 
     @classmethod
-    def doctor(cls, specs: list[WorkloadSpec]) -> dict[str, Any]:
+    def doctor(cls, specs: list[WorkloadSpec] | None) -> dict[str, Any]:
         """Every OpenAI-compatible endpoint the suite names: reachable, models served, missing."""
-        return check_servers(targets(specs, lambda params: str(params["base_url"]).rstrip("/")), check_openai)
+        return check_servers(targets(specs or [], lambda params: str(params["base_url"]).rstrip("/")), check_openai)
 
     # --- set-up --------------------------------------------------------------------------------
     @property
@@ -138,10 +150,22 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
                                  "api_key_env": self.params.get("api_key_env")}
         facts.update(self._model_facts())
         facts["server_version"] = self._server_version()
+        self.counter, facts["prompt_token_counter"] = None, None
+        if self.params.get("prompt_tokens"):
+            self.counter, facts["prompt_token_counter"] = token_counter(
+                self.clients[0], self.base, self.model, self.params["api"], self.params.get("system"))
         if self.under_load:
             facts.update(self.start_load("openai", self.base, self.model, headers, self.timeout_s,
                                          re.sub(r"/v1$", "", self.base), secret=self.key))
         return facts
+
+    def _prompt(self, i: int) -> str:
+        """Request i's prompt: fitted to exactly prompt_tokens where the server counts tokens."""
+        if getattr(self, "counter", None) is None:
+            return prompt_text(self.params, i, bool(self.params["vary_prompt"]), self.nonce)
+        with self._errors():
+            return fit_prompt(self.counter, int(self.params["prompt_tokens"]), self.params, i,
+                              bool(self.params["vary_prompt"]), self.nonce)[0]
 
     def _api_key(self) -> str | None:
         env = self.params.get("api_key_env")
@@ -188,7 +212,7 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
     def run_once(self, ctx: IterationContext) -> IterationResult:
         if self.under_load:
             return self.load_iteration(ctx)
-        results, metrics = fan_out(self.params, ctx.index, self._request, self.nonce)
+        results, metrics = fan_out(self.params, ctx.index, self._request, self._prompt)
         raw = {"requests": [{k: r[k] for k in ("metrics", "model", "usage", "timings", "finish_reason",
                                                "text_head", "repetition")} for r in results]}
         return IterationResult(metrics, raw=raw, warnings=merge_warnings([r["warnings"] for r in results]))
@@ -222,6 +246,21 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
         pieces: list[str] = []
         clock = StreamClock(self.timeout_s)
         clock.start()
+        try:
+            self._read_stream(client, prompt, stop, state, pieces, clock)
+        except Exception as exc:
+            mark_chunks(exc, state["chunks"])
+            raise
+        clock.stop()
+        if not state["done"] and state["finish_reason"] is None:
+            where = public_url(self.base)
+            if state["chunks"]:
+                raise ServerError(stream_cut(where, state["chunks"], "it ended without finish_reason or [DONE]"))
+            raise RetryableError(f"the stream from {where} ended before it finished")
+        return self._result(state, "".join(pieces), clock)
+
+    def _read_stream(self, client: Any, prompt: str, stop: threading.Event, state: dict[str, Any],
+                     pieces: list[str], clock: StreamClock) -> None:
         with client.stream("POST", self._endpoint(), json=self._body(prompt)) as r:
             if r.status_code >= 400:
                 r.read()
@@ -245,10 +284,6 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
                 if piece:
                     pieces.append(piece)
                     state["chunks"] += 1
-        clock.stop()
-        if not state["done"] and state["finish_reason"] is None:
-            raise RetryableError(f"the stream from {public_url(self.base)} ended before it finished")
-        return self._result(state, "".join(pieces), clock)
 
     def _event(self, event: dict[str, Any], state: dict[str, Any]) -> str:
         """Fold one SSE event into `state`; returns the text it carries."""
@@ -307,6 +342,12 @@ class OpenAILLM(LoadCapable, StreamingRequests, Workload):
                    "input_tokens": prompt_tokens, "output_tokens": gen_tokens,
                    "total_tokens": prompt_tokens + gen_tokens if prompt_tokens is not None else None,
                    "cache_read_tokens": cached, "output_chars": len(text)}
+        asked = self.params.get("prompt_tokens")
+        if asked and prompt_tokens and abs(prompt_tokens - asked) > max(2, 0.05 * asked):
+            why = ("it offers no tokenizer endpoint to fit the prompt to" if getattr(self, "counter", None) is None
+                   else "its tokenizer endpoint counted otherwise")
+            warnings.append(RunWarning("prompt_length_off", f"asked for {asked} prompt tokens, the server counted "
+                                       f"{prompt_tokens}: {why}"))
         if cached and prompt_tokens and cached > prompt_tokens / 2:
             warnings.append(RunWarning("prompt_cached", f"{cached} of {prompt_tokens} prompt tokens came from "
                                                         "the server's cache: prefill was not measured"))

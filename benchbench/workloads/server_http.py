@@ -161,9 +161,24 @@ def http_timeout(timeout_s: float) -> Any:
     return httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
 
 
+def stream_cut(url: str, chunks: int, how: str) -> str:
+    """The message for a stream that stopped after delivering `chunks` pieces of text."""
+    return (f"the stream from {url} was cut after {chunks} chunk{'s' if chunks != 1 else ''} of text ({how}): "
+            "the server closed the connection mid-generation (did it crash or restart?); not retried")
+
+
+def mark_chunks(exc: BaseException, chunks: int) -> None:
+    """Note on an exception raised mid-stream how much text had arrived (transport_errors reads it)."""
+    try:
+        exc.benchbench_chunks = chunks  # type: ignore[attr-defined]
+    except AttributeError:
+        pass
+
+
 @contextmanager
 def transport_errors(url: str, start_hint: str) -> Iterator[None]:
-    """httpx transport errors → RetryableError (refused, cut) or ServerError (timeout)."""
+    """httpx transport errors → RetryableError (refused, cut before any text) or ServerError (timeout, a
+    stream cut after it delivered text: a crash or restart to report, not to retry)."""
     import httpx
 
     try:
@@ -171,6 +186,10 @@ def transport_errors(url: str, start_hint: str) -> Iterator[None]:
     except (httpx.ConnectError, ConnectionError):   # the ollama client turns ConnectError into the builtin
         raise RetryableError(f"cannot reach the server at {url} ({start_hint})") from None
     except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+        received = getattr(exc, "benchbench_chunks", 0)
+        if received:
+            raise ServerError(stream_cut(url, received, f"{type(exc).__name__}: {one_line(str(exc), 120)}")) \
+                from None
         raise RetryableError(f"the connection to {url} was lost mid-request "
                              f"({type(exc).__name__}: {one_line(str(exc), 120)})") from None
     except httpx.TimeoutException as exc:

@@ -18,7 +18,8 @@ LOAD_PRIMARY = ("output_tok_s", "ttft_p90_s")        # checked for high variance
 _STATS = ("median", "p90", "p95", "p99")
 LOAD_METRICS = (
     # a load point: counts (the runner derives the rates over the measured window), latency across requests
-    "requests_sent", "completed", "failures", "cancelled", "measured_requests", "finished_requests", "good_requests",
+    "requests_sent", "succeeded_requests", "failed_requests", "cancelled_requests", "measured_requests",
+    "completed_requests", "good_requests",
     "window_s", "output_tokens", "input_tokens", "total_tokens", "req_s", "output_tok_s", "total_tok_s",
     "goodput_req_s", "slo_met_share", "meets_slo", "ttft_s", "tpot_s", "e2e_s", "itl_mean_s", "tg_tok_s",
     *(f"{name}_{stat}_s" for name in ("ttft", "tpot", "itl", "e2e") for stat in _STATS),

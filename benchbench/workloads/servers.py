@@ -26,11 +26,13 @@ from .server_http import (
     StreamingRequests,
     error_text,
     http_timeout,
+    mark_chunks,
     ollama_url,
     one_line,
     public_url,
     retried_request,
     scrub,
+    stream_cut,
     transport_errors,
     with_retries,
 )
@@ -38,8 +40,9 @@ from .server_http import (
 __all__ = ["COMPRESSION_LIMIT", "DEFAULT_OLLAMA", "DEFAULT_TIMEOUT_S", "DEGENERATE_MIN_CHARS", "DOCTOR_TIMEOUT_S",
            "REPEAT_SHARE_LIMIT", "RetryableError", "SERVER_KEYS", "StreamClock", "StreamingRequests", "aggregate",
            "check_failures", "degenerate", "error_text", "fan_out", "fixed_length", "gpu_fraction", "http_timeout",
-           "merge_warnings", "ollama_url", "one_line", "output_warnings", "public_url", "repetition",
-           "retried_request", "run_parallel", "same_ollama_model", "scrub", "transport_errors", "with_retries"]
+           "mark_chunks", "merge_warnings", "ollama_url", "one_line", "output_warnings", "public_url", "repetition",
+           "retried_request", "run_parallel", "same_ollama_model", "scrub", "stream_cut", "transport_errors",
+           "with_retries"]
 
 SERVER_KEYS: dict[str, Field] = {
     "concurrency": Field((int,), default=1, check=positive, doc="requests in flight per iteration"),

@@ -33,7 +33,7 @@ def provenance_caption(rows: Iterable[dict[str, Any]], *figures: str) -> str:
             if row.get("provenance") == "published":
                 who += f", {tag(row.get('source'))}"
             seen.setdefault(label, {})[who] = None
-    order = ("measured", "estimated", "declared", "published")
+    order = ("measured", "imported", "estimated", "declared", "published")
     parts = [f"{label} ({'; '.join(seen[label])})" for label in order if label in seen]
     return "Data: " + ", ".join(parts) + "." if parts else ""
 

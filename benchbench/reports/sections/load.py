@@ -43,7 +43,7 @@ def _points(it: Iteration) -> list[_Point]:
     if it.load_points is not None:
         return [_Point(p.label, p.plan, p.metrics, p.energy, p.window.get("duration_s")) for p in it.load_points]
     load = (it.raw or {}).get("load") or {}
-    return [_Point(load.get("label") or "load", load.get("plan") or {}, it.metrics, it.energy, it.duration_s)]
+    return [_Point(load.get("label") or "load", load.get("plan") or {}, it.metrics, it.energy, it.energy_s)]
 
 
 def points_of(records: list[Any]) -> list[dict[str, Any]]:
