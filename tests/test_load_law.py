@@ -194,7 +194,7 @@ def test_interrupted_point_keeps_finished_requests_and_resume_redoes_it(tmp_path
                               timeout=120)
         assert done.returncode == 0, done.stderr
     rec = records(tmp_path / "r")[0]
-    assert rec["status"] == "complete" and rec["iterations"][0]["metrics"]["completed"] == 40
+    assert rec["status"] == "complete" and rec["iterations"][0]["metrics"]["succeeded_requests"] == 40
     assert rec["resumes"][-1]["replaced"][0]["interrupted"]              # what finished stays on record
     assert len(list((tmp_path / "r").rglob("*.requests.csv"))) == 2      # nothing overwritten
 

@@ -99,7 +99,7 @@ register(
     Metric("slo_met_share", "", "iteration", "SLO met",
            "Share (0–1) of the measured requests meeting every SLO.", direction="higher", iterations="mean",
            **IT),
-    Metric("meets_slo", "", "iteration", "meets SLOs",
+    Metric("meets_slo", "", "iteration", "meets the SLOs",
            "The load point meets its SLOs: each SLO's statistic at `slo.percentile` (default p90) within its "
            "limit. The report's knee is the highest load that does.", fmt="bool", iterations=None, **IT),
     Metric("peak_concurrency", "requests", "iteration", "peak in flight",
