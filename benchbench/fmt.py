@@ -129,3 +129,14 @@ def csv_number(value: Any, digits: int) -> str:
 def prov_mark(label: str | None) -> str | None:
     """The short mark a report puts after an estimated, declared or published figure."""
     return PROV_MARK.get(label) if label else None
+
+
+def aligned_table(rows: list[list[str]], header_rows: int = 1) -> str:
+    """Cells padded into columns for the terminal, a dashed rule under the first `header_rows` rows."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for j, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip())
+        if j == header_rows - 1:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"

@@ -619,6 +619,7 @@ class FakeOpenAI(_FakeServer):
                              "true_ttft_s": ctx["first_at"] - ctx["t_recv"], "n": ctx["n"],
                              "prompt_tokens": ctx["prompt_tokens"], "cached": ctx["cached"],
                              "timings": final.get("timings")})
+        self._finished(ctx, t_end)
         send(final)
         if ctx["include_usage"]:
             send({"id": "cmpl-fake", "object": final["object"], "created": int(time.time()),
@@ -628,9 +629,14 @@ class FakeOpenAI(_FakeServer):
         h.end_chunked()
         self._generated(h)
 
+    def _finished(self, ctx: dict[str, Any], t_end: float) -> None:
+        """A request's last token is out (called before its last bytes are sent, so a client holding the
+        whole answer finds it counted); subclasses count here."""
+
     def _whole(self, h: _Handler, ctx: dict[str, Any]) -> None:
         sleep_until(ctx["first_at"] + (ctx["n"] - 1) / self.tg_tok_s)
         text = "".join(token_text(self.text, k, 0) for k in range(ctx["n"]))
+        self._finished(ctx, time.perf_counter())
         choice = ({"index": 0, "message": {"role": "assistant", "content": text}} if ctx["chat"]
                   else {"index": 0, "text": text}) | {"finish_reason": ctx["reason"], "logprobs": None}
         h.send_json(200, {"id": "cmpl-fake", "object": "chat.completion" if ctx["chat"] else "text_completion",

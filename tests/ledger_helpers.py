@@ -3,7 +3,7 @@ power sampler replaying the recorded H200 trace, and a recorder runnable in a ch
 
 Laws (what the fakes count, so a test can compute what the ledger must hold):
 - FakeVllm (FakeOpenAI, flavor vllm) serves completions and, when each one has been answered,
-  adds to prometheus_client counters with vLLM's names and labels (model_name, engine):
+  adds to prometheus_client counters (before its last bytes are sent) with vLLM's names and labels (model_name, engine):
   `vllm:prompt_tokens` += the whole prompt, `vllm:prompt_tokens_cached` += its cached part,
   `vllm:generation_tokens` += the output, `vllm:request_success{finished_reason}` += 1, and the
   histogram `vllm:request_inference_time_seconds` observes receipt → end; plus vLLM's other
@@ -90,12 +90,7 @@ class FakeVllm(FakeOpenAI):
             self.served["cached"] += ctx["cached"]
             self.served["output"] += ctx["n"]
 
-    def _sse(self, h: Any, ctx: dict[str, Any]) -> None:
-        super()._sse(h, ctx)
-        self._count(ctx)
-
-    def _whole(self, h: Any, ctx: dict[str, Any]) -> None:
-        super()._whole(h, ctx)
+    def _finished(self, ctx: dict[str, Any], t_end: float) -> None:
         self._count(ctx)
 
     def route_get_metrics(self, h: Any, body: Any) -> None:
@@ -144,13 +139,8 @@ class FakeLlamaCpp(FakeOpenAI):
             self.served["output"] += ctx["n"]
             self.served["busy_s"] += prompt_s + gen_s
 
-    def _sse(self, h: Any, ctx: dict[str, Any]) -> None:
-        super()._sse(h, ctx)
-        self._count(ctx, time.perf_counter())
-
-    def _whole(self, h: Any, ctx: dict[str, Any]) -> None:
-        super()._whole(h, ctx)
-        self._count(ctx, time.perf_counter())
+    def _finished(self, ctx: dict[str, Any], t_end: float) -> None:
+        self._count(ctx, t_end)
 
     def route_get_metrics(self, h: Any, body: Any) -> None:
         with self.lock:

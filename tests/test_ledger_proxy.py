@@ -40,9 +40,9 @@ class _Scripted(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for piece in PIECES:
+            self.server.sent_at.append(time.perf_counter())    # before the write: it may arrive at once
             self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.flush()
-            self.server.sent_at.append(time.perf_counter())
             time.sleep(GAP_S)
         self.wfile.write(b"0\r\n\r\n")
 
@@ -86,7 +86,7 @@ def test_a_stream_arrives_byte_for_byte_and_piece_by_piece(scripted):
     # each piece reached the client before the upstream sent the next one: streamed, not buffered
     assert len(arrived) >= len(PIECES)
     for sent, nxt in zip(httpd.sent_at, httpd.sent_at[1:]):
-        assert any(sent <= t < nxt for t in arrived)
+        assert any(sent <= t < nxt for t in arrived), (httpd.sent_at, arrived)
     seen = httpd.seen[0]
     assert seen["path"] == "/api/generate?x=1" and json.loads(seen["body"]) == body
     assert seen["headers"]["Authorization"] == "Bearer secret-token" and seen["headers"]["X-Client"] == "c"

@@ -15,3 +15,15 @@ def ensure_folder(path: Path, flag: str = "--results") -> Path:
         raise UserError(f"cannot create the folder: {what}", file=str(path), field=flag,
                         hint="give a folder you can write to") from None
     return path
+
+
+def check_power_flags(interval_ms: float, samplers: list[str], interval_flag: str = "--interval-ms") -> None:
+    """The sampling interval and sampler names given on a command line: one line naming the flag when wrong."""
+    from ..power.registry import check_interval_ms, check_samplers
+
+    problem = check_interval_ms(interval_ms)
+    if problem:
+        raise UserError(problem, field=interval_flag)
+    bad = check_samplers(samplers)
+    if bad:
+        raise UserError(bad[1], field="--samplers", hint=bad[2])

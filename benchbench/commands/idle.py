@@ -12,12 +12,11 @@ from .. import fingerprint as fp
 from ..errors import BenchError, UserError
 from ..power.idle import idle_path, idle_record, measure_idle
 from ..power.monitor import build_monitor
-from ..power.registry import check_interval_ms, check_samplers
 from ..profile import resolve_profile
 from ..record import clean_floats, save_record
 from ..runner import interrupt_signals
 from ..suite import PowerConfig
-from . import ensure_folder
+from . import check_power_flags, ensure_folder
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,12 +38,7 @@ def _check(args: argparse.Namespace) -> None:
         raise UserError(f"must be more than 0 and finite, found {args.seconds:g}", field="--seconds")
     if not 0 <= args.settle < float("inf"):
         raise UserError(f"must be 0 or more and finite, found {args.settle:g}", field="--settle")
-    problem = check_interval_ms(args.interval_ms)
-    if problem:
-        raise UserError(problem, field="--interval-ms")
-    bad = check_samplers(args.samplers)
-    if bad:
-        raise UserError(bad[1], field="--samplers", hint=bad[2])
+    check_power_flags(args.interval_ms, args.samplers)
 
 
 def plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ from ..ledger import setup, units
 from ..ledger.power import PowerTap, build
 from ..ledger.proxy import ProxyServer, ProxySource
 from ..ledger.recorder import Recorder
-from ..power.registry import check_interval_ms, check_samplers
+from . import check_power_flags
 from .idle import plug_options
 
 
@@ -41,12 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     interval = setup.check_interval(args.interval)
-    problem = check_interval_ms(args.power_interval_ms)
-    if problem:
-        raise UserError(problem, field="--power-interval-ms")
-    bad = check_samplers(args.samplers)
-    if bad:
-        raise UserError(bad[1], field="--samplers", hint=bad[2])
+    check_power_flags(args.power_interval_ms, args.samplers, "--power-interval-ms")
     if args.duration is not None and not 0 < args.duration < float("inf"):
         raise UserError(f"must be more than 0, found {args.duration:g}", field="--duration")
     machine, profile = setup.machine_and_profile(args.machine)

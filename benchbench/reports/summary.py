@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import metrics
-from ..fmt import number
+from ..fmt import aligned_table, number
 from ..stats import measured, metric_values, summarize
 from ..textsafe import markdown_cell, one_line
 from ..warning_levels import is_note
@@ -90,11 +90,4 @@ def render_text(rows: list[dict[str, Any]]) -> str:
     """A plain aligned table for the terminal."""
     if not rows:
         return "no records\n"
-    table = [list(COLUMNS)] + [[one_line(row[c]) for c in COLUMNS] for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(COLUMNS))]
-    out = []
-    for j, r in enumerate(table):
-        out.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip())
-        if j == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return "\n".join(out) + "\n"
+    return aligned_table([list(COLUMNS)] + [[one_line(row[c]) for c in COLUMNS] for row in rows])

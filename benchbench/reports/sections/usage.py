@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ... import metrics
-from ...fmt import MISSING
+from ...fmt import MISSING, aligned_table
 from ...ledger.economics import economics, model_rows, profile_for
 from ...ledger.usage import read, summarize
 from ..model import Column, Note, Section, Table
@@ -139,11 +139,5 @@ def render_text(v: LedgerView) -> str:
     table = [[label for _, label, _, _ in cols], [unit for _, _, unit, _ in cols]]
     for row in v.periods:
         table.append([MISSING if row.get(k) is None else show(row[k]) for k, _, _, show in cols])
-    widths = [max(len(r[i]) for r in table) for i in range(len(cols))]
-    lines = []
-    for j, r in enumerate(table):
-        lines.append("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip())
-        if j == 1:
-            lines.append("  ".join("-" * w for w in widths))
-    return (f"usage per {v.period} (UTC) from {len(v.files)} ledger(s):\n" + "\n".join(lines)
-            + "\n" + (f"{len(v.events)} notable event(s): see `benchbench ledger info`\n" if v.events else ""))
+    return (f"usage per {v.period} (UTC) from {len(v.files)} ledger(s):\n" + aligned_table(table, header_rows=2)
+            + (f"{len(v.events)} notable event(s): see `benchbench ledger info`\n" if v.events else ""))
