@@ -154,3 +154,24 @@ def test_tick_clock_learns_the_period_and_sleeps_until_the_next_step():
     clock.read(t + 0.003, value + 10)   # a step at about t + 1.5 ms
     wake = clock.wake_at(t + 0.004)
     assert wake == pytest.approx(t + 0.0015 + 0.1 - 0.012, abs=0.004)
+
+
+def test_a_fine_counter_read_in_close_pairs_is_bridged_at_its_true_rate():
+    """A counter in whole mJ of a steady 80 W (a fake GPU's, or a fine-grained real one) read in pairs
+    10 µs apart every 3 ms: the pairs often repeat a value, so it looks stepped; a rate taken across a few µs
+    would be quantized to ±1 mJ ÷ span (p14 saw 98 W for 80 W on 60 ms windows). Each edge must be within
+    a couple of mJ of the truth, and a 60 ms window within 2% of 4.8 J."""
+    def counter_j(t: float) -> float:
+        return int(80.0 * t * 1000) / 1000
+
+    te, es = [], []
+    for k in range(400):
+        for t in (0.0031 * k, 0.0031 * k + 1e-5):
+            te.append(t)
+            es.append(counter_j(t))
+    for edge in (0.2004, 0.3333, 0.5017, 0.7001):
+        got = stepped_at(te, es, edge)
+        assert got is None or got == pytest.approx(80.0 * edge, abs=0.003)
+    t0, t1 = 0.5017, 0.5617
+    delta = counter_at(te, es, t1, 0.01) - counter_at(te, es, t0, 0.01)
+    assert delta == pytest.approx(80.0 * (t1 - t0), rel=0.02)

@@ -25,12 +25,14 @@ MIN_READINGS_TO_COMPARE = 2   # fewer power readings inside a window: too few to
 STEP_WINDOW_S = 1.5        # steps looked for this far either side of an edge
 MAX_BRIDGE_S = 0.25        # a step is carried to an edge at most this far
 MAX_RATE_SPAN_S = 0.5      # a rate is taken between precise steps at most this far apart
+FLAT_MIN_GAP_S = 0.001     # a counter holding its value over reads at least this far apart is stepped: a fine
+                           # one moving with the power (mJ at 10 W and more) repeats only over reads µs apart
 
 
 class Step:
     """A change of the counter between the read at `before_s` (value `old`) and the one at `after_s`
-    (`new`); `flat`: the counter holds its value between steps (reads close together showed the same
-    value nearby), unlike RAPL or amdsmi's accumulators, which move at every read."""
+    (`new`); `flat`: the counter holds its value between steps (reads 1 ms to 20 ms apart showed the
+    same value nearby), unlike RAPL or amdsmi's accumulators, which move at every read."""
 
     __slots__ = ("before_s", "after_s", "old", "new", "flat")
 
@@ -55,7 +57,7 @@ def steps_near(te: list[float], es: list[float], t: float) -> list[Step]:
     """Every change of the counter read within STEP_WINDOW_S of t, in order."""
     i = max(bisect.bisect_left(te, t - STEP_WINDOW_S), 1)
     j = bisect.bisect_right(te, t + STEP_WINDOW_S)
-    flat = any(es[k] == es[k - 1] and te[k] - te[k - 1] <= CORNER_GAP_S for k in range(i, j))
+    flat = any(es[k] == es[k - 1] and FLAT_MIN_GAP_S <= te[k] - te[k - 1] <= CORNER_GAP_S for k in range(i, j))
     return [Step(te[k - 1], te[k], es[k - 1], es[k], flat) for k in range(i, j) if es[k] != es[k - 1]]
 
 
