@@ -36,13 +36,18 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(message, hint=f"see `{self.prog} --help`")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only` (a command's name), that command's module alone is imported
+    and given its arguments: the others are listed by name and help (a long-running `watch` then holds
+    no report, runner or remote code)."""
     parser = _Parser(prog="benchbench", description="Benchmark local LLM, TTS and video inference "
                      "and turn the measurements into money.")
     parser.add_argument("--version", action="version", version=f"benchbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (module, text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=text, description=text)
+        if only is not None and name != only:
+            continue
         try:
             mod = importlib.import_module(f"benchbench.commands.{module}")
         except ModuleNotFoundError as exc:
@@ -64,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=next((a for a in argv if not a.startswith("-")), ""))
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "_module", None):

@@ -104,6 +104,7 @@ def live(urls: dict[str, Any], interval_s: float, seconds: float, settle_s: floa
         time.sleep(seconds)
         c1, k1, t1 = cpu_s(watch.pid), ticks_s(watch.pid), time.monotonic()
         peak_kb, rss_kb = status_kb(watch.pid, "VmHWM"), status_kb(watch.pid, "VmRSS")
+        anon_kb, file_kb = status_kb(watch.pid, "RssAnon"), status_kb(watch.pid, "RssFile")
         stop.set()
         load.join()
         watch.terminate()
@@ -119,7 +120,8 @@ def live(urls: dict[str, Any], interval_s: float, seconds: float, settle_s: floa
     return {"interval_s": interval_s, "seconds": round(t1 - t0, 1), "cpu_s": round(c1 - c0, 4),
             "cpu_pct_of_core": round(100 * (c1 - c0) / (t1 - t0), 4),
             "cpu_s_from_ticks": round(k1 - k0, 3), "peak_rss_mb": round(peak_kb / 1024, 1),
-            "rss_mb": round(rss_kb / 1024, 1), "intervals": intervals, "energy_channels": channels,
+            "rss_mb": round(rss_kb / 1024, 1), "rss_anon_mb": round(anon_kb / 1024, 1),
+            "rss_file_mb": round(file_kb / 1024, 1), "intervals": intervals, "energy_channels": channels,
             "energy_rows": energy_rows, "work_rows": work_rows, "ledger_bytes": size,
             "bytes_per_interval": round(size / max(1, intervals))}
 
@@ -194,7 +196,8 @@ def main() -> None:
         return None
     for r in runs:
         print(f"interval {r['interval_s']:g} s: {r['cpu_pct_of_core']:.4f}% of a core over {r['seconds']:g} s, "
-              f"peak RSS {r['peak_rss_mb']} MB, {r['energy_channels']} energy channel(s), "
+              f"peak RSS {r['peak_rss_mb']} MB (now {r['rss_anon_mb']} MB own + {r['rss_file_mb']} MB mapped files), "
+              f"{r['energy_channels']} energy channel(s), "
               f"{r['bytes_per_interval']} B/interval")
     if result["fit"]:
         f = result["fit"]

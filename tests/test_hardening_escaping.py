@@ -48,6 +48,7 @@ def _render_markdown(text: str) -> str:
     return MarkdownIt("commonmark").enable("table").render(text)
 
 
+@pytest.mark.filterwarnings("error::UserWarning")   # a control character on a chart: "Glyph 27 missing"
 def test_markdown_report_is_inert_and_stays_inside_its_folder(hostile, cli):
     out = hostile / "out" / "r.md"
     code, _, err = cli("report", hostile / "results", "-o", out, "--no-reference")

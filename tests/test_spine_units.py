@@ -121,6 +121,17 @@ def test_help_imports_no_heavy_modules():
     assert "run" in help_run.stdout and "report" in help_run.stdout
 
 
+def test_a_command_imports_its_own_module_only():
+    """`benchbench watch` runs for months: its parser brings no report, runner, remote or record code."""
+    code = "import sys, benchbench.cli as c; c.build_parser(only='watch'); print(sorted(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    modules = set(json.loads(done.stdout.replace("'", '"')))
+    assert "benchbench.commands.watch" in modules
+    unwanted = {"benchbench.reports", "benchbench.runner", "benchbench.remote", "benchbench.record",
+                "benchbench.commands.run", "benchbench.commands.report", "pydantic"}
+    assert not unwanted & modules, unwanted & modules
+
+
 def test_gpu_channels_follow_cuda_visible_devices():
     from benchbench.torch_util import gpu_channels
 

@@ -1,6 +1,7 @@
 """One module per CLI command: `add_arguments(parser)` and `main(args) -> int`. Keep imports lazy."""
 
 from pathlib import Path
+from typing import Any
 
 from ..errors import UserError
 
@@ -27,3 +28,18 @@ def check_power_flags(interval_ms: float, samplers: list[str], interval_flag: st
     bad = check_samplers(samplers)
     if bad:
         raise UserError(bad[1], field="--samplers", hint=bad[2])
+
+
+def plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict[str, Any]]:
+    """`--url [SAMPLER=]URL` flags as sampler options: {"shelly": {"url": [...]}}; a bare URL goes to the one
+    plug sampler named in `samplers`."""
+    options: dict[str, dict[str, Any]] = {}
+    for item in urls or []:
+        name, sep, url = item.partition("=")
+        if not sep or name not in ("shelly", "tasmota"):
+            plugs = [s for s in samplers if s in ("shelly", "tasmota")]
+            if len(plugs) != 1:
+                raise UserError(f"which plug is {item!r}?", field="--url", hint="write shelly=URL or tasmota=URL")
+            name, url = plugs[0], item
+        options.setdefault(name, {}).setdefault("url", []).append(url)
+    return options

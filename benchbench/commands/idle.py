@@ -16,7 +16,7 @@ from ..profile import resolve_profile
 from ..record import clean_floats, save_record
 from ..runner import interrupt_signals
 from ..suite import PowerConfig
-from . import check_power_flags, ensure_folder
+from . import check_power_flags, ensure_folder, plug_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -39,19 +39,6 @@ def _check(args: argparse.Namespace) -> None:
     if not 0 <= args.settle < float("inf"):
         raise UserError(f"must be 0 or more and finite, found {args.settle:g}", field="--settle")
     check_power_flags(args.interval_ms, args.samplers)
-
-
-def plug_options(urls: list[str] | None, samplers: list[str]) -> dict[str, dict[str, Any]]:
-    options: dict[str, dict[str, Any]] = {}
-    for item in urls or []:
-        name, sep, url = item.partition("=")
-        if not sep or name not in ("shelly", "tasmota"):
-            plugs = [s for s in samplers if s in ("shelly", "tasmota")]
-            if len(plugs) != 1:
-                raise UserError(f"which plug is {item!r}?", field="--url", hint="write shelly=URL or tasmota=URL")
-            name, url = plugs[0], item
-        options.setdefault(name, {}).setdefault("url", []).append(url)
-    return options
 
 
 def main(args: argparse.Namespace) -> int:

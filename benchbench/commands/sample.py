@@ -16,7 +16,8 @@ from ..profile import resolve_profile
 from ..record import new_session_id, utc_now
 from ..runner import interrupt_signals, signals_deferred
 from ..suite import PowerConfig
-from .idle import _check, plug_options
+from . import plug_options
+from .idle import _check
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..errors import UserError
@@ -10,8 +11,7 @@ from ..ledger import setup, units
 from ..ledger.power import PowerTap, build
 from ..ledger.proxy import ProxyServer, ProxySource
 from ..ledger.recorder import Recorder
-from . import check_power_flags
-from .idle import plug_options
+from . import check_power_flags, plug_options
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,6 +40,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # httpx imports its own command-line client (click, rich) when they are installed: ~6 MB that a
+    # process running for months never uses. A None entry makes that one import fail, as httpx allows.
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
     interval = setup.check_interval(args.interval)
     check_power_flags(args.power_interval_ms, args.samplers, "--power-interval-ms")
     if args.duration is not None and not 0 < args.duration < float("inf"):

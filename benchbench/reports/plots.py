@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..fmt import number
+from ..textsafe import one_line
 from .model import Chart
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
@@ -32,10 +33,30 @@ def render(chart: Chart, fmt: str = "svg", dpi: int = 110) -> bytes:
         fig = Figure(figsize=chart.size)
         fig.subplots_adjust(left=0.09, right=0.98, bottom=0.13, top=0.95, wspace=0.25)
         chart.draw(fig)
+        _escape_controls(fig)
         buf = io.BytesIO()
         meta = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
     return buf.getvalue()
+
+
+def _escape_controls(fig: Any) -> None:
+    """Every text on the chart with control characters shown escaped, as in tables (no font has them)."""
+    from matplotlib.category import StrCategoryFormatter
+    from matplotlib.text import Text
+    from matplotlib.ticker import FixedFormatter, FuncFormatter
+
+    for text in fig.findobj(Text):
+        shown = one_line(text.get_text())
+        if shown != text.get_text():
+            text.set_text(shown)
+    for ax in fig.axes:        # tick labels are made again from the formatter at drawing time
+        for axis in (ax.xaxis, ax.yaxis):
+            made = axis.get_major_formatter()
+            if isinstance(made, FixedFormatter):
+                made.seq = [one_line(label) for label in made.seq]
+            elif isinstance(made, (FuncFormatter, StrCategoryFormatter)):   # set_yticks(ys, labels) makes a Func...
+                axis.set_major_formatter(FuncFormatter(lambda v, pos, made=made: one_line(made(v, pos))))
 
 
 def colors(labels: Iterable[str]) -> dict[str, str]:
