@@ -94,6 +94,14 @@ def test_closed_loop_concurrency_sweep_matches_the_law(tmp_path: Path, cli) -> N
         rows = read_rows(next((tmp_path / "r").rglob(it["artifacts"][0])))
         assert len(rows) == 4 and all(r["output_tokens"] == OUTPUT and r["input_tokens"] == PROMPT for r in rows)
         assert all(r["server_tpot_s"] == pytest.approx(LAW.step(n), rel=TOL) for r in rows)
+    # Part 13 on these load records: the point chosen is the highest goodput meeting the SLOs (concurrency 2:
+    # at 4 the TPOT misses), and the measured mix prices one request at the window's energy ÷ its requests
+    shaped = analyze([tmp_path / "r"], reference=False, mix="load").shape_points
+    chosen = shaped[shaped["chosen"]].to_dict("records")
+    assert len(chosen) == 1 and chosen[0]["concurrency"] == 2, chosen
+    point = next(r for r in recs if r["workload"]["params"]["load"]["concurrency"] == 2)["iterations"][0]
+    assert chosen[0]["request_j"] == pytest.approx(
+        point["energy"]["system"]["joules"] / point["metrics"]["completed_requests"], rel=1e-6)
 
 
 def test_queueing_raises_ttft_and_caps_throughput(tmp_path: Path, cli) -> None:

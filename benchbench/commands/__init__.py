@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..power.registry import check_interval_ms, check_samplers
 
 
 def ensure_folder(path: Path, flag: str = "--results") -> Path:
@@ -20,8 +21,6 @@ def ensure_folder(path: Path, flag: str = "--results") -> Path:
 
 def check_power_flags(interval_ms: float, samplers: list[str], interval_flag: str = "--interval-ms") -> None:
     """The sampling interval and sampler names given on a command line: one line naming the flag when wrong."""
-    from ..power.registry import check_interval_ms, check_samplers
-
     problem = check_interval_ms(interval_ms)
     if problem:
         raise UserError(problem, field=interval_flag)
