@@ -26,8 +26,8 @@ from ..schema import Field, non_negative, positive
 from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llamacpp_tools import (
     TOOL_KEYS,
+    ToolBackend,
     ToolRun,
-    check_args,
     find_binary,
     find_model,
     help_text,
@@ -35,7 +35,6 @@ from .llamacpp_tools import (
     lb_test_name,
     power_figures,
     run_tool,
-    tool_doctor,
     version_text,
     window_energy,
 )
@@ -53,11 +52,13 @@ def _flash_attn(value: Any) -> str | None:
     return "must be true, false, on, off or auto"
 
 
-class LlamaBench(Workload):
+class LlamaBench(ToolBackend, Workload):
     """llama-bench, one invocation per test; speeds from its JSON, power per test window."""
 
     kind = "llm"
     backend = "llama-bench"
+    tool = "llama-bench"
+    reserved = RESERVED
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("pp_tok_s", "tg_tok_s", "decode_j_per_tok")
     emits = (*LLM_METRICS, "input_tokens", "output_tokens", "output_tok_s", *WINDOW_METRICS, "depth_tokens")
@@ -76,21 +77,11 @@ class LlamaBench(Workload):
     }
 
     @classmethod
-    def availability(cls) -> str | None:
-        return None   # the binary is per workload (`binary:`): doctor() checks it, setup() says when it is missing
-
-    @classmethod
-    def doctor(cls, specs: list[Any] | None) -> dict[str, Any]:
-        """The llama-bench binary of each suite entry (without a suite: on PATH), its version, missing models."""
-        return tool_doctor(specs, "llama-bench")
-
-    @classmethod
     def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
-        if not params.get("model"):
-            return ("model", "needs `model`: the path of a GGUF file")
-        if not params["n_prompt"] and not params["n_gen"]:
-            return ("n_prompt", "n_prompt and n_gen are both 0: nothing to measure")
-        return check_args(params.get("args") or [], RESERVED)
+        problem = super().validate_params(params)
+        if problem or params["n_prompt"] or params["n_gen"]:
+            return problem
+        return ("n_prompt", "n_prompt and n_gen are both 0: nothing to measure")
 
     # --- set-up --------------------------------------------------------------------------------
     def plan(self) -> dict[str, Any]:

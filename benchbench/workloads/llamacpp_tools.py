@@ -82,6 +82,29 @@ def check_args(args: Any, reserved: tuple[str, ...]) -> tuple[str, ...] | None:
     return None
 
 
+class ToolBackend:
+    """What the llama.cpp tool backends share: the binary is per workload (`binary:`), so availability
+    is always yes, `doctor` checks each suite entry's binary, and params need a model and clean `args:`."""
+
+    tool = ""                            # the binary's name, e.g. llama-bench
+    reserved: tuple[str, ...] = ()       # flags benchbench sets itself
+
+    @classmethod
+    def availability(cls) -> str | None:
+        return None   # doctor() checks the binary; setup() says when it is missing
+
+    @classmethod
+    def doctor(cls, specs: list[Any] | None) -> dict[str, Any]:
+        """The binary of each suite entry (without a suite: on PATH), its version, missing models."""
+        return tool_doctor(specs, cls.tool)
+
+    @classmethod
+    def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
+        if not params.get("model"):
+            return ("model", "needs `model`: the path of a GGUF file")
+        return check_args(params.get("args") or [], cls.reserved)
+
+
 # --- running a tool --------------------------------------------------------------------------
 
 @dataclass

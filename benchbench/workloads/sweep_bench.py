@@ -26,13 +26,12 @@ from .base import IterationContext, IterationResult, RunWarning, Workload
 from .llama_bench import WINDOW_METRICS
 from .llamacpp_tools import (
     TOOL_KEYS,
-    check_args,
+    ToolBackend,
     find_binary,
     find_model,
     power_figures,
     run_tool,
     sweep_row,
-    tool_doctor,
     window_energy,
 )
 from .llm_common import ITERATION_METRICS, LLM_METRICS
@@ -41,11 +40,13 @@ RESERVED = ("-m", "--model", "-c", "--ctx-size", "--output-format")
 MARKER = re.compile(r"tg_(start|end) for n_kv = (\d+)")
 
 
-class SweepBench(Workload):
+class SweepBench(ToolBackend, Workload):
     """llama-sweep-bench over a context size; speed and energy per depth window."""
 
     kind = "llm"
     backend = "sweep-bench"
+    tool = "llama-sweep-bench"
+    reserved = RESERVED
     primary_metrics = ("tg_tok_s", "pp_tok_s")
     summary_metrics = ("pp_tok_s", "tg_tok_s", "decode_j_per_tok")
     emits = (*LLM_METRICS, *ITERATION_METRICS, *WINDOW_METRICS, "depth_max_tokens")
@@ -54,21 +55,6 @@ class SweepBench(Workload):
         "ctx_size": Field((int,), required=True, check=positive, doc="-c: the context to sweep"),
         "n_gen": Field((int,), check=positive, doc="-n: tokens generated per depth (default ubatch/4)"),
     }
-
-    @classmethod
-    def availability(cls) -> str | None:
-        return None   # the binary is per workload (`binary:`): doctor() checks it, setup() says when it is missing
-
-    @classmethod
-    def doctor(cls, specs: list[Any] | None) -> dict[str, Any]:
-        """The llama-sweep-bench binary of each suite entry (without a suite: on PATH), its version, missing models."""
-        return tool_doctor(specs, "llama-sweep-bench")
-
-    @classmethod
-    def validate_params(cls, params: dict[str, Any]) -> tuple[str, ...] | None:
-        if not params.get("model"):
-            return ("model", "needs `model`: the path of a GGUF file")
-        return check_args(params.get("args") or [], RESERVED)
 
     def plan(self) -> dict[str, Any]:
         return {"invocation": " ".join(self.argv("llama-sweep-bench", "MODEL"))}
