@@ -119,6 +119,15 @@ def train_tokenizer(vocab: int) -> Any:
     return tok
 
 
+def partial_utf8_token_ids(vocab: int = TINY_SHAPE["vocab"]) -> list[int]:
+    """Ids of the tokens whose bytes are not whole UTF-8 on their own (lone bytes 0x80–0xFF, split
+    characters). llama-server holds such a token back and streams it with a later one, so one chunk then
+    carries several tokens; a test that times chunks biases these away."""
+    tok = train_tokenizer(vocab)
+    return [i for i in range(tok.get_vocab_size())
+            if "\ufffd" in tok.decode([i], skip_special_tokens=False)]
+
+
 def _write_gguf(path: Path, shape: dict[str, Any], src: Path) -> None:
     import numpy as np
 
@@ -288,5 +297,5 @@ def suite_text(server: LlamaServer, name: str = "llamacpp", **keys: Any) -> str:
                            "power": {"samplers": ["none"]}, "workloads": [workload]}, sort_keys=False)
 
 
-__all__ = ["DECODE_SHAPE", "TIMING_SHAPE", "LlamaServer", "binaries", "make_tiny_gguf",
-           "missing_tools", "suite_text", "tiny_gguf_path", "train_tokenizer"]
+__all__ = ["DECODE_SHAPE", "SPECIAL", "TIMING_SHAPE", "TINY_SHAPE", "LlamaServer", "binaries", "make_tiny_gguf",
+           "missing_tools", "partial_utf8_token_ids", "suite_text", "tiny_gguf_path", "train_tokenizer"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from llamacpp_helpers import TIMING_SHAPE, make_tiny_gguf
+from llamacpp_helpers import SPECIAL, TIMING_SHAPE, TINY_SHAPE, make_tiny_gguf, partial_utf8_token_ids
 
 from benchbench.load.rows import read_rows
 
@@ -29,12 +29,19 @@ def server4(llamacpp_bin, llama_server_factory):
     return llama_server_factory(n_parallel=4, ctx_size=8192, model=model)
 
 
+def not_streamed_alone() -> list[list[Any]]:
+    """logit_bias entries banning the special tokens and the tokens that are not whole UTF-8 alone."""
+    ids = partial_utf8_token_ids({**TINY_SHAPE, **TIMING_SHAPE}["vocab"])
+    return [[token, False] for token in (*SPECIAL, *ids)]
+
+
 def run_suite(cli, folder: Path, server: Any, results: Path, **load: Any) -> list[dict[str, Any]]:
     entry = {"name": "llamacpp-load", "kind": "llm", "backend": "openai", "model": server.model,
              "base_url": server.base_url, "api": "completions",
-             # random weights: keep the model off the special tokens llama-server does not stream
-             "options": {"ignore_eos": True, "temperature": 0,
-                         "logit_bias": [[token, False] for token in ("<|im_start|>", "<|im_end|>", "<|endoftext|>")]},
+             # random weights: keep the model off the special tokens llama-server does not stream and off
+             # the tokens that are not whole UTF-8 alone (held back and sent with a later token: one chunk,
+             # several tokens), so that every token is one chunk
+             "options": {"ignore_eos": True, "temperature": 0, "logit_bias": not_streamed_alone()},
              "prompt_lengths": {"input": 64, "output": 128},
              "load": {"requests": 8, **load}, "matrix": {"load.concurrency": [1, 2, 4]}}
     suite = folder / "load-llamacpp.yaml"
@@ -58,17 +65,14 @@ def test_concurrency_sweep_agrees_with_the_server_timings(tmp_path: Path, cli, s
             assert r["input_tokens_asked"] == 64 and abs(r["input_tokens"] - 64) <= 2, r
             assert r["server_prompt_tokens"] + r["cached_tokens"] == r["input_tokens"] and r["cached_tokens"] <= 2, r
         assert all(r["output_tokens"] == 128 == r["server_output_tokens"] for r in rows)
-        # client TPOT (chunk arrivals) against llama.cpp's predicted_ms / (predicted_n − 1), over the requests
-        # streamed one chunk per token: a random-weight model also samples byte tokens that do not complete a
-        # UTF-8 character, which llama-server holds back and sends with a later one, so the first chunk may
-        # come some tokens late; over the requests with at most two such merges: the mean within 2%, each
-        # within 5%
-        single = [r for r in rows if r["chunks"] >= r["output_tokens"] - 2]
-        assert len(single) >= 4, [(r["chunks"], r["output_tokens"]) for r in rows]
-        client = sum(r["tpot_s"] for r in single) / len(single)
-        server = sum(r["server_tpot_s"] for r in single) / len(single)
+        # one chunk per token (the tokens llama-server holds back are biased away) ...
+        assert all(r["chunks"] == r["output_tokens"] for r in rows), [(r["chunks"], r["output_tokens"]) for r in rows]
+        # ... so client TPOT (chunk arrivals) meets llama.cpp's predicted_ms / (predicted_n − 1): the mean
+        # within 2%, each request within 5%
+        client = sum(r["tpot_s"] for r in rows) / len(rows)
+        server = sum(r["server_tpot_s"] for r in rows) / len(rows)
         assert client == pytest.approx(server, rel=TOL)
-        for r in single:
+        for r in rows:
             assert r["tpot_s"] == pytest.approx(r["server_tpot_s"], rel=0.05), r
         # the /metrics counters saw exactly the tokens the client counted
         assert m["server_output_tokens_delta"] == sum(r["output_tokens"] for r in rows)
