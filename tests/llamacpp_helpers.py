@@ -128,6 +128,12 @@ def partial_utf8_token_ids(vocab: int = TINY_SHAPE["vocab"]) -> list[int]:
             if "\ufffd" in tok.decode([i], skip_special_tokens=False)]
 
 
+def one_chunk_per_token_bias(vocab: int = TINY_SHAPE["vocab"]) -> list[list[Any]]:
+    """llama-server `logit_bias` entries that keep a random-weight model off the tokens it does not stream
+    one by one: the special tokens (not streamed) and the partial UTF-8 ones (sent with a later token)."""
+    return [[token, False] for token in (*SPECIAL, *partial_utf8_token_ids(vocab))]
+
+
 def _write_gguf(path: Path, shape: dict[str, Any], src: Path) -> None:
     import numpy as np
 
@@ -298,4 +304,5 @@ def suite_text(server: LlamaServer, name: str = "llamacpp", **keys: Any) -> str:
 
 
 __all__ = ["DECODE_SHAPE", "SPECIAL", "TIMING_SHAPE", "TINY_SHAPE", "LlamaServer", "binaries", "make_tiny_gguf",
-           "missing_tools", "partial_utf8_token_ids", "suite_text", "tiny_gguf_path", "train_tokenizer"]
+           "missing_tools", "one_chunk_per_token_bias", "partial_utf8_token_ids", "suite_text", "tiny_gguf_path",
+           "train_tokenizer"]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from llamacpp_helpers import SPECIAL, TIMING_SHAPE, TINY_SHAPE, make_tiny_gguf, partial_utf8_token_ids
+from llamacpp_helpers import TIMING_SHAPE, make_tiny_gguf, one_chunk_per_token_bias
 
 from benchbench.load.rows import read_rows
 
@@ -29,19 +29,11 @@ def server4(llamacpp_bin, llama_server_factory):
     return llama_server_factory(n_parallel=4, ctx_size=8192, model=model)
 
 
-def not_streamed_alone() -> list[list[Any]]:
-    """logit_bias entries banning the special tokens and the tokens that are not whole UTF-8 alone."""
-    ids = partial_utf8_token_ids({**TINY_SHAPE, **TIMING_SHAPE}["vocab"])
-    return [[token, False] for token in (*SPECIAL, *ids)]
-
-
 def run_suite(cli, folder: Path, server: Any, results: Path, **load: Any) -> list[dict[str, Any]]:
     entry = {"name": "llamacpp-load", "kind": "llm", "backend": "openai", "model": server.model,
              "base_url": server.base_url, "api": "completions",
-             # random weights: keep the model off the special tokens llama-server does not stream and off
-             # the tokens that are not whole UTF-8 alone (held back and sent with a later token: one chunk,
-             # several tokens), so that every token is one chunk
-             "options": {"ignore_eos": True, "temperature": 0, "logit_bias": not_streamed_alone()},
+             # random weights: kept off the tokens llama-server does not stream one by one
+             "options": {"ignore_eos": True, "temperature": 0, "logit_bias": one_chunk_per_token_bias()},
              "prompt_lengths": {"input": 64, "output": 128},
              "load": {"requests": 8, **load}, "matrix": {"load.concurrency": [1, 2, 4]}}
     suite = folder / "load-llamacpp.yaml"
