@@ -7,6 +7,11 @@ import signal
 from .textsafe import one_line as _one_line
 
 
+class InputSkipped(UserWarning):
+    """A Python warning for input an analysis left out (a bad record, samples or price file). Reports list
+    these among their warnings; a library's own warnings are not mistaken for them."""
+
+
 class BenchError(Exception):
     """Base of every error benchbench raises on purpose."""
 

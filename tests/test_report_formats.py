@@ -246,3 +246,29 @@ def test_every_metric_column_takes_its_label_and_unit_from_the_registry(report):
             unit = re.escape(m.shown_unit).replace(r"\{cur\}", "(USD|cur\\.)")
             assert re.fullmatch(unit, col.unit), (t.name, col.key, col.unit)
     assert {"tg_tok_s", "output_tok_s", "j_per_token", "electricity_per_mtok", "rtf", "cost_per_clip"} <= seen
+
+
+def test_only_the_analysis_own_notices_become_report_warnings(folder, monkeypatch):
+    """Input the analysis left out is listed among the warnings; a library's warning raised meanwhile (a
+    deprecation, say) is no validity warning of the results: it goes on to the terminal as it came."""
+    import importlib
+    import warnings
+
+    from benchbench.errors import InputSkipped
+
+    build = importlib.import_module("benchbench.reports.build")
+
+    real = build.analyze
+
+    def analyze(*args, **kwargs):
+        warnings.warn("prices.json: prices ignored (line 3: no model)", InputSkipped, stacklevel=2)
+        warnings.warn("a library's deprecation", FutureWarning, stacklevel=2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "analyze", analyze)
+    with pytest.warns(FutureWarning, match="a library's deprecation"):
+        report = build_report([folder / "results"], reference=True)
+    rows = table(report, "warnings").rows
+    assert [r["message"] for r in rows if r["code"] == "analysis"] == ["prices.json: prices ignored (line 3: no model)"]
+    assert not [r for r in rows if "deprecation" in r["message"]]
+    assert next(s for s in report.sections if s.id == "warnings").title == f"Warnings ({len(rows)})"

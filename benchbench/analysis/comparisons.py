@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from ..errors import UserError
+from ..errors import InputSkipped, UserError
 from ..fmt import finite
 from ..provenance import derived
 from . import formulas as f
@@ -58,7 +58,7 @@ def _parse_record_prices(data: Any, source: str, currency: str) -> list[Price]:
     try:
         return parse_prices(data, source=source, default_currency=currency)
     except UserError as exc:
-        warnings.warn(f"{source}: prices ignored ({exc.one_line()})", stacklevel=2)
+        warnings.warn(f"{source}: prices ignored ({exc.one_line()})", InputSkipped, stacklevel=2)
         return []
 
 

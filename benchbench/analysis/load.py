@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputSkipped
 from ..fmt import finite
 from ..provenance import BASIS_PROVENANCE, SOURCE_PROVENANCE, channel_provenance, worst
 from ..record import load_typed_records, skip_line
@@ -39,7 +40,7 @@ def read_records(paths: Iterable[Path | str]) -> tuple[list[Record], list[tuple[
 
     def skip(path: Path, why: str) -> None:
         skipped.append((str(path), why))
-        warnings.warn(skip_line(path, why), stacklevel=3)
+        warnings.warn(skip_line(path, why), InputSkipped, stacklevel=3)
 
     return load_typed_records(paths, on_skip=skip), skipped
 

@@ -12,6 +12,8 @@ import io
 import warnings
 from typing import Any
 
+from ..errors import InputSkipped
+
 SAMPLE_COLUMNS = ["run_id", "file", "t_s", "channel", "power_w", "energy_j", "index"]
 SAMPLE_ENERGY_COLUMNS = ["run_id", "index", "channel", "n_samples", "joules_integrated", "joules_counter",
                          "joules", "source", "avg_w", "joules_record", "diff_pct"]
@@ -55,7 +57,7 @@ def _parse(files: list[tuple[str, str]]) -> list[Any]:
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
-            warnings.warn(f"{path}: power samples skipped ({exc})", stacklevel=3)
+            warnings.warn(f"{path}: power samples skipped ({exc})", InputSkipped, stacklevel=3)
             continue
         header, _, body = data.partition(b"\n")
         body = body.rstrip(b"\r\n")
@@ -68,7 +70,8 @@ def _parse(files: list[tuple[str, str]]) -> list[Any]:
         missing = [c for c in _REQUIRED if c not in columns]
         if missing:
             for _, path, _, _ in items:
-                warnings.warn(f"{path}: power samples skipped (no {', '.join(missing)} column)", stacklevel=3)
+                why = f"no {', '.join(missing)} column"
+                warnings.warn(f"{path}: power samples skipped ({why})", InputSkipped, stacklevel=3)
             continue
         frame = _read_csv(header + b"\n" + b"".join(body for _, _, body, _ in items))
         counts = [n for _, _, _, n in items]
@@ -105,7 +108,7 @@ def _one(run_id: str, path: str, data: bytes) -> Any:
 
     frame = _read_csv(data)
     if frame is None:
-        warnings.warn(f"{path}: power samples skipped (not a CSV of samples)", stacklevel=4)
+        warnings.warn(f"{path}: power samples skipped (not a CSV of samples)", InputSkipped, stacklevel=4)
         return None
     frame.insert(0, "run_id", pd.Categorical([run_id] * len(frame)))
     frame.insert(1, "file", pd.Categorical([path] * len(frame)))

@@ -12,6 +12,7 @@ from typing import Any
 from .. import __version__
 from ..analysis import analyze
 from ..analysis.load import typed
+from ..errors import InputSkipped
 from ..fmt import clean
 from ..ledger import machine_usage
 from ..record import load_typed_records
@@ -98,11 +99,11 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
         usage = machine_usage(ledgers, start=since, end=until) or None
     loaded += typed(records or [])
     with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+        warnings.simplefilter("always", InputSkipped)
         analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
                            hours_per_day=hours_per_day, api_models=tuple(api_models), mix=mix, usage=usage)
     ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
-                  skipped=skipped, caught=[str(w.message) for w in caught], max_power_runs=max_power_runs)
+                  skipped=skipped, caught=_input_skipped(caught), max_power_runs=max_power_runs)
     if ledgers:
         ctx.ledger = usage_section.view(ledgers, period, list(api_models), since, until)
     sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
@@ -123,6 +124,14 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
 
 def _mix_option(mix: Any) -> Any:
     return mix.to_dict() if hasattr(mix, "to_dict") else mix
+
+
+def _input_skipped(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The analysis' own notices of input left out; any other warning (a library's) goes on as it came."""
+    for w in caught:
+        if not issubclass(w.category, InputSkipped):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return [str(w.message) for w in caught if issubclass(w.category, InputSkipped)]
 
 
 def _builders() -> list[Any]:
