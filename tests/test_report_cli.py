@@ -132,3 +132,22 @@ def test_report_of_records_from_the_runner_and_the_fake_servers(cli, tmp_path):
         runs = [r for r in t["tts_runs"] if r["workload"][0] == "speak"]
         assert [r["warmup"][0] for r in runs] == ["yes", "", ""] and all(float(r["RTF"][0]) < 1 for r in runs)
         assert find(t["warnings"], warning="short_benchmark")["machine"][0] == "lab-box"
+
+
+def test_a_broken_power_samples_file_is_one_warning_line_and_a_report_warning(cli, tmp_path, monkeypatch):
+    """A samples file without the sample columns: the power chart goes without it, the terminal gets one
+    `warning:` line (no Python warning text) and the report lists it among its warnings."""
+    from report_helpers import rich_results
+
+    rich_results(tmp_path / "results")
+    [broken] = sorted((tmp_path / "results").rglob("*llama-3b.power.csv"))
+    broken.write_text("a,b\n1,2\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("report", "results", "-o", "r.html")
+    said = f"{broken.relative_to(tmp_path)}: power samples skipped (no t_s, channel, power_w column)"
+    assert code == 0 and f"warning: {said}\n" in err and "InputSkipped" not in err and "warnings.warn" not in err
+    rows = html_tables((tmp_path / "r.html").read_text(encoding="utf-8"))["warnings"]
+    row = find(rows, warning="analysis")
+    assert row["what happened"][0] == said and row["what to do"][0].startswith("The input named was left out")
+    code, out, _ = cli("report", "results", "--format", "json")
+    assert code == 0 and json.loads(out)["notices"] == [said]

@@ -131,6 +131,8 @@ def _report(args: argparse.Namespace, paths: list[Path], fmt: str, ledgers: list
                           period=args.period, since=args.since_s, until=args.until_s, mix=_mix(args))
     for path, why in report.skipped:
         _skip(path, why)
+    for notice in report.notices:
+        print(f"warning: {notice}", file=sys.stderr)
     if not report.n_records and not reference and not ledgers:
         where = ", ".join(map(str, paths)) or "results/"
         raise UserError(f"no records found in {where}", hint="run a suite first, or add --reference to render the "

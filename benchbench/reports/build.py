@@ -98,15 +98,18 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
     if usage is None and ledgers:
         usage = machine_usage(ledgers, start=since, end=until) or None
     loaded += typed(records or [])
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught:   # the analysis' notices, and the power charts'
         warnings.simplefilter("always", InputSkipped)
         analysis = analyze([], records=loaded, reference=reference, utilization=utilization,
                            hours_per_day=hours_per_day, api_models=tuple(api_models), mix=mix, usage=usage)
-    ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
-                  skipped=skipped, caught=_input_skipped(caught), max_power_runs=max_power_runs)
-    if ledgers:
-        ctx.ledger = usage_section.view(ledgers, period, list(api_models), since, until)
-    sections = [s for s in (build(ctx) for build in _builders()) if s is not None and s.blocks]
+        ctx = Context(analysis=analysis, records=[r for r in loaded if not r.reference], reference=reference,
+                      skipped=skipped, max_power_runs=max_power_runs)
+        if ledgers:
+            ctx.ledger = usage_section.view(ledgers, period, list(api_models), since, until)
+        built = {build: build(ctx) for build in _builders() if build is not warn.build}
+    ctx.caught = _input_skipped(caught)
+    built[warn.build] = warn.build(ctx)                    # last, so that it lists them all
+    sections = [s for s in (built[build] for build in _builders()) if s is not None and s.blocks]
     runs = analysis.runs
     machines = sorted({str(m) for m in runs.loc[runs["provenance"] != "published", "machine"]})
     published = sorted({str(m) for m in runs.loc[runs["provenance"] == "published", "machine"]})
@@ -119,7 +122,7 @@ def build_report(paths: Iterable[Path | str] | None = None, *, records: list[Rec
         options["mix"] = _mix_option(mix)
     return Report(title=title, generated_at=now, version=__version__, sections=sections, analysis=analysis,
                   sources=_sources(analysis), reference=reference, n_records=len(ctx.records), machines=machines,
-                  published_machines=published, options=options, skipped=skipped)
+                  published_machines=published, options=options, skipped=skipped, notices=ctx.caught)
 
 
 def _mix_option(mix: Any) -> Any:

@@ -46,6 +46,8 @@ HINTS: dict[str, str] = {
                          "server counted.",
     "power_window_estimated": "Use a llama.cpp build with `llama-bench --progress` (2025 on) so each test's power "
                               "window is exact; here it is the sum of its samples before its result line.",
+    "analysis": "The input named was left out of the figures (the rest stand without it): fix it or move it out "
+                "of the results folder.",
     "record_skipped": "The file is not a readable benchbench record: move it out of the results folder or "
                       "fix it.",
 }

@@ -116,6 +116,7 @@ class Report:
     published_machines: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)     # input the analysis left out (InputSkipped)
 
     def tables(self) -> list[Table]:
         return [t for s in self.sections for t in s.tables()]

@@ -33,7 +33,7 @@ def document(report: Report) -> dict[str, Any]:
             "records": report.n_records, "machines": report.machines,
             "published_machines": report.published_machines, "options": report.options,
             "sources": [{"file": s.file, "title": s.title, "url": s.url} for s in report.sources],
-            "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+            "skipped": [{"path": p, "reason": r} for p, r in report.skipped], "notices": report.notices,
             "tables": clean(tables), "report_tables": clean(own)}
 
 
